@@ -1,0 +1,129 @@
+"""An equivariant MLP: parameter-sharing layers, pointwise activations and an invariant head.
+
+A pointwise activation commutes with any permutation action, so stacking `EquivariantLinear` layers
+with activations stays equivariant; `OrbitPool` averages each orbit of the last action, which makes
+the features invariant, and any linear map of invariant features stays invariant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from eqlab.groups.group import Action, Group, orbit_labels, stack_generators
+from eqlab.sharing.linear import EquivariantLinear
+
+__all__ = ["ACTIVATIONS", "EquivariantMLP", "OrbitPool"]
+
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "elu": nn.ELU,
+    "sigmoid": nn.Sigmoid,
+}
+
+
+class OrbitPool(nn.Module):
+    """Average over each orbit of an action: ``(..., N, C) -> (..., num_orbits, C)``, invariant.
+
+    Parameters
+    ----------
+    action
+        The action on the ``N`` positions: an `Action`, a single-set `Group`, or ``(k, N)`` permutations.
+    """
+
+    labels: torch.Tensor
+    counts: torch.Tensor
+
+    def __init__(self, action: Any) -> None:
+        super().__init__()
+        (generators,) = stack_generators([action], ["action"])
+        labels = torch.as_tensor(orbit_labels(generators))
+        self.num_orbits = int(labels.max()) + 1
+        self.register_buffer("labels", labels, persistent=False)
+        self.register_buffer("counts", torch.bincount(labels).float(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(..., N, C) -> (..., num_orbits, C)``."""
+        if x.dim() < 2 or x.shape[-2] != self.labels.numel():
+            raise ValueError(f"OrbitPool expects (..., {self.labels.numel()}, C), got {tuple(x.shape)}")
+        sums = x.new_zeros(*x.shape[:-2], self.num_orbits, x.shape[-1]).index_add_(-2, self.labels, x)
+        return sums / self.counts.to(x.dtype)[:, None]
+
+
+class EquivariantMLP(nn.Module):
+    """An MLP of `EquivariantLinear` layers with pointwise activations and an invariant head.
+
+    Parameters
+    ----------
+    in_action
+        The group's action on the ``N`` inputs (`Action`, single-set `Group` or ``(k, N)`` permutations).
+    hidden_channels
+        Channels of each hidden layer; every hidden layer lives on ``hidden_action``.
+    out_features
+        Size of the invariant output.
+    hidden_action
+        The action on hidden positions (same generators as ``in_action``); default: ``in_action``.
+    in_channels
+        Channels of the input, ``(..., N, in_channels)``; ``None`` reads inputs of shape ``(..., N)``.
+    activation
+        A name in `ACTIVATIONS` or a module factory.
+    design
+        ``"dense"`` or ``"sparse"`` parameter sharing.
+
+    Shapes: ``(..., N[, in_channels]) -> (..., out_features)``, invariant to the group.
+
+    Examples
+    --------
+    >>> from eqlab.groups import symmetric
+    >>> model = EquivariantMLP(symmetric(6).action(), [16, 16], out_features=1)
+    >>> model(torch.randn(3, 6)).shape
+    torch.Size([3, 1])
+    """
+
+    def __init__(
+        self,
+        in_action: Action | Group | Any,
+        hidden_channels: Sequence[int],
+        out_features: int,
+        *,
+        hidden_action: Action | Group | Any | None = None,
+        in_channels: int | None = None,
+        activation: str | Callable[[], nn.Module] = "relu",
+        design: str = "dense",
+    ) -> None:
+        super().__init__()
+        if not hidden_channels:
+            raise ValueError("hidden_channels must name at least one hidden layer")
+        if isinstance(activation, str):
+            if activation not in ACTIVATIONS:
+                raise ValueError(
+                    f"activation must be one of {sorted(ACTIVATIONS)} or a callable, got {activation!r}"
+                )
+            activation = ACTIVATIONS[activation]
+        hidden_action = in_action if hidden_action is None else hidden_action
+        self.flat_input = in_channels is None
+        layers: list[nn.Module] = []
+        source, channels = in_action, in_channels or 1
+        for width in hidden_channels:
+            layers += [
+                EquivariantLinear(
+                    source, hidden_action, design=design, in_channels=channels, out_channels=width
+                ),
+                activation(),
+            ]
+            source, channels = hidden_action, width
+        self.body = nn.Sequential(*layers)
+        self.pool = OrbitPool(hidden_action)
+        self.head = nn.Linear(self.pool.num_orbits * channels, out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(..., N[, in_channels]) -> (..., out_features)``."""
+        if self.flat_input:
+            x = x.unsqueeze(-1)
+        return self.head(self.pool(self.body(x)).flatten(-2))
