@@ -102,7 +102,10 @@ class EquivariantLinear(nn.Module):
         colours = self.pattern.weight_colours
         self._has_gaps = bool((colours < 0).any())
         gather = np.where(colours < 0, self.pattern.num_weight_colours, colours)
-        self.register_buffer("weight_index", torch.as_tensor(gather.reshape(-1)), persistent=False)
+        index_dtype = torch.int32 if gather.size < 2**31 else torch.int64  # int32 gathers move less memory
+        self.register_buffer(
+            "weight_index", torch.as_tensor(gather.reshape(-1)).to(index_dtype), persistent=False
+        )
         self.register_buffer("bias_index", torch.as_tensor(self.pattern.bias_colours), persistent=False)
         block = (self.out_channels, self.in_channels)
         self.free_weight = nn.Parameter(torch.empty(self.pattern.num_weight_colours, *block))
@@ -132,12 +135,13 @@ class EquivariantLinear(nn.Module):
     @property
     def weight(self) -> torch.Tensor:
         """The materialised weight: ``(M, N)``, or ``(M, N, out_channels, in_channels)`` with channels."""
-        free = self.free_weight.reshape(self.free_weight.shape[0], -1)
+        block = self.out_channels * self.in_channels
+        free = self.free_weight.reshape(-1, block)
         if self._has_gaps:
-            free = torch.cat([free, free.new_zeros(1, free.shape[1])])
-        dense = free.index_select(0, self.weight_index).view(self.out_features, self.in_features, -1)
-        if not self.channelled:
-            return dense.squeeze(-1)
+            free = torch.cat([free, free.new_zeros(1, block)])
+        if not self.channelled:  # a 1-D gather is several times faster than gathering rows of width 1
+            return free.view(-1).index_select(0, self.weight_index).view(self.out_features, self.in_features)
+        dense = free.index_select(0, self.weight_index)
         return dense.view(self.out_features, self.in_features, self.out_channels, self.in_channels)
 
     @property

@@ -75,6 +75,9 @@ class EquivariantMLP(nn.Module):
         A name in `ACTIVATIONS` or a module factory.
     design
         ``"dense"`` or ``"sparse"`` parameter sharing.
+    head_channels
+        Widths of an MLP applied to the pooled invariant features before the output layer (the
+        ``rho`` of Deep Sets); empty for a single linear output layer.
 
     Shapes: ``(..., N[, in_channels]) -> (..., out_features)``, invariant to the group.
 
@@ -96,6 +99,7 @@ class EquivariantMLP(nn.Module):
         in_channels: int | None = None,
         activation: str | Callable[[], nn.Module] = "relu",
         design: str = "dense",
+        head_channels: Sequence[int] = (),
     ) -> None:
         super().__init__()
         if not hidden_channels:
@@ -120,7 +124,12 @@ class EquivariantMLP(nn.Module):
             source, channels = hidden_action, width
         self.body = nn.Sequential(*layers)
         self.pool = OrbitPool(hidden_action)
-        self.head = nn.Linear(self.pool.num_orbits * channels, out_features)
+        head: list[nn.Module] = []
+        features = self.pool.num_orbits * channels
+        for width in head_channels:
+            head += [nn.Linear(features, width), activation()]
+            features = width
+        self.head = nn.Sequential(*head, nn.Linear(features, out_features))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., N[, in_channels]) -> (..., out_features)``."""

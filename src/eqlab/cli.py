@@ -1,0 +1,144 @@
+"""The ``eqlab`` command: thin typer wrappers over `eqlab.runner`.
+
+Exit codes: 0 ok, 1 a study failed (the others still ran and reported), 2 bad usage.
+Results go to stdout, logs and progress bars to stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from eqlab import __version__
+
+app = typer.Typer(
+    name="eqlab",
+    help="Symmetry in neural networks: build equivariant layers, check them, reproduce the papers.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+stdout = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        stdout.print(f"eqlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug messages to stderr.")] = False,
+) -> None:
+    """eqlab: symmetry in neural networks."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _usage_error(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code=2)
+
+
+@app.command("list")
+def list_studies() -> None:
+    """List the studies, one line each."""
+    from eqlab.studies import STUDIES
+
+    for study in STUDIES.values():
+        stdout.print(f"{study.name:14s} ~{study.budget_minutes:g} min  {study.summary}", highlight=False)
+
+
+@app.command()
+def run(
+    studies: Annotated[list[str] | None, typer.Argument(help="Studies to run (default: all).")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="Smoke scale (about 15 s per study).")] = False,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a config value: key=value or study.key=value (repeatable)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Base seed of every study.")] = 0,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Folder with local data sets (MNIST, CIFAR-10).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where run folders are written.")] = Path("runs"),
+    resume: Annotated[
+        Path | None, typer.Option(help="Continue an interrupted study run folder.")
+    ] = None,
+) -> None:
+    """Run studies and write their run folders and reports."""
+    from eqlab.runner import resume as resume_run
+    from eqlab.runner import run_studies
+    from eqlab.runs import STATUSES, ConfigError, parse_assignments
+
+    if device not in ("cpu", "cuda"):
+        raise _usage_error(f"--device must be cpu or cuda, got {device!r}")
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise _usage_error("--device cuda was asked for but torch sees no CUDA device")
+    try:
+        if resume is not None:
+            if studies or set_:
+                raise ConfigError("--resume takes the study and config from the run folder; drop the other arguments")
+            outcomes = [resume_run(resume)]
+        else:
+            outcomes = run_studies(
+                studies or [],
+                overrides=parse_assignments(set_ or []),
+                quick=quick,
+                seed=seed,
+                device=device,
+                data_dir=str(data_dir) if data_dir else None,
+                out=out,
+            )
+    except ConfigError as exc:
+        raise _usage_error(str(exc)) from None
+    table = Table(title="eqlab run")
+    for column in ("study", "status", "verdicts", "report"):
+        table.add_column(column)
+    for o in outcomes:
+        counts = {status: sum(v.status == status for v in o.verdicts) for status in STATUSES}
+        verdicts = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or (o.error or "")
+        table.add_row(o.study, o.status, verdicts, str(o.folder / "report.html"))
+    stdout.print(table)
+    if any(o.status != "ok" for o in outcomes):
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A study run folder.")]) -> None:
+    """Rebuild a run's plots and reports from its saved results."""
+    from eqlab.runner import rebuild_report
+    from eqlab.runs import ConfigError
+
+    try:
+        verdicts = rebuild_report(run_dir)
+    except ConfigError as exc:
+        raise _usage_error(str(exc)) from None
+    for v in verdicts:
+        stdout.print(f"{v.status}: {v.claim}", highlight=False)
+    stdout.print(f"wrote {run_dir / 'report.md'} and {run_dir / 'report.html'}", highlight=False)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Exact and interpolated image transforms on ``(..., H, W)`` tensors (no torchvision).
+
+Conventions are eqlab's: the rotation r is ``torch.rot90(x, 1, dims=(-2, -1))``, the reflection
+``torch.flip(x, dims=(-1,))``. `rotate` by an arbitrary angle interpolates only the part of the angle
+beyond a multiple of 90 degrees and does the multiple with `rot90`, so 90-degree steps stay exact.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["hflip", "rot90", "rotate", "vflip"]
+
+
+def rot90(x: torch.Tensor, k: int = 1) -> torch.Tensor:
+    """Rotate by ``k`` quarter turns (exact): ``(..., H, W) -> (..., W, H)``."""
+    return torch.rot90(x, k, dims=(-2, -1))
+
+
+def hflip(x: torch.Tensor) -> torch.Tensor:
+    """Mirror left-right (exact)."""
+    return torch.flip(x, dims=(-1,))
+
+
+def vflip(x: torch.Tensor) -> torch.Tensor:
+    """Mirror top-bottom (exact)."""
+    return torch.flip(x, dims=(-2,))
+
+
+def _rotate_small(x: torch.Tensor, degrees: float) -> torch.Tensor:
+    """Bilinear rotation about the image centre, in the direction of `rot90`; zeros outside."""
+    if degrees == 0:
+        return x
+    theta = math.radians(degrees)
+    cos, sin = math.cos(theta), math.sin(theta)
+    shape = x.shape
+    flat = x.reshape(-1, 1, shape[-2], shape[-1])
+    # output pixel (u, v) in normalised coordinates samples the input at R(-theta) (u, v); the sign
+    # makes a quarter turn match torch.rot90(x, 1, dims=(-2, -1)).
+    matrix = torch.tensor([[cos, -sin, 0.0], [sin, cos, 0.0]], dtype=flat.dtype, device=flat.device)
+    grid = F.affine_grid(matrix.expand(flat.shape[0], 2, 3), list(flat.shape), align_corners=False)
+    return F.grid_sample(flat, grid, mode="bilinear", padding_mode="zeros", align_corners=False).reshape(shape)
+
+
+def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
+    """Rotate ``(..., H, W)`` images about their centre by ``degrees`` (square images for non-multiples
+    of 90). Multiples of 90 degrees are exact `rot90` calls; the rest is bilinear."""
+    quarters, rest = divmod(float(degrees), 90.0)
+    if rest and x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"rotate by {degrees} degrees needs square images, got {tuple(x.shape[-2:])}")
+    return rot90(_rotate_small(x, rest), int(quarters) % 4)

@@ -1,0 +1,11 @@
+"""The studies of ``eqlab run``: one module per paper's experiment (config + run + report).
+
+The registry is an explicit, ordered dict built here; adding a study means importing its ``STUDY``.
+"""
+
+from eqlab.runs.study import Study
+from eqlab.studies import sharing
+
+STUDIES: dict[str, Study] = {study.name: study for study in (sharing.STUDY,)}
+
+__all__ = ["STUDIES"]

@@ -1,0 +1,189 @@
+"""The shared training loop: plain PyTorch, resumable, and unchanged under ``torchrun``.
+
+Under ``torchrun`` (a process group initialised, see `eqlab.train.distributed`) the model is wrapped in
+`DistributedDataParallel` and the data split with a `DistributedSampler`; every rank sees
+``batch_size / world_size`` examples of each global batch, so gradients (averaged by DDP) equal
+those of one process with the same global batch. Without a process group the same sampler runs with
+one replica, so the global batches are the same sets of examples either way.
+
+Checkpoints are written every ``checkpoint_every`` epochs and hold the model, optimiser, scheduler,
+RNG states (global ones and the augmentation generator) and the epoch reached; the data order of
+epoch ``e`` is a function of ``(seed, e)``, so a resumed run continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from eqlab.runs.checkpoint import load_checkpoint, save_checkpoint
+from eqlab.runs.folder import RunFolder
+from eqlab.runs.progress import Progress
+
+__all__ = ["OPTIMIZERS", "SCHEDULES", "TrainSettings", "train"]
+
+log = logging.getLogger(__name__)
+
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("constant", "cosine")
+
+Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How to train: epochs, global batch size, optimiser and schedule."""
+
+    epochs: int
+    batch_size: int
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    checkpoint_every: int = 1
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.epochs < 1 or self.batch_size < 1 or self.checkpoint_every < 1:
+            raise ValueError(f"epochs, batch_size and checkpoint_every must be >= 1, got {self}")
+
+
+def _world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:
+    if settings.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    return torch.optim.SGD(
+        model.parameters(), lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay
+    )
+
+
+def _scheduler(optimizer: torch.optim.Optimizer, settings: TrainSettings, steps: int) -> Any:
+    if settings.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+
+
+def train(
+    model: nn.Module,
+    data: Dataset[Any],
+    settings: TrainSettings,
+    *,
+    loss_fn: LossFn,
+    seed: int,
+    run: RunFolder | None = None,
+    unit: str = "train",
+    augment: Augment | None = None,
+    config: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Train ``model`` in place on ``data`` (a dataset of ``(x, y)`` pairs) and return its history.
+
+    Parameters
+    ----------
+    model
+        The model, already on its device and initialised (seed it before building it).
+    data
+        Training set; its length should be divisible by ``settings.batch_size`` under DDP.
+    settings
+        Epochs, batch size, optimiser and schedule.
+    loss_fn
+        ``loss_fn(outputs, targets)``, a mean over the batch.
+    seed
+        Seeds the data order and the augmentation generator.
+    run
+        Where checkpoints and metrics go; without it nothing is written and nothing resumed.
+    unit
+        Name of this training job inside the run (checkpoint and metric key).
+    augment
+        ``augment(x, generator) -> x``, applied to each batch (e.g. a random group element per example).
+    config
+        Embedded in every checkpoint, so a checkpoint documents itself.
+
+    Returns
+    -------
+    dict
+        ``{"train_loss": [per-epoch mean loss], "epochs": n}``.
+    """
+    rank, world = _world()
+    if settings.batch_size % world:
+        raise ValueError(f"batch_size {settings.batch_size} must be divisible by the world size {world}")
+    device = next(model.parameters()).device
+    sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=True, seed=seed)  # type: ignore[var-annotated]
+    loader = DataLoader(data, batch_size=settings.batch_size // world, sampler=sampler)
+    wrapped: nn.Module = DistributedDataParallel(model) if world > 1 else model
+    optimizer = _optimizer(model, settings)
+    scheduler = _scheduler(optimizer, settings, settings.epochs * len(loader))
+    generator = torch.Generator().manual_seed(seed)
+    history: list[float] = []
+    start = 0
+    state = load_checkpoint(run.checkpoint_path(unit)) if run is not None else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["generator"])
+        history, start = list(state["history"]), int(state["epoch"])
+        log.info("%s: resumed from epoch %d", unit, start)
+
+    with Progress(total=settings.epochs, description=unit, completed=start) as bar:
+        for epoch in range(start, settings.epochs):
+            sampler.set_epoch(epoch)
+            wrapped.train()
+            total, count = torch.zeros((), dtype=torch.float64, device=device), 0
+            for x, y in loader:
+                x, y = x.to(device), y.to(device)
+                if augment is not None:
+                    x = augment(x, generator)
+                loss = loss_fn(wrapped(x), y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                total += loss.detach().double() * len(x)
+                count += len(x)
+            if world > 1:
+                packed = torch.stack([total, torch.tensor(float(count), dtype=torch.float64, device=device)])
+                dist.all_reduce(packed)
+                total, count = packed[0], int(packed[1])
+            mean_loss = float(total) / max(count, 1)
+            history.append(mean_loss)
+            if run is not None:
+                run.log_metrics(unit=unit, epoch=epoch + 1, train_loss=mean_loss, lr=scheduler.get_last_lr()[0])
+            bar.advance()
+            last = epoch + 1 == settings.epochs
+            if run is not None and run.writes and not last and (epoch + 1) % settings.checkpoint_every == 0:
+                save_checkpoint(
+                    run.checkpoint_path(unit),
+                    {
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "generator": generator.get_state(),
+                        "history": history,
+                        "epoch": epoch + 1,
+                        "settings": asdict(settings),
+                        "config": config,
+                        "unit": unit,
+                    },
+                )
+    if not all(math.isfinite(v) for v in history):
+        log.warning("%s: the training loss became non-finite", unit)
+    return {"train_loss": history, "epochs": settings.epochs}
