@@ -38,7 +38,7 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix src tests benchmarks
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/python benchmarks/run_all.py
+	for f in benchmarks/bench_*.py; do $(BIN)/python $$f; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,4 +1,4 @@
-"""Benchmarks for eqlab.sharing (run by hand: `python benchmarks/bench_sharing.py`; figures go to BENCHMARKS.md).
+"""Benchmarks for eqlab.sharing: run by hand, `python benchmarks/bench_sharing.py`; figures in BENCHMARKS.md.
 
 1. Building the dense pattern for C_n acting regularly on inputs and outputs (n^2 pairs).
 2. Forward + backward of EquivariantLinear against torch.nn.Linear of the same shape, as a ratio.
@@ -70,8 +70,11 @@ def bench_forward_backward() -> None:
         t_layer = best_of(step(layer), repeats=10)
         ratios.append(t_layer / t_linear)
     print(f"nn.Linear: {t_linear * 1e3:.2f} ms  EquivariantLinear: {t_layer * 1e3:.2f} ms")
-    print(f"ratio EquivariantLinear / nn.Linear: median {np.median(ratios):.2f} (runs: "
-          + ", ".join(f"{r:.2f}" for r in ratios) + ")")
+    print(
+        f"ratio EquivariantLinear / nn.Linear: median {np.median(ratios):.2f} (runs: "
+        + ", ".join(f"{r:.2f}" for r in ratios)
+        + ")"
+    )
 
 
 def bench_against_svd() -> None:
@@ -92,8 +95,10 @@ def bench_against_svd() -> None:
 
 if __name__ == "__main__":
     torch.set_num_threads(2)
-    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}, numpy {np.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
+        f"torch {torch.__version__}, numpy {np.__version__}"
+    )
     bench_pattern()
     bench_forward_backward()
     bench_against_svd()

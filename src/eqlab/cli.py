@@ -75,9 +75,7 @@ def run(
         Path | None, typer.Option("--data-dir", help="Folder with local data sets (MNIST, CIFAR-10).")
     ] = None,
     out: Annotated[Path, typer.Option(help="Where run folders are written.")] = Path("runs"),
-    resume: Annotated[
-        Path | None, typer.Option(help="Continue an interrupted study run folder.")
-    ] = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue an interrupted study run folder.")] = None,
 ) -> None:
     """Run studies and write their run folders and reports."""
     from eqlab.runner import resume as resume_run
@@ -94,7 +92,9 @@ def run(
     try:
         if resume is not None:
             if studies or set_:
-                raise ConfigError("--resume takes the study and config from the run folder; drop the other arguments")
+                raise ConfigError(
+                    "--resume takes the study and config from the run folder; drop the other arguments"
+                )
             outcomes = [resume_run(resume)]
         else:
             outcomes = run_studies(

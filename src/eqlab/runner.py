@@ -115,7 +115,10 @@ def run_studies(
         folder = out / f"{stamp}-{study.name}"
         run = RunFolder(folder, seed=seed, device=device, data_dir=data_dir, rank=rank)
         settings = {"seed": seed, "device": device, "quick": quick, "data_dir": data_dir}
-        run.write_json("config.json", {"study": study.name, "config": config_to_dict(configs[study.name]), "run": settings})
+        run.write_json(
+            "config.json",
+            {"study": study.name, "config": config_to_dict(configs[study.name]), "run": settings},
+        )
         run.write_json("env.json", environment(seed, device))
         log.info("study %s: %s", study.name, config_to_dict(configs[study.name]))
         outcomes.append(_execute(study, configs[study.name], run))
@@ -154,7 +157,9 @@ def resume(run_dir: str | Path) -> StudyOutcome:
     run_dir = Path(run_dir)
     study, config, settings = _load_run(run_dir)
     rank = init_from_env(settings["device"])
-    run = RunFolder(run_dir, seed=settings["seed"], device=settings["device"], data_dir=settings["data_dir"], rank=rank)
+    run = RunFolder(
+        run_dir, seed=settings["seed"], device=settings["device"], data_dir=settings["data_dir"], rank=rank
+    )
     run.log_metrics(event="resumed")
     outcome = _execute(study, config, run)
     if rank == 0:

@@ -71,13 +71,17 @@ def load_cifar10(data_dir: str | Path, train: bool = True) -> tuple[torch.Tensor
     names = CIFAR_TRAIN if train else CIFAR_TEST
     missing = [n for n in names if not (folder / n).exists()]
     if missing:
-        raise FileNotFoundError(f"CIFAR-10 batches not found in {folder}: expected {', '.join(names)}; missing {missing}")
+        raise FileNotFoundError(
+            f"CIFAR-10 batches not found in {folder}: expected {', '.join(names)}; missing {missing}"
+        )
     images, labels = [], []
     for name in names:
         with (folder / name).open("rb") as handle:
-            batch = pickle.load(handle, encoding="bytes")  # noqa: S301 - the user's own local files
+            batch = pickle.load(handle, encoding="bytes")
         if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
             raise ValueError(f"{folder / name} is not a CIFAR-10 python batch (no b'data' / b'labels')")
         images.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
         labels.append(np.asarray(batch[b"labels"], dtype=np.int64))
-    return torch.tensor(np.concatenate(images), dtype=torch.float32) / 255.0, torch.tensor(np.concatenate(labels))
+    return torch.tensor(np.concatenate(images), dtype=torch.float32) / 255.0, torch.tensor(
+        np.concatenate(labels)
+    )

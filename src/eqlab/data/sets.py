@@ -14,7 +14,9 @@ import torch
 __all__ = ["gaussian_scale_sets"]
 
 
-def gaussian_scale_sets(num_sets: int, set_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def gaussian_scale_sets(
+    num_sets: int, set_size: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Sets ``(num_sets, set_size)`` and targets ``(num_sets, 1)`` (log sigma), float32."""
     if num_sets < 1 or set_size < 2:
         raise ValueError(f"need num_sets >= 1 and set_size >= 2, got {num_sets} and {set_size}")

@@ -42,7 +42,9 @@ def _rotate_small(x: torch.Tensor, degrees: float) -> torch.Tensor:
     # makes a quarter turn match torch.rot90(x, 1, dims=(-2, -1)).
     matrix = torch.tensor([[cos, -sin, 0.0], [sin, cos, 0.0]], dtype=flat.dtype, device=flat.device)
     grid = F.affine_grid(matrix.expand(flat.shape[0], 2, 3), list(flat.shape), align_corners=False)
-    return F.grid_sample(flat, grid, mode="bilinear", padding_mode="zeros", align_corners=False).reshape(shape)
+    return F.grid_sample(flat, grid, mode="bilinear", padding_mode="zeros", align_corners=False).reshape(
+        shape
+    )
 
 
 def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:

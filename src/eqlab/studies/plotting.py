@@ -10,11 +10,12 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
-import numpy as np  # noqa: E402
-from scipy import stats  # noqa: E402
+import matplotlib.pyplot as plt
+import matplotlib.ticker
+import numpy as np
+from scipy import stats
 
-from eqlab.runs.atomic import atomic_write_bytes  # noqa: E402
+from eqlab.runs.atomic import atomic_write_bytes
 
 __all__ = ["errorbar_plot", "mean_interval", "save_figure"]
 
@@ -47,6 +48,9 @@ def errorbar_plot(
         ax.errorbar(xs, means, yerr=[lower, halves], marker="o", capsize=3, label=label)
     if logx:
         ax.set_xscale("log")
+        ticks = sorted({x for points in series.values() for x in points})
+        ax.set_xticks(ticks, [str(t) for t in ticks])  # the measured sizes, not powers of ten
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)

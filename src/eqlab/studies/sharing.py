@@ -35,7 +35,7 @@ from eqlab.studies.plotting import errorbar_plot, save_figure
 from eqlab.testing import equivariance_error
 from eqlab.train import TrainSettings, train
 
-__all__ = ["SharingConfig", "STUDY", "build_model", "run", "report"]
+__all__ = ["STUDY", "SharingConfig", "build_model", "report", "run"]
 
 MODELS = ("sharing", "size-generic", "mlp")
 
@@ -115,7 +115,9 @@ def _mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         return float(((model(x) - y) ** 2).mean())
 
 
-def _train_unit(config: SharingConfig, run: RunFolder, model_name: str, size: int, seed_index: int) -> dict[str, Any]:
+def _train_unit(
+    config: SharingConfig, run: RunFolder, model_name: str, size: int, seed_index: int
+) -> dict[str, Any]:
     data_seed = _unit_seed(run.seed, 1, size, seed_index)  # same data for every model
     x_train, y_train = gaussian_scale_sets(size, config.set_size, torch.Generator().manual_seed(data_seed))
     test_gen = torch.Generator().manual_seed(_unit_seed(run.seed, 2))
@@ -124,7 +126,9 @@ def _train_unit(config: SharingConfig, run: RunFolder, model_name: str, size: in
     model = build_model(model_name, config).to(run.device)
     batch = min(config.batch_size, size)
     epochs = max(1, math.ceil(config.steps * batch / size))
-    settings = TrainSettings(epochs=epochs, batch_size=batch, lr=config.lr, checkpoint_every=max(1, epochs // 4))
+    settings = TrainSettings(
+        epochs=epochs, batch_size=batch, lr=config.lr, checkpoint_every=max(1, epochs // 4)
+    )
     unit = f"{model_name}-n{size}-s{seed_index}"
     history = train(
         model,
@@ -150,7 +154,9 @@ def _train_unit(config: SharingConfig, run: RunFolder, model_name: str, size: in
     }
     if model_name == "size-generic":
         for n in config.larger_set_sizes:
-            x_big, y_big = gaussian_scale_sets(config.test_sets, n, torch.Generator().manual_seed(_unit_seed(run.seed, 5, n)))
+            x_big, y_big = gaussian_scale_sets(
+                config.test_sets, n, torch.Generator().manual_seed(_unit_seed(run.seed, 5, n))
+            )
             result["larger_sets"][str(n)] = {
                 "test_mse": _mse(model, x_big, y_big),
                 "baseline_mse": float(((y_big - y_train.mean()) ** 2).mean()),
@@ -184,17 +190,29 @@ def report(config: SharingConfig, results: dict[str, Any], plots: Path) -> Repor
     verdicts = []
     invariance = [math.log10(max(u["invariance_error"], 1e-300)) for u in units if u["model"] == "sharing"]
     verdicts.append(
-        judge("the parameter-sharing network is invariant to machine precision (log10 relative error < -12)",
-              invariance, threshold=-12, direction="less")
+        judge(
+            "the parameter-sharing network is invariant to machine precision (log10 relative error < -12)",
+            invariance,
+            threshold=-12,
+            direction="less",
+        )
     )
     for size in sizes:
         gaps = [
             math.log(m / s)
-            for m, s in zip(_values(units, "mlp", size, "test_mse"), _values(units, "sharing", size, "test_mse"), strict=True)
+            for m, s in zip(
+                _values(units, "mlp", size, "test_mse"),
+                _values(units, "sharing", size, "test_mse"),
+                strict=True,
+            )
         ]
         verdicts.append(
-            judge(f"with {size} training sets and the same parameter budget, the sharing network's test MSE is "
-                  f"lower than the MLP's (log MSE ratio MLP/sharing > 0)", gaps, threshold=0.0)
+            judge(
+                f"with {size} training sets and the same parameter budget, the sharing network's test MSE is "
+                f"lower than the MLP's (log MSE ratio MLP/sharing > 0)",
+                gaps,
+                threshold=0.0,
+            )
         )
     largest = max(sizes)
     for n in config.larger_set_sizes:
@@ -204,8 +222,13 @@ def report(config: SharingConfig, results: dict[str, Any], plots: Path) -> Repor
             if u["model"] == "size-generic" and u["train_size"] == largest
         ]
         verdicts.append(
-            judge(f"the size-generic network trained on sets of {config.set_size} beats the constant predictor on "
-                  f"sets of {n} (log MSE ratio baseline/model > 0)", gains, threshold=0.0)
+            judge(
+                f"the size-generic network trained on sets of {config.set_size} beats the constant "
+                f"predictor on "
+                f"sets of {n} (log MSE ratio baseline/model > 0)",
+                gains,
+                threshold=0.0,
+            )
         )
 
     rows = []
@@ -215,13 +238,19 @@ def report(config: SharingConfig, results: dict[str, Any], plots: Path) -> Repor
             err = _values(units, model, size, "invariance_error")
             params = _values(units, model, size, "params")[0]
             rows.append([model, size, params, float(np.mean(mse)), float(np.std(mse)), float(np.max(err))])
-    table = Table("Test MSE (mean and std over seeds) and worst invariance error",
-                  ["model", "training sets", "parameters", "test MSE", "std", "max invariance error"], rows)
+    table = Table(
+        "Test MSE (mean and std over seeds) and worst invariance error",
+        ["model", "training sets", "parameters", "test MSE", "std", "max invariance error"],
+        rows,
+    )
     baseline = float(np.mean([u["baseline_mse"] for u in units]))
 
     fig, ax = errorbar_plot(
         {m: {s: _values(units, m, s, "test_mse") for s in sizes} for m in MODELS},
-        xlabel="training sets", ylabel="test MSE", logx=True, logy=True,
+        xlabel="training sets",
+        ylabel="test MSE",
+        logx=True,
+        logy=True,
     )
     ax.axhline(baseline, color="grey", linestyle=":", label="constant predictor")
     ax.legend()
@@ -229,8 +258,14 @@ def report(config: SharingConfig, results: dict[str, Any], plots: Path) -> Repor
     save_figure(fig, plots / "test_mse.png")
 
     fig, ax = errorbar_plot(
-        {m: {s: [max(e, 1e-17) for e in _values(units, m, s, "invariance_error")] for s in sizes} for m in MODELS},
-        xlabel="training sets", ylabel="relative invariance error (float64)", logx=True, logy=True,
+        {
+            m: {s: [max(e, 1e-17) for e in _values(units, m, s, "invariance_error")] for s in sizes}
+            for m in MODELS
+        },
+        xlabel="training sets",
+        ylabel="relative invariance error (float64)",
+        logx=True,
+        logy=True,
     )
     ax.axhline(1e-12, color="grey", linestyle=":", label="1e-12")
     ax.legend()
@@ -243,8 +278,13 @@ def report(config: SharingConfig, results: dict[str, Any], plots: Path) -> Repor
     for n in config.larger_set_sizes:
         by_n[n] = [u["larger_sets"][str(n)]["test_mse"] for u in generic]
         base_n[n] = [u["larger_sets"][str(n)]["baseline_mse"] for u in generic]
-    fig, ax = errorbar_plot({"size-generic": by_n, "constant predictor": base_n},
-                            xlabel="set size at test time", ylabel="test MSE", logx=True, logy=True)
+    fig, ax = errorbar_plot(
+        {"size-generic": by_n, "constant predictor": base_n},
+        xlabel="set size at test time",
+        ylabel="test MSE",
+        logx=True,
+        logy=True,
+    )
     ax.axvline(config.set_size, color="grey", linestyle=":", label="training set size")
     ax.legend()
     ax.set_title(f"One model, any set size (trained with {largest} sets of {config.set_size})")
@@ -252,31 +292,45 @@ def report(config: SharingConfig, results: dict[str, Any], plots: Path) -> Repor
 
     notes = [
         f"{config.seeds} seeds per point; verdicts use the runs layer's rule (95% Student-t interval).",
-        f"Every model takes {config.steps} optimiser steps (Adam, cosine schedule) whatever the training-set size.",
-        "The MLP cannot take sets of another size, so only the size-generic network is tested on larger sets.",
+        f"Every model takes {config.steps} optimiser steps (Adam, cosine schedule) whatever the "
+        "training-set size.",
+        "The MLP cannot take sets of another size, so only the size-generic network is tested on "
+        "larger sets.",
     ]
     if config.seeds < 3:
-        notes.append("Fewer than 3 seeds: the verdicts are not measurable at this scale; "
-                     "run with --set seeds=3 (the default) to decide them.")
+        notes.append(
+            "Fewer than 3 seeds: the verdicts are not measurable at this scale; "
+            "run with --set seeds=3 (the default) to decide them."
+        )
     return Report(
         study="sharing",
         title="Parameter sharing: an S_n-invariant network against an MLP",
         paper="Ravanbakhsh, Schneider & Póczos, Equivariance Through Parameter-Sharing (ICML 2017)",
-        claim=("Tying weights over the orbits of a group makes a layer equivariant for every value of its "
-               "parameters; on a task with that symmetry, the equivariant network should need fewer "
-               "examples than an unconstrained network of the same size, and the S_n layers' parameters "
-               "do not depend on n, so one model serves every set size."),
-        measured=(f"Test MSE of predicting log sigma from {config.set_size} samples of N(mu, sigma^2), for "
-                  f"training sets of {', '.join(map(str, sizes))} examples; the relative float64 "
-                  "invariance error under random permutations; and the size-generic model's MSE on sets of "
-                  f"{', '.join(map(str, config.larger_set_sizes))}."),
+        claim=(
+            "Tying weights over the orbits of a group makes a layer equivariant for every value of its "
+            "parameters; on a task with that symmetry, the equivariant network should need fewer "
+            "examples than an unconstrained network of the same size, and the S_n layers' parameters "
+            "do not depend on n, so one model serves every set size."
+        ),
+        measured=(
+            f"Test MSE of predicting log sigma from {config.set_size} samples of N(mu, sigma^2), for "
+            f"training sets of {', '.join(map(str, sizes))} examples; the relative float64 "
+            "invariance error under random permutations; and the size-generic model's MSE on sets of "
+            f"{', '.join(map(str, config.larger_set_sizes))}."
+        ),
         verdicts=verdicts,
         tables=[table],
         figures=[
-            Figure("test_mse.png", "Test MSE against training-set size (mean with 95% interval over seeds). "
-                   "Lower is better; the dotted line predicts the training mean."),
-            Figure("invariance_error.png", "Relative invariance error in float64 (floored at 1e-17 for the "
-                   "log scale): the parameter-sharing models sit at rounding level, the MLP does not."),
+            Figure(
+                "test_mse.png",
+                "Test MSE against training-set size (mean with 95% interval over seeds). "
+                "Lower is better; the dotted line predicts the training mean.",
+            ),
+            Figure(
+                "invariance_error.png",
+                "Relative invariance error in float64 (floored at 1e-17 for the "
+                "log scale): the parameter-sharing models sit at rounding level, the MLP does not.",
+            ),
             Figure("larger_sets.png", "The size-generic model on sets larger than any seen in training."),
         ],
         notes=notes,
@@ -290,6 +344,12 @@ STUDY = Study(
     run=run,
     report=report,
     budget_minutes=4.0,
-    quick={"train_sizes": (32, 128), "seeds": 2, "steps": 60, "test_sets": 200,
-           "larger_set_sizes": (20,), "width": 8},
+    quick={
+        "train_sizes": (32, 128),
+        "seeds": 2,
+        "steps": 60,
+        "test_sets": 200,
+        "larger_set_sizes": (20,),
+        "width": 8,
+    },
 )

@@ -23,7 +23,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampler, TensorDataset
 
 from eqlab.runs.checkpoint import load_checkpoint, save_checkpoint
 from eqlab.runs.folder import RunFolder
@@ -127,7 +127,13 @@ def train(
         raise ValueError(f"batch_size {settings.batch_size} must be divisible by the world size {world}")
     device = next(model.parameters()).device
     sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=True, seed=seed)  # type: ignore[var-annotated]
-    loader = DataLoader(data, batch_size=settings.batch_size // world, sampler=sampler)
+    local_batch = settings.batch_size // world
+    if isinstance(data, TensorDataset):  # one fancy-index per batch instead of one call per example
+        loader: DataLoader[Any] = DataLoader(
+            data, sampler=BatchSampler(sampler, local_batch, drop_last=False), batch_size=None
+        )
+    else:
+        loader = DataLoader(data, batch_size=local_batch, sampler=sampler)
     wrapped: nn.Module = DistributedDataParallel(model) if world > 1 else model
     optimizer = _optimizer(model, settings)
     scheduler = _scheduler(optimizer, settings, settings.epochs * len(loader))
@@ -166,7 +172,9 @@ def train(
             mean_loss = float(total) / max(count, 1)
             history.append(mean_loss)
             if run is not None:
-                run.log_metrics(unit=unit, epoch=epoch + 1, train_loss=mean_loss, lr=scheduler.get_last_lr()[0])
+                run.log_metrics(
+                    unit=unit, epoch=epoch + 1, train_loss=mean_loss, lr=scheduler.get_last_lr()[0]
+                )
             bar.advance()
             last = epoch + 1 == settings.epochs
             if run is not None and run.writes and not last and (epoch + 1) % settings.checkpoint_every == 0:
