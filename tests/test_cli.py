@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from eqlab import __version__
@@ -48,6 +49,10 @@ def test_quick_run_writes_every_file(tmp_path: Path) -> None:
     ]
     html = (folder / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 3
+    checkpoints = list((folder / "checkpoints").glob("*.pt"))
+    assert len(checkpoints) == 2 * 2 * 3  # seeds x sizes x models: the trained models stay
+    saved = torch.load(checkpoints[0], weights_only=False)
+    assert saved["config"]["seeds"] == 2 and "model" in saved
     config = json.loads((folder / "config.json").read_text())
     assert config["study"] == "sharing" and config["run"]["quick"] is True
     env = json.loads((folder / "env.json").read_text())

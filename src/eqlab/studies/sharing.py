@@ -29,7 +29,7 @@ from torch.utils.data import TensorDataset
 
 from eqlab.data.sets import gaussian_scale_sets
 from eqlab.groups import symmetric
-from eqlab.runs import Figure, Report, RunFolder, Study, Table, judge
+from eqlab.runs import Figure, Report, RunFolder, Study, Table, config_to_dict, judge
 from eqlab.sharing import EquivariantMLP, SetLinear
 from eqlab.studies.plotting import errorbar_plot, save_figure
 from eqlab.testing import equivariance_error
@@ -138,6 +138,7 @@ def _train_unit(
         seed=_unit_seed(run.seed, 4, size, seed_index),
         run=run,
         unit=unit,
+        config=config_to_dict(config),
     )
     model = model.cpu().eval()
     baseline = float(((y_test - y_train.mean()) ** 2).mean())

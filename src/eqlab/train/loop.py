@@ -6,7 +6,8 @@ Under ``torchrun`` (a process group initialised, see `eqlab.train.distributed`) 
 those of one process with the same global batch. Without a process group the same sampler runs with
 one replica, so the global batches are the same sets of examples either way.
 
-Checkpoints are written every ``checkpoint_every`` epochs and hold the model, optimiser, scheduler,
+Checkpoints are written every ``checkpoint_every`` epochs and after the last one (the trained
+model stays in the run folder); they hold the model, optimiser, scheduler,
 RNG states (global ones and the augmentation generator) and the epoch reached; the data order of
 epoch ``e`` is a function of ``(seed, e)``, so a resumed run continues exactly where it stopped.
 """
@@ -134,6 +135,8 @@ def train(
         )
     else:
         loader = DataLoader(data, batch_size=local_batch, sampler=sampler)
+    if world > 1:  # batch statistics over the global batch, as in one process
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     wrapped: nn.Module = DistributedDataParallel(model) if world > 1 else model
     optimizer = _optimizer(model, settings)
     scheduler = _scheduler(optimizer, settings, settings.epochs * len(loader))
@@ -177,7 +180,7 @@ def train(
                 )
             bar.advance()
             last = epoch + 1 == settings.epochs
-            if run is not None and run.writes and not last and (epoch + 1) % settings.checkpoint_every == 0:
+            if run is not None and run.writes and (last or (epoch + 1) % settings.checkpoint_every == 0):
                 save_checkpoint(
                     run.checkpoint_path(unit),
                     {

@@ -1,0 +1,45 @@
+"""Run folders, checkpoints and resume, metrics, the verdict rule, and reports.
+
+See ``README.md`` in this folder.
+"""
+
+from eqlab.runs.atomic import atomic_torch_save, atomic_write_bytes, atomic_write_json, atomic_write_text
+from eqlab.runs.checkpoint import INTERRUPT_ENV, get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
+from eqlab.runs.config import ConfigError, apply_overrides, config_to_dict, parse_assignments
+from eqlab.runs.folder import RunFolder, environment
+from eqlab.runs.progress import Progress
+from eqlab.runs.report import Figure, Report, Table, format_number, write_index, write_report
+from eqlab.runs.study import Study, config_from_dict
+from eqlab.runs.verdict import CONFIDENCE, MIN_SEEDS, STATUSES, Verdict, judge
+
+__all__ = [
+    "CONFIDENCE",
+    "INTERRUPT_ENV",
+    "MIN_SEEDS",
+    "STATUSES",
+    "ConfigError",
+    "Figure",
+    "Progress",
+    "Report",
+    "RunFolder",
+    "Study",
+    "Table",
+    "Verdict",
+    "apply_overrides",
+    "atomic_torch_save",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "config_from_dict",
+    "config_to_dict",
+    "environment",
+    "format_number",
+    "get_rng_state",
+    "judge",
+    "load_checkpoint",
+    "parse_assignments",
+    "save_checkpoint",
+    "set_rng_state",
+    "write_index",
+    "write_report",
+]

@@ -1,0 +1,82 @@
+"""Study configs: frozen dataclasses, overridden by ``--set key=value`` with type checks.
+
+>>> from dataclasses import dataclass
+>>> @dataclass(frozen=True)
+... class Demo:
+...     epochs: int = 3
+...     sizes: tuple[int, ...] = (10, 20)
+...     name: str = "x"
+>>> apply_overrides(Demo(), {"epochs": "5", "sizes": "8,16,32"})
+Demo(epochs=5, sizes=(8, 16, 32), name='x')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["ConfigError", "apply_overrides", "config_to_dict", "parse_assignments"]
+
+
+class ConfigError(ValueError):
+    """A bad ``--set`` override: an unknown key or a value of the wrong type."""
+
+
+def parse_assignments(items: list[str]) -> dict[str, str]:
+    """Split ``["a=1", "b=x"]`` into ``{"a": "1", "b": "x"}``."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _parse_scalar(text: str, kind: type, key: str) -> Any:
+    if kind is bool:
+        lowered = text.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{key} expects a boolean (true/false), got {text!r}")
+    if kind in (int, float, str):
+        try:
+            return kind(text)
+        except ValueError:
+            raise ConfigError(f"{key} expects {kind.__name__}, got {text!r}") from None
+    raise ConfigError(f"{key} has a type ({kind}) that --set cannot parse")
+
+
+def _parse(text: str, annotation: Any, key: str) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin is tuple:
+        (item_type, *_rest) = typing.get_args(annotation)
+        parts = [p for p in text.replace(" ", "").split(",") if p]
+        return tuple(_parse_scalar(p, item_type, key) for p in parts)
+    return _parse_scalar(text, annotation, key)
+
+
+def apply_overrides(config: Any, overrides: Mapping[str, str]) -> Any:
+    """A copy of the dataclass ``config`` with string ``overrides`` parsed to each field's type.
+
+    Raises
+    ------
+    ConfigError
+        for an unknown key (listing the valid ones) or an unparsable value.
+    """
+    hints = typing.get_type_hints(type(config))
+    fields = {f.name for f in dataclasses.fields(config)}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ConfigError(f"unknown config key(s) {unknown}; valid keys: {', '.join(sorted(fields))}")
+    parsed = {key: _parse(value, hints[key], key) for key, value in overrides.items()}
+    return dataclasses.replace(config, **parsed)
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """The config as a JSON-ready dict (tuples become lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}

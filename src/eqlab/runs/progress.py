@@ -1,0 +1,50 @@
+"""rich progress bars on stderr, shown only when stderr is a terminal."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
+
+__all__ = ["Progress", "stderr_console"]
+
+stderr_console = Console(stderr=True)
+
+
+class Progress:
+    """A single progress bar: ``with Progress(total=10, description="train") as bar: bar.advance()``.
+
+    Silent when stderr is not a terminal (CI, pipes, tests), so logs stay clean.
+    """
+
+    def __init__(self, total: int, description: str, completed: int = 0) -> None:
+        self.enabled = stderr_console.is_terminal
+        self._bar: RichProgress | None = None
+        if self.enabled:
+            self._bar = RichProgress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=stderr_console,
+                transient=True,
+            )
+            self._task = self._bar.add_task(description, total=total, completed=completed)
+
+    def __enter__(self) -> Progress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def advance(self, steps: int = 1) -> None:
+        """Move the bar on by ``steps``."""
+        if self._bar is not None:
+            self._bar.advance(self._task, steps)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()

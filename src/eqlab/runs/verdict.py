@@ -1,0 +1,89 @@
+"""The one rule by which every report decides whether a paper's claim is supported.
+
+A claim is a statement about a quantity measured once per seed, with a threshold and a direction
+("the MLP's test error minus the equivariant net's is greater than 0"). With at least ``min_seeds``
+values, the mean and a two-sided 95% Student-t interval are computed; the claim is **supported** only
+when the whole interval lies on the claimed side of the threshold, **not supported** otherwise (the
+interval straddles it, or lies on the other side); with fewer seeds, or non-finite values, it is
+**not measurable at this scale**.
+
+>>> v = judge("gap", [0.30, 0.25, 0.28, 0.31], threshold=0.0, direction="greater")
+>>> v.status, round(v.low, 3) > 0
+('supported', True)
+>>> judge("gap", [0.1, -0.2, 0.05], threshold=0.0).status
+'not supported'
+>>> judge("gap", [0.1, 0.2], threshold=0.0).status
+'not measurable at this scale'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from scipy import stats
+
+__all__ = ["CONFIDENCE", "MIN_SEEDS", "STATUSES", "Verdict", "judge"]
+
+CONFIDENCE = 0.95
+MIN_SEEDS = 3
+STATUSES = ("supported", "not supported", "not measurable at this scale")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The decision on one claim, with the numbers behind it."""
+
+    claim: str
+    status: str
+    mean: float
+    low: float
+    high: float
+    values: tuple[float, ...]
+    threshold: float
+    direction: str
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        out = asdict(self)
+        out["values"] = list(self.values)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        """Inverse of `to_dict`."""
+        return cls(**{**data, "values": tuple(data["values"])})
+
+
+def judge(
+    claim: str,
+    values: Sequence[float],
+    threshold: float = 0.0,
+    direction: str = "greater",
+    min_seeds: int = MIN_SEEDS,
+) -> Verdict:
+    """Decide ``claim``: is the per-seed quantity ``values`` reliably ``direction`` than ``threshold``?"""
+    if direction not in ("greater", "less"):
+        raise ValueError(f"direction must be 'greater' or 'less', got {direction!r}")
+    vals = tuple(float(v) for v in values)
+    n = len(vals)
+    mean = sum(vals) / n if n else math.nan
+    if n < min_seeds or not all(math.isfinite(v) for v in vals):
+        reason = f"{n} seed(s), at least {min_seeds} needed" if n < min_seeds else "non-finite values"
+        return Verdict(claim, STATUSES[2], mean, math.nan, math.nan, vals, threshold, direction, reason)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in vals) / (n - 1))
+    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * sd / math.sqrt(n)
+    low, high = mean - half, mean + half
+    side = ">" if direction == "greater" else "<"
+    holds = low > threshold if direction == "greater" else high < threshold
+    against = high < threshold if direction == "greater" else low > threshold
+    if holds:
+        status, detail = STATUSES[0], f"the whole 95% interval is {side} {threshold:g}"
+    elif against:
+        status, detail = STATUSES[1], f"the whole 95% interval is on the other side of {threshold:g}"
+    else:
+        status, detail = STATUSES[1], f"the 95% interval contains {threshold:g}"
+    return Verdict(claim, status, mean, low, high, vals, threshold, direction, f"{detail} ({n} values)")
