@@ -4,7 +4,13 @@ See ``README.md`` in this folder.
 """
 
 from eqlab.runs.atomic import atomic_torch_save, atomic_write_bytes, atomic_write_json, atomic_write_text
-from eqlab.runs.checkpoint import INTERRUPT_ENV, get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
+from eqlab.runs.checkpoint import (
+    INTERRUPT_ENV,
+    get_rng_state,
+    load_checkpoint,
+    save_checkpoint,
+    set_rng_state,
+)
 from eqlab.runs.config import ConfigError, apply_overrides, config_to_dict, parse_assignments
 from eqlab.runs.folder import RunFolder, environment
 from eqlab.runs.progress import Progress

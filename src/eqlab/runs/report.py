@@ -19,7 +19,11 @@ from eqlab.runs.verdict import Verdict
 
 __all__ = ["Figure", "Report", "Table", "format_number", "write_index", "write_report"]
 
-_STATUS_COLOURS = {"supported": "#1a7f37", "not supported": "#b42318", "not measurable at this scale": "#9a6700"}
+_STATUS_COLOURS = {
+    "supported": "#1a7f37",
+    "not supported": "#b42318",
+    "not measurable at this scale": "#9a6700",
+}
 
 
 @dataclass
@@ -98,7 +102,8 @@ def to_markdown(report: Report) -> str:
 
 
 _CSS = """
-body { font-family: system-ui, sans-serif; max-width: 980px; margin: 2em auto; padding: 0 1em; color: #1f2328; }
+body { font-family: system-ui, sans-serif; max-width: 980px; margin: 2em auto; padding: 0 1em;
+       color: #1f2328; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .2em; }
 table { border-collapse: collapse; margin: 1em 0; font-size: .92em; }
 th, td { border: 1px solid #d0d7de; padding: .35em .6em; text-align: left; vertical-align: top; }
@@ -128,7 +133,8 @@ def to_html(report: Report, plots: Path) -> str:
         side = "&gt;" if v.direction == "greater" else "&lt;"
         parts.append(
             f"<tr><td>{html.escape(v.claim)}</td><td class='status' style='color:{colour}'>{v.status}</td>"
-            f"<td>{html.escape(_interval(v))}</td><td>{side} {v.threshold:g}: {html.escape(v.detail)}</td></tr>"
+            f"<td>{html.escape(_interval(v))}</td>"
+            f"<td>{side} {v.threshold:g}: {html.escape(v.detail)}</td></tr>"
         )
     parts.append("</table>")
     for table in report.tables:
