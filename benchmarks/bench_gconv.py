@@ -37,9 +37,8 @@ def step(module: torch.nn.Module, x: torch.Tensor) -> Callable[[], None]:
 
 def bench_forward_backward(group: str, channels: int, rounds: int = 7) -> None:
     order = 4 if group == "p4" else 8
-    print(
-        f"\n## {group}: GroupConv2d({channels} -> {channels}) vs Conv2d({channels * order} -> {channels * order}), batch 64"
-    )
+    wide = channels * order
+    print(f"\n## {group}: GroupConv2d({channels} -> {channels}) vs Conv2d({wide} -> {wide}), batch 64")
     for size in (28, 32):
         for kernel in (3, 5):
             gconv = GroupConv2d(channels, channels, kernel, group=group, padding=kernel // 2).train()
