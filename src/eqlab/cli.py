@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -133,6 +133,76 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A study run folder.")])
     for v in verdicts:
         stdout.print(f"{v.status}: {v.claim}", highlight=False)
     stdout.print(f"wrote {run_dir / 'report.md'} and {run_dir / 'report.html'}", highlight=False)
+
+
+def _load_model(spec: str) -> Any:
+    """A model from ``module:function`` (called with no arguments) or from a checkpoint that names its
+    builder (``builder`` = ``module:function``, ``builder_kwargs``, ``model`` state)."""
+    import importlib
+
+    import torch
+
+    from eqlab.runs import ConfigError
+
+    path = Path(spec)
+    if path.suffix == ".pt" or path.exists():
+        if not path.exists():
+            raise ConfigError(f"checkpoint {spec} does not exist")
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        if not isinstance(state, dict) or "builder" not in state:
+            raise ConfigError(
+                f"{spec} does not name its model builder (no 'builder' entry); use module:function"
+            )
+        model = _load_model(state["builder"])(**state.get("builder_kwargs", {}))
+        model.load_state_dict(state["model"])
+        return model
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not attr:
+        raise ConfigError(f"model must be a checkpoint path or module:function, got {spec!r}")
+    try:
+        target = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"cannot load {spec!r}: {exc}") from None
+    return target
+
+
+@app.command()
+def exactness(
+    model: Annotated[
+        str, typer.Argument(help="module:function returning a model, or a study checkpoint (.pt).")
+    ],
+    size: Annotated[int, typer.Option("--size", help="Input height and width.")],
+    group: Annotated[
+        str | None, typer.Option(help="p4 or p4m (default: the model's own group, else p4).")
+    ] = None,
+    confirm: Annotated[bool, typer.Option(help="Measure float64 errors per layer and by depth.")] = True,
+) -> None:
+    """Is the model exactly rotation/reflection equivariant at this input size? Exit 0 if so, 1 if not."""
+    from torch import nn
+
+    from eqlab.exactness import check, nearest_exact_sizes
+    from eqlab.runs import ConfigError
+
+    try:
+        built = _load_model(model)
+        if not isinstance(built, nn.Module):
+            built = built()
+        if not isinstance(built, nn.Module):
+            raise ConfigError(f"{model} did not give a torch.nn.Module but {type(built).__name__}")
+        report_ = check(built, size, confirm=confirm, group=group)
+    except (ConfigError, ValueError) as exc:
+        raise _usage_error(str(exc)) from None
+    stdout.print(report_.table(), highlight=False, soft_wrap=True)
+    if report_.depth_errors:
+        stdout.print(
+            "cumulative error by depth: " + ", ".join(f"{n} {e:.1e}" for n, e in report_.depth_errors),
+            highlight=False,
+            soft_wrap=True,
+        )
+    if not report_.exact:
+        below, above = nearest_exact_sizes(built, size)
+        stdout.print(f"nearest exact sizes: {below} below, {above} above", highlight=False)
+        raise typer.Exit(code=1)
 
 
 def main() -> None:
