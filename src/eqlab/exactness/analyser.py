@@ -5,8 +5,9 @@ input size, and if not, which layer breaks it and by how many pixels?
 grid condition of `eqlab.exactness.grid` to each subsampling layer, and (with ``confirm=True``)
 measures the equivariance error in float64, per layer in isolation (each layer fed a random input of
 its traced shape and the transformed version of it, so one broken layer does not make every later one
-look broken, and a degenerate input cannot make a broken layer look exact) and cumulatively by depth. Plain ``Conv2d`` layers are measured on copies whose filters are averaged over
-the point group: a generic filter is never rotation-equivariant, whatever the stride.
+look broken, and a degenerate input cannot make a broken layer look exact) and cumulatively by depth.
+Plain ``Conv2d`` layers are measured on copies whose filters are averaged over the point group: a
+generic filter is never rotation-equivariant, whatever the stride.
 """
 
 from __future__ import annotations
