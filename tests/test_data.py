@@ -20,6 +20,7 @@ from eqlab.data import (
     paste_in_quadrants,
     rot90,
     rotate,
+    rotate_batch,
     rotated_digits,
 )
 
@@ -110,3 +111,12 @@ def test_cifar_batches(tmp_path: Path) -> None:
     assert torch.equal((x * 255).round().to(torch.uint8).reshape(4, -1), torch.tensor(data))
     with pytest.raises(FileNotFoundError, match="data_batch_1, data_batch_2"):
         load_cifar10(tmp_path, train=True)
+
+
+def test_rotate_batch_matches_rotate_per_image() -> None:
+    x = torch.randn(6, 1, 11, 11, dtype=torch.float64)
+    angles = torch.tensor([0.0, 90.0, 33.0, 200.0, 270.0, 359.0], dtype=torch.float64)
+    batch = rotate_batch(x, angles)
+    for i in range(6):
+        torch.testing.assert_close(batch[i], rotate(x[i], float(angles[i])), rtol=1e-12, atol=1e-12)
+    assert torch.equal(batch[1], rot90(x[1], 1)) and torch.equal(batch[0], x[0])

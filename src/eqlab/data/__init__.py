@@ -3,7 +3,7 @@
 from eqlab.data.digits import digits, paste_in_quadrants, rotated_digits
 from eqlab.data.files import MNIST_FILES, load_cifar10, load_mnist, read_idx
 from eqlab.data.sets import gaussian_scale_sets
-from eqlab.data.transforms import hflip, rot90, rotate, vflip
+from eqlab.data.transforms import hflip, rot90, rotate, rotate_batch, vflip
 
 __all__ = [
     "MNIST_FILES",
@@ -16,6 +16,7 @@ __all__ = [
     "read_idx",
     "rot90",
     "rotate",
+    "rotate_batch",
     "rotated_digits",
     "vflip",
 ]

@@ -12,7 +12,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-__all__ = ["hflip", "rot90", "rotate", "vflip"]
+__all__ = ["hflip", "rot90", "rotate", "rotate_batch", "vflip"]
 
 
 def rot90(x: torch.Tensor, k: int = 1) -> torch.Tensor:
@@ -54,3 +54,29 @@ def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
     if rest and x.shape[-1] != x.shape[-2]:
         raise ValueError(f"rotate by {degrees} degrees needs square images, got {tuple(x.shape[-2:])}")
     return rot90(_rotate_small(x, rest), int(quarters) % 4)
+
+
+def rotate_batch(x: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
+    """Rotate each image of ``x`` ``(B, C, H, W)`` (square) by its own angle ``degrees`` ``(B,)``.
+
+    Same rule as `rotate`: the remainder below 90 degrees is bilinear (one ``grid_sample`` for the
+    batch), whole quarter turns are exact `rot90`, so ``rotate_batch(x, a)[i] == rotate(x[i], a[i])``.
+    """
+    if x.dim() != 4 or x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"rotate_batch needs square images (B, C, H, W), got {tuple(x.shape)}")
+    if degrees.shape != (x.shape[0],):
+        raise ValueError(f"degrees must have shape ({x.shape[0]},), got {tuple(degrees.shape)}")
+    angles = degrees.to(torch.float64)
+    quarters = torch.div(angles, 90.0, rounding_mode="floor")
+    rest = torch.deg2rad(angles - 90.0 * quarters)
+    cos, sin, zero = rest.cos(), rest.sin(), torch.zeros_like(rest)
+    matrix = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1).to(x.dtype)
+    grid = F.affine_grid(matrix, list(x.shape), align_corners=False)
+    turned = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    turned = torch.where((rest == 0)[:, None, None, None], x, turned)  # keep exact inputs exact
+    out = torch.empty_like(x)
+    for k in range(4):
+        chosen = (quarters.remainder(4) == k).nonzero().flatten()
+        if chosen.numel():
+            out[chosen] = torch.rot90(turned[chosen], k, dims=(-2, -1))
+    return out

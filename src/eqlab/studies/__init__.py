@@ -4,8 +4,8 @@ The registry is an explicit, ordered dict built here; adding a study means impor
 """
 
 from eqlab.runs.study import Study
-from eqlab.studies import sharing
+from eqlab.studies import sharing, subsampling
 
-STUDIES: dict[str, Study] = {study.name: study for study in (sharing.STUDY,)}
+STUDIES: dict[str, Study] = {study.name: study for study in (sharing.STUDY, subsampling.STUDY)}
 
 __all__ = ["STUDIES"]

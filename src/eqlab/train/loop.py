@@ -94,6 +94,7 @@ def train(
     unit: str = "train",
     augment: Augment | None = None,
     config: dict[str, Any] | None = None,
+    checkpoint_extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` in place on ``data`` (a dataset of ``(x, y)`` pairs) and return its history.
 
@@ -117,6 +118,9 @@ def train(
         ``augment(x, generator) -> x``, applied to each batch (e.g. a random group element per example).
     config
         Embedded in every checkpoint, so a checkpoint documents itself.
+    checkpoint_extra
+        More entries for every checkpoint, e.g. ``builder`` (``"module:function"``) and
+        ``builder_kwargs``, which let ``eqlab exactness CHECKPOINT`` rebuild the model.
 
     Returns
     -------
@@ -193,6 +197,7 @@ def train(
                         "settings": asdict(settings),
                         "config": config,
                         "unit": unit,
+                        **(checkpoint_extra or {}),
                     },
                 )
     if not all(math.isfinite(v) for v in history):
