@@ -39,7 +39,8 @@ def test_quick_run_and_checkpoint_for_the_exactness_command(tmp_path: Path) -> N
         final = unit["depth_errors"][-1]
         assert final < 1e-12 if unit["size"] == 33 else final > 1e-6
     assert sorted(p.name for p in (folder / "plots").glob("*.png")) == [
-        "accuracy_vs_angle.png",
+        "accuracy_vs_angle_rotated.png",
+        "accuracy_vs_angle_upright.png",
         "depth_errors.png",
     ]
     checkpoint = folder / "checkpoints" / "upright-n32-s0.pt"
