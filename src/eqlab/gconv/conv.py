@@ -17,7 +17,7 @@ channel ``c * |G| + h`` (group axis folded into channels, channel-major).
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, cast
+from typing import Any, ClassVar, Literal, cast
 
 import torch
 import torch.nn.functional as F
@@ -41,19 +41,19 @@ class _GroupConvBase(nn.Module):
     """Shared machinery: parameters, bank expansion, eval-mode cache, forward, export."""
 
     weight_index: torch.Tensor
+    lifting: ClassVar[bool]  # True: the input is an image; False: a group feature map
 
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
         kernel_size: int,
-        group: str,
-        stride: int | tuple[int, int],
-        padding: int | tuple[int, int],
-        dilation: int | tuple[int, int],
-        bias: bool,
-        padding_mode: str,
-        lifting: bool,
+        group: str = "p4",
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
     ) -> None:
         super().__init__()
         for name, value in (
@@ -72,8 +72,8 @@ class _GroupConvBase(nn.Module):
         self.padding = _pair(padding, "padding")
         self.dilation = _pair(dilation, "dilation")
         self.padding_mode = padding_mode
-        self.lifting = lifting
         n, k = self.pg.order, kernel_size
+        lifting = self.lifting
         in_orientations = 1 if lifting else n
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, in_orientations, k, k))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
@@ -187,30 +187,7 @@ class LiftingConv2d(_GroupConvBase):
     torch.Size([2, 8, 8, 9, 9])
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int,
-        group: str = "p4",
-        stride: int | tuple[int, int] = 1,
-        padding: int | tuple[int, int] = 0,
-        dilation: int | tuple[int, int] = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-    ) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            group,
-            stride,
-            padding,
-            dilation,
-            bias,
-            padding_mode,
-            lifting=True,
-        )
+    lifting = True
 
     def _fold_input(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self.in_channels:
@@ -230,30 +207,7 @@ class GroupConv2d(_GroupConvBase):
     torch.Size([2, 6, 4, 5, 5])
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int,
-        group: str = "p4",
-        stride: int | tuple[int, int] = 1,
-        padding: int | tuple[int, int] = 0,
-        dilation: int | tuple[int, int] = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-    ) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            group,
-            stride,
-            padding,
-            dilation,
-            bias,
-            padding_mode,
-            lifting=False,
-        )
+    lifting = False
 
     def _fold_input(self, x: torch.Tensor) -> torch.Tensor:
         n = self.pg.order
