@@ -42,7 +42,8 @@ def main() -> None:
         GroupConv2d(64, 64, 3, group="p4m", padding=1)
         eqlab_times.append(time.perf_counter() - start)
     print("## Construction, 64 -> 64 regular fields on p4m (D4), kernel 3")
-    print(f"escnn R2Conv: first {first * 1e3:.0f} ms, then median {statistics.median(escnn_times) * 1e3:.0f} ms")
+    later = statistics.median(escnn_times) * 1e3
+    print(f"escnn R2Conv: first {first * 1e3:.0f} ms, then median {later:.0f} ms")
     print(f"eqlab GroupConv2d: median {statistics.median(eqlab_times) * 1e3:.2f} ms")
 
     print("\n## Forward + backward, 16 -> 16 regular fields, 32 px, batch 16 (train mode)")
