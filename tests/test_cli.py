@@ -106,3 +106,10 @@ def test_interrupted_run_resumes_to_identical_results(
     assert resumed.exit_code == 0, resumed.output
     expected = json.loads((_only_run(tmp_path / "whole") / "results.json").read_text())
     assert json.loads((folder / "results.json").read_text()) == expected
+
+
+def test_quick_reports_say_why_verdicts_are_undecided(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "sharing", "--quick", "--out", str(tmp_path)])
+    assert result.exit_code == 0
+    report = (_only_run(tmp_path) / "report.md").read_text()
+    assert "could not be decided: the rule needs at least 3 finite values" in report

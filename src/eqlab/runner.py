@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from eqlab.runs import (
+    MIN_SEEDS,
+    STATUSES,
     ConfigError,
     RunFolder,
     Study,
@@ -179,5 +181,11 @@ def rebuild_report(run_dir: str | Path) -> list[Verdict]:
     (run_dir / "plots").mkdir(exist_ok=True)
     report = study.report(config, results, run_dir / "plots")
     report.settings = config_to_dict(config)
+    undecided = sum(v.status == STATUSES[2] for v in report.verdicts)
+    if undecided:
+        report.notes.append(
+            f"{undecided} verdict(s) could not be decided: the rule needs at least {MIN_SEEDS} finite "
+            "values. Run at the default scale (without --quick), or raise the seeds with --set seeds=N."
+        )
     write_report(report, run_dir)
     return report.verdicts

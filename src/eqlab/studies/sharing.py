@@ -298,11 +298,6 @@ def report(config: SharingConfig, results: dict[str, Any], plots: Path) -> Repor
         "The MLP cannot take sets of another size, so only the size-generic network is tested on "
         "larger sets.",
     ]
-    if config.seeds < 3:
-        notes.append(
-            "Fewer than 3 seeds: the verdicts are not measurable at this scale; "
-            "run with --set seeds=3 (the default) to decide them."
-        )
     return Report(
         study="sharing",
         title="Parameter sharing: an S_n-invariant network against an MLP",

@@ -351,8 +351,6 @@ def report(config: SubsamplingConfig, results: dict[str, Any], plots: Path) -> R
         "Errors are measured in float64 on the trained networks with the exactness analyser; rotations by "
         "multiples of 90 degrees are exact (rot90), others are bilinear.",
     ]
-    if config.seeds < 3:
-        notes.append("Fewer than 3 seeds: verdicts are not measurable at this scale (the default is 3).")
     return Report(
         study="subsampling",
         title="Subsampling: exact against approximate rotation equivariance",
