@@ -35,11 +35,13 @@ from eqlab.groups.perm import (
     is_permutation,
     permutation_matrix,
 )
+from eqlab.groups.representation import Representation, paired_elements
 
 __all__ = [
     "DEFAULT_ELEMENT_LIMIT",
     "Action",
     "Group",
+    "Representation",
     "act",
     "alternating",
     "as_permutation",
@@ -55,6 +57,7 @@ __all__ = [
     "is_permutation",
     "on_tuples",
     "orbit_labels",
+    "paired_elements",
     "permutation_matrix",
     "regular",
     "split_orbits",

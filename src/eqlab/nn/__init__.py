@@ -1,4 +1,5 @@
-"""The layers users compose, in one namespace: parameter-sharing layers and p4/p4m group convolutions."""
+"""The layers users compose, in one namespace: parameter-sharing layers, p4/p4m group convolutions and
+equivariant linear maps between matrix representations."""
 
 from eqlab.gconv import (
     GroupAvgPool2d,
@@ -8,6 +9,7 @@ from eqlab.gconv import (
     GroupPool,
     LiftingConv2d,
 )
+from eqlab.nn.replinear import RepLinear, equivariant_basis, invariant_basis
 from eqlab.sharing import (
     EquivariantLinear,
     EquivariantMLP,
@@ -28,6 +30,9 @@ __all__ = [
     "GroupPool",
     "LiftingConv2d",
     "OrbitPool",
+    "RepLinear",
     "SetLinear",
     "SymmetricLinear",
+    "equivariant_basis",
+    "invariant_basis",
 ]

@@ -1,0 +1,148 @@
+"""`Representation`: a finite group acting linearly, given by the matrices of its generators.
+
+The general case of an action: a permutation action is the representation by permutation matrices
+(`Representation.from_permutations`, the convention of `eqlab.groups.perm`: ``P[p[i], i] = 1``).
+Generator ``j`` of two representations of the same group must be the same group element, as for
+actions. Elements are enumerated on demand by closure of the generator matrices (rounded to a
+tolerance to recognise repeats), with a limit; an infinite group (a rotation by an irrational angle)
+hits the limit and says so.
+
+>>> rep = Representation.rotation(4)          # C4 rotating the plane by 90 degrees
+>>> rep.dim, len(rep.elements())
+(2, 4)
+>>> import numpy as np
+>>> bool(np.allclose(rep.character(), [2, 0, -2, 0]))
+True
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from eqlab.groups.group import Action, Group
+from eqlab.groups.perm import as_permutations
+
+__all__ = ["Representation"]
+
+_KEY_DECIMALS = 9
+
+
+def _key(matrix: np.ndarray) -> bytes:
+    """Bytes identifying a matrix up to rounding; ``+ 0.0`` turns ``-0.0`` into ``0.0``."""
+    return (np.round(matrix, _KEY_DECIMALS) + 0.0).tobytes()
+
+
+class Representation:
+    """A representation by ``(k, n, n)`` real matrices of the generators.
+
+    Parameters
+    ----------
+    generators
+        ``(k, n, n)`` array-like: generator ``j`` acts on ``R^n`` by ``generators[j] @ x``.
+    name
+        A readable name.
+    """
+
+    def __init__(self, generators: Any, name: str | None = None) -> None:
+        mats = np.asarray(generators, dtype=np.float64)
+        if mats.ndim == 2:
+            mats = mats[None]
+        if mats.ndim != 3 or mats.shape[1] != mats.shape[2]:
+            raise ValueError(
+                f"generators must be a (k, n, n) stack of square matrices, got shape {mats.shape}"
+            )
+        if not np.all(np.isfinite(mats)):
+            raise ValueError("generators must be finite")
+        for j, m in enumerate(mats):
+            if abs(np.linalg.det(m)) < 1e-12:
+                raise ValueError(f"generator {j} is singular, so it cannot represent a group element")
+        mats.setflags(write=False)
+        self.generators = mats
+        self.dim = int(mats.shape[1])
+        self.num_generators = int(mats.shape[0])
+        self.name = name or f"Representation(dim {self.dim})"
+        self._elements: np.ndarray | None = None
+
+    @classmethod
+    def from_permutations(cls, perms: Any, name: str | None = None) -> Representation:
+        """The permutation representation of ``(k, n)`` permutations, an `Action` or a single-set `Group`."""
+        if isinstance(perms, Action):
+            stack = perms.generators
+        elif isinstance(perms, Group):
+            if len(perms.sizes) != 1:
+                raise ValueError("pass one action of a group on several index sets, e.g. group.action(0)")
+            stack = perms.generators[0]
+        else:
+            stack = as_permutations(perms, name="perms")
+        k, n = stack.shape
+        mats = np.zeros((k, n, n))
+        for j, p in enumerate(stack):
+            mats[j, p, np.arange(n)] = 1.0
+        return cls(mats, name=name or "permutation representation")
+
+    @classmethod
+    def rotation(cls, n: int, degrees: float | None = None) -> Representation:
+        """The plane rotated by ``360 / n`` degrees (C_n), or by ``degrees`` when given (finite only when
+        ``degrees`` is a rational multiple of 360)."""
+        angle = math.radians(360.0 / n if degrees is None else degrees)
+        c, s = math.cos(angle), math.sin(angle)
+        return cls([[[c, -s], [s, c]]], name=f"rotation by {math.degrees(angle):g} degrees")
+
+    def elements(self, limit: int = 10_000) -> np.ndarray:
+        """All group elements as matrices, identity first, shape ``(order, n, n)``.
+
+        Raises
+        ------
+        ValueError
+            when more than ``limit`` distinct matrices appear (an infinite or very large group).
+        """
+        if self._elements is not None:
+            return self._elements
+        found = [np.eye(self.dim)]
+        seen = {_key(found[0])}
+        frontier = list(found)
+        while frontier:
+            fresh = []
+            for element in frontier:
+                for g in self.generators:
+                    product = g @ element
+                    key = _key(product)
+                    if key not in seen:
+                        seen.add(key)
+                        fresh.append(product)
+                        if len(seen) > limit:
+                            raise ValueError(
+                                f"{self.name} generates more than limit={limit} matrices: the group is "
+                                "infinite or larger than the limit"
+                            )
+            found += fresh
+            frontier = fresh
+        self._elements = np.stack(found)
+        return self._elements
+
+    def character(self, limit: int = 10_000) -> np.ndarray:
+        """Traces of all elements, in the order of `elements`, shape ``(order,)``."""
+        return np.trace(self.elements(limit), axis1=1, axis2=2)
+
+    def __repr__(self) -> str:
+        return f"Representation({self.name!r}, dim={self.dim}, generators={self.num_generators})"
+
+
+def paired_elements(
+    rep_in: Representation, rep_out: Representation, limit: int = 10_000
+) -> tuple[np.ndarray, np.ndarray]:
+    """The elements of the group generated by the generator *pairs* acting on ``R^n_in (+) R^n_out``,
+    as matrices on each side: ``(order, n_in, n_in)`` and ``(order, n_out, n_out)``."""
+    if rep_in.num_generators != rep_out.num_generators:
+        raise ValueError(
+            f"rep_in has {rep_in.num_generators} generators but rep_out has {rep_out.num_generators}"
+        )
+    n_in = rep_in.dim
+    blocks = np.zeros((rep_in.num_generators, n_in + rep_out.dim, n_in + rep_out.dim))
+    blocks[:, :n_in, :n_in] = rep_in.generators
+    blocks[:, n_in:, n_in:] = rep_out.generators
+    both = Representation(blocks).elements(limit)
+    return both[:, :n_in, :n_in], both[:, n_in:, n_in:]
