@@ -1,0 +1,158 @@
+"""Which class of matrices does a representation use? (Pacini, Dong, Lepri & Santin, ICLR 2024.)
+
+Theorem 1 pairs each class of matrices with the largest family of pointwise activations commuting with
+all of them:
+
+| case | matrices | admissible activations |
+| --- | --- | --- |
+| ``permutation`` | permutation | any continuous function |
+| ``signed permutation`` | entries in {0, +-1} | odd continuous functions |
+| ``b-monomial`` | positive monomial, entries generate b^Z | continuous b-multiplicative functions |
+| ``non-negative monomial`` | positive monomial, entries dense in R>0 | semilinear functions |
+| ``signed b-monomial`` | monomial, absolute entries generate b^Z | odd b-multiplicative functions |
+| ``signed monomial (dense)`` | monomial, absolute entries dense | linear functions only |
+| ``unit-row-sum`` | not monomial, every row sums to 1 | affine functions (Theorem 9) |
+| ``general`` | anything else | linear functions only |
+
+The classes are closed under products, so the generators of a representation decide its class. The
+entries of every element generate the same multiplicative group as the entries of the generators.
+
+**Discrete or dense.** The absolute entries generate a discrete group ``b^Z`` exactly when all their
+logarithms are rational multiples of one another. That is decided with continued fractions: every
+ratio ``log|e_i| / log|e_0|`` must agree with a fraction of denominator at most ``MAX_DENOMINATOR``
+to a relative tolerance ``TOLERANCE``. Then ``log b`` is ``|log|e_0||`` times the generator of the
+group of those fractions, ``gcd(numerators) / lcm(denominators)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import torch
+
+from eqlab.groups.representation import Representation
+
+__all__ = ["MAX_DENOMINATOR", "TOLERANCE", "MatrixClass", "as_matrices", "classify"]
+
+TOLERANCE = 1e-9
+"""Relative tolerance for entries, row sums and log-ratios."""
+MAX_DENOMINATOR = 1000
+"""Largest denominator accepted when log-ratios are read as fractions."""
+
+ADMISSIBLE = {
+    "permutation": "any continuous function",
+    "signed permutation": "odd continuous functions",
+    "b-monomial": "continuous b-multiplicative functions, f(b^n x) = b^n f(x) (semilinear ones included)",
+    "non-negative monomial": "semilinear functions, f(t x) = t f(x) for t > 0 (ReLU, leaky ReLU, PReLU)",
+    "signed b-monomial": "odd continuous b-multiplicative functions",
+    "signed monomial (dense)": "linear functions only",
+    "unit-row-sum": "affine functions only",
+    "general": "linear functions only",
+}
+
+
+@dataclass(frozen=True)
+class MatrixClass:
+    """The class of a set of matrices, with the evidence that decided it.
+
+    Attributes
+    ----------
+    case
+        One of the keys of `ADMISSIBLE`.
+    admissible
+        The activations the theorem admits, in words.
+    b
+        For the b-monomial cases, the generator ``b > 1`` of the absolute entries' group.
+    witness
+        ``(generator index, row, column, value)`` of an entry that rules out a smaller class, if any:
+        a negative entry, an entry other than 1, or a second non-zero in a row.
+    """
+
+    case: str
+    admissible: str
+    b: float | None = None
+    witness: tuple[int, int, int, float] | None = None
+
+
+def as_matrices(matrices: Any) -> np.ndarray:
+    """``(k, n, n)`` float64 matrices from an array, a tensor or a `Representation` (its generators)."""
+    if isinstance(matrices, Representation):
+        return np.array(matrices.generators, dtype=np.float64)  # a writable copy
+    if isinstance(matrices, torch.Tensor):
+        matrices = matrices.detach().cpu().numpy()
+    arr = np.asarray(matrices, dtype=np.float64)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3 or arr.shape[1] != arr.shape[2] or arr.shape[0] == 0:
+        raise ValueError(
+            f"matrices must be a (k, n, n) stack of square matrices with k >= 1, got shape {arr.shape}"
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("matrices must be finite")
+    return arr
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= TOLERANCE * max(1.0, abs(a), abs(b))
+
+
+def _discrete_generator(values: list[float]) -> float | None:
+    """``b > 1`` with every value in ``b^Z`` if the values generate a discrete group, else ``None``."""
+    logs = [math.log(v) for v in values if not _close(v, 1.0)]
+    if not logs:
+        return None
+    base = abs(logs[0])
+    fractions = []
+    for value in logs:
+        ratio = Fraction(value / base).limit_denominator(MAX_DENOMINATOR)
+        if abs(float(ratio) * base - value) > TOLERANCE * max(1.0, abs(value)):
+            return None
+        fractions.append(abs(ratio))
+    denominator = math.lcm(*(f.denominator for f in fractions))
+    numerator = math.gcd(*(int(f * denominator) for f in fractions))
+    return math.exp(base * numerator / denominator)
+
+
+def classify(matrices: Any) -> MatrixClass:
+    """The Theorem 1 class of the matrices (see the module docstring)."""
+    mats = as_matrices(matrices)
+    nonzero = np.abs(mats) > TOLERANCE
+    per_row, per_col = nonzero.sum(axis=2), nonzero.sum(axis=1)
+    if not (np.all(per_row == 1) and np.all(per_col == 1)):
+        j, row = (int(v) for v in np.argwhere(per_row != 1)[0]) if np.any(per_row != 1) else (0, 0)
+        cols = np.flatnonzero(nonzero[j, row])
+        col = int(cols[1]) if cols.size > 1 else int(cols[0]) if cols.size else 0
+        witness = (j, row, col, float(mats[j, row, col]))
+        rows_sum_to_one = np.allclose(mats.sum(axis=2), 1.0, rtol=0, atol=TOLERANCE * mats.shape[1])
+        case = "unit-row-sum" if rows_sum_to_one else "general"
+        return MatrixClass(case, ADMISSIBLE[case], witness=witness)
+    entries = mats[nonzero]
+    where = np.argwhere(nonzero)
+    negative = entries < 0
+    magnitudes = np.abs(entries)
+    not_one = ~np.isclose(magnitudes, 1.0, rtol=TOLERANCE, atol=0)
+
+    def witness_at(mask: np.ndarray) -> tuple[int, int, int, float]:
+        j, row, col = (int(v) for v in where[np.argmax(mask)])
+        return (j, row, col, float(mats[j, row, col]))
+
+    if not not_one.any():
+        if negative.any():
+            return MatrixClass(
+                "signed permutation", ADMISSIBLE["signed permutation"], witness=witness_at(negative)
+            )
+        return MatrixClass("permutation", ADMISSIBLE["permutation"])
+    b = _discrete_generator([float(v) for v in magnitudes])
+    scale_witness = witness_at(not_one)
+    if negative.any():
+        case = "signed b-monomial" if b is not None else "signed monomial (dense)"
+    else:
+        case = "b-monomial" if b is not None else "non-negative monomial"
+    admissible = (
+        ADMISSIBLE[case].replace("b-multiplicative", f"{b:.6g}-multiplicative") if b else ADMISSIBLE[case]
+    )
+    return MatrixClass(case, admissible, b=b, witness=scale_witness)
