@@ -205,6 +205,53 @@ def exactness(
         raise typer.Exit(code=1)
 
 
+@app.command("check-activation")
+def check_activation(
+    representation: Annotated[
+        str,
+        typer.Argument(
+            help="A catalogue name (C4:regular, C4:rot2d, D4:rot2d, S3:standard, SO2:rot2d@37deg, ...) or a "
+            ".npy/.pt/.json file of (k, n, n) matrices."
+        ),
+    ],
+    activation: Annotated[str, typer.Argument(help="relu, tanh, gelu, ... (eqlab.activations.TABLE).")],
+    fix: Annotated[bool, typer.Option(help="On failure, look for a change of basis that fixes it.")] = True,
+) -> None:
+    """Does a pointwise activation commute with a representation? Exit 0 if so, 1 if not."""
+    from eqlab.activations import check, permutation_basis, rescale_to_permutation
+    from eqlab.activations.named import load_matrices
+
+    try:
+        matrices, label = load_matrices(representation)
+        verdict = check(matrices, activation)
+    except (ValueError, TypeError) as exc:
+        raise _usage_error(str(exc)) from None
+    lines = [
+        f"representation: {label} ({matrices.shape[0]} matrices of size {matrices.shape[1]})",
+        f"class:          {verdict.case}" + (f" (b = {verdict.b:.6g})" if verdict.b else ""),
+        f"admits:         {verdict.admissible}",
+        f"activation:     {verdict.activation}",
+        f"verdict:        {'equivariant' if verdict.equivariant else 'NOT equivariant'}",
+        f"reason:         {verdict.reason}",
+        f"measured error: {verdict.max_error:.3g} (float64, relative)",
+    ]
+    if not verdict.equivariant and fix:
+        if verdict.case.endswith("monomial") or verdict.case.endswith("(dense)"):
+            try:
+                rescaled = rescale_to_permutation(matrices)
+                scales = ", ".join(f"{s:.4g}" for s in rescaled.scales)
+                lines.append(f"fix:            rescale the basis by diag({scales}): a {rescaled.case} group")
+            except ValueError as exc:
+                lines.append(f"fix:            none by rescaling: {exc}")
+        else:
+            found = permutation_basis(matrices)
+            outcome = "change of basis found" if found.found else f"none (failed: {found.test})"
+            lines.append(f"fix:            {outcome}: {found.reason}")
+    stdout.print("\n".join(lines), highlight=False, soft_wrap=True)
+    if not verdict.equivariant:
+        raise typer.Exit(code=1)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

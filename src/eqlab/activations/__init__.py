@@ -1,8 +1,17 @@
-"""Which pointwise activations keep a layer equivariant (Pacini, Dong, Lepri & Santin, ICLR 2024)."""
+"""Which pointwise activations keep a layer equivariant (Pacini, Dong, Lepri & Santin, ICLR 2024).
+
+- `check` decides a (representation, activation) pair by Theorem 1, explains and measures it;
+- `rescale_to_permutation` and `permutation_basis` find the change of basis that fixes a failing pair
+  where the theory allows one (Theorem 2, Corollary 1);
+- `scan` checks every activation of a model built from eqlab layers.
+"""
 
 from eqlab.activations.check import ActivationCheck, bias_is_invariant, check, measure
 from eqlab.activations.classes import ADMISSIBLE, MAX_DENOMINATOR, TOLERANCE, MatrixClass, classify
 from eqlab.activations.functions import TABLE, ActivationInfo, as_activation, probe
+from eqlab.activations.permutation_basis import BasisActivation, PermutationBasis, permutation_basis
+from eqlab.activations.rescale import Rescaling, rescale_to_permutation
+from eqlab.activations.scan import ScanEntry, ScanReport, scan
 
 __all__ = [
     "ADMISSIBLE",
@@ -11,11 +20,19 @@ __all__ = [
     "TOLERANCE",
     "ActivationCheck",
     "ActivationInfo",
+    "BasisActivation",
     "MatrixClass",
+    "PermutationBasis",
+    "Rescaling",
+    "ScanEntry",
+    "ScanReport",
     "as_activation",
     "bias_is_invariant",
     "check",
     "classify",
     "measure",
+    "permutation_basis",
     "probe",
+    "rescale_to_permutation",
+    "scan",
 ]

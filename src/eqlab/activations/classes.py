@@ -84,7 +84,7 @@ def as_matrices(matrices: Any) -> np.ndarray:
         return np.array(matrices.generators, dtype=np.float64)  # a writable copy
     if isinstance(matrices, torch.Tensor):
         matrices = matrices.detach().cpu().numpy()
-    arr = np.asarray(matrices, dtype=np.float64)
+    arr = np.array(matrices, dtype=np.float64)  # a writable copy
     if arr.ndim == 2:
         arr = arr[None]
     if arr.ndim != 3 or arr.shape[1] != arr.shape[2] or arr.shape[0] == 0:
