@@ -6,7 +6,7 @@
 - `scan` checks every activation of a model built from eqlab layers.
 """
 
-from eqlab.activations.check import ActivationCheck, bias_is_invariant, check, measure
+from eqlab.activations.check import ActivationCheck, WorstCase, bias_is_invariant, check, measure, worst_case
 from eqlab.activations.classes import ADMISSIBLE, MAX_DENOMINATOR, TOLERANCE, MatrixClass, classify
 from eqlab.activations.functions import TABLE, ActivationInfo, as_activation, probe
 from eqlab.activations.permutation_basis import BasisActivation, PermutationBasis, permutation_basis
@@ -26,6 +26,7 @@ __all__ = [
     "Rescaling",
     "ScanEntry",
     "ScanReport",
+    "WorstCase",
     "as_activation",
     "bias_is_invariant",
     "check",
@@ -35,4 +36,5 @@ __all__ = [
     "probe",
     "rescale_to_permutation",
     "scan",
+    "worst_case",
 ]

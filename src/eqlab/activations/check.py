@@ -13,7 +13,7 @@ import torch
 from eqlab.activations.classes import MatrixClass, as_matrices, classify
 from eqlab.activations.functions import ActivationInfo, as_activation
 
-__all__ = ["ActivationCheck", "bias_is_invariant", "check", "measure"]
+__all__ = ["ActivationCheck", "WorstCase", "bias_is_invariant", "check", "measure", "worst_case"]
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,9 @@ class ActivationCheck:
     inconclusive: bool = False
 
 
-def _inputs(n: int) -> torch.Tensor:
+def _inputs(n: int, seed: int = 0) -> torch.Tensor:
     """Random and adversarial inputs ``(m, n)``: normals, scaled signed basis vectors, constants."""
-    gen = torch.Generator().manual_seed(0)
+    gen = torch.Generator().manual_seed(seed)
     eye = torch.eye(n, dtype=torch.float64)
     parts = [torch.randn(64, n, generator=gen, dtype=torch.float64)]
     parts += [s * eye for s in (1e-3, -1e-3, 1.0, -1.0, 1e3, -1e3)]
@@ -61,22 +61,40 @@ def _inputs(n: int) -> torch.Tensor:
     return torch.cat(parts)
 
 
-def measure(matrices: Any, activation: Any) -> float:
-    """Largest relative error ``|f(M x) - M f(x)| / max(|M f(x)|, 1e-300)`` over the matrices and inputs."""
+@dataclass(frozen=True)
+class WorstCase:
+    """The input and matrix where ``f(M x)`` and ``M f(x)`` differ most (relative, float64)."""
+
+    error: float
+    matrix: int
+    x: tuple[float, ...]
+
+
+def worst_case(matrices: Any, activation: Any, seed: int = 0) -> WorstCase:
+    """The largest relative error ``|f(M x) - M f(x)| / |M f(x)|`` over the matrices and the inputs
+    (64 normals drawn from ``seed``, scaled signed basis vectors and constants), with where it occurs.
+    Rows with ``M f(x) = 0`` count their absolute error."""
     mats = torch.as_tensor(as_matrices(matrices))
     fn = as_activation(activation).fn
-    x = _inputs(mats.shape[-1])
-    worst = 0.0
+    x = _inputs(mats.shape[-1], seed)
+    worst = WorstCase(0.0, 0, tuple(float(v) for v in x[0]))
     with torch.no_grad():
         fx = fn(x)
-        for m in mats:
+        for j, m in enumerate(mats):
             expected = fx @ m.T
             got = fn(x @ m.T)
-            rows = (got - expected).norm(dim=1) / expected.norm(dim=1).clamp_min(1e-300)
-            scale = expected.norm(dim=1) > 0
-            value = float(rows[scale].max()) if scale.any() else float((got - expected).norm())
-            worst = max(worst, value)
+            norms = expected.norm(dim=1)
+            gaps = (got - expected).norm(dim=1)
+            rows = torch.where(norms > 0, gaps / norms.clamp_min(1e-300), gaps)
+            i = int(rows.argmax())
+            if float(rows[i]) > worst.error:
+                worst = WorstCase(float(rows[i]), j, tuple(float(v) for v in x[i]))
     return worst
+
+
+def measure(matrices: Any, activation: Any, seed: int = 0) -> float:
+    """`worst_case`'s error alone."""
+    return worst_case(matrices, activation, seed).error
 
 
 def _entry_text(cls: MatrixClass) -> str:

@@ -84,6 +84,24 @@ class Representation:
         return cls(mats, name=name or "permutation representation")
 
     @classmethod
+    def trivial(cls, dim: int, num_generators: int = 1, name: str | None = None) -> Representation:
+        """Every generator acts as the identity on ``R^dim``."""
+        return cls(np.broadcast_to(np.eye(dim), (num_generators, dim, dim)), name=name or f"trivial^{dim}")
+
+    @classmethod
+    def direct_sum(cls, *reps: Representation, name: str | None = None) -> Representation:
+        """Block-diagonal generators: ``rho_1 + rho_2 + ...`` (generator ``j`` of each is one element)."""
+        if not reps or len({r.num_generators for r in reps}) != 1:
+            raise ValueError("direct_sum needs at least one representation, all with the same generators")
+        dim = sum(r.dim for r in reps)
+        mats = np.zeros((reps[0].num_generators, dim, dim))
+        start = 0
+        for r in reps:
+            mats[:, start : start + r.dim, start : start + r.dim] = r.generators
+            start += r.dim
+        return cls(mats, name=name or " + ".join(r.name for r in reps))
+
+    @classmethod
     def rotation(cls, n: int, degrees: float | None = None) -> Representation:
         """The plane rotated by ``360 / n`` degrees (C_n), or by ``degrees`` when given (finite only when
         ``degrees`` is a rational multiple of 360)."""

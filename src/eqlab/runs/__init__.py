@@ -15,6 +15,7 @@ from eqlab.runs.config import ConfigError, apply_overrides, config_to_dict, pars
 from eqlab.runs.folder import RunFolder, environment
 from eqlab.runs.progress import Progress
 from eqlab.runs.report import Figure, Report, Table, format_number, write_index, write_report
+from eqlab.runs.seeding import unit_seed
 from eqlab.runs.study import Study, config_from_dict
 from eqlab.runs.verdict import CONFIDENCE, MIN_SEEDS, STATUSES, Verdict, judge
 
@@ -46,6 +47,7 @@ __all__ = [
     "parse_assignments",
     "save_checkpoint",
     "set_rng_state",
+    "unit_seed",
     "write_index",
     "write_report",
 ]

@@ -4,8 +4,10 @@ The registry is an explicit, ordered dict built here; adding a study means impor
 """
 
 from eqlab.runs.study import Study
-from eqlab.studies import sharing, subsampling
+from eqlab.studies import activations, sharing, subsampling
 
-STUDIES: dict[str, Study] = {study.name: study for study in (sharing.STUDY, subsampling.STUDY)}
+STUDIES: dict[str, Study] = {
+    study.name: study for study in (sharing.STUDY, subsampling.STUDY, activations.STUDY)
+}
 
 __all__ = ["STUDIES"]

@@ -29,7 +29,7 @@ from torch.utils.data import TensorDataset
 
 from eqlab.data.sets import gaussian_scale_sets
 from eqlab.groups import symmetric
-from eqlab.runs import Figure, Report, RunFolder, Study, Table, config_to_dict, judge
+from eqlab.runs import Figure, Report, RunFolder, Study, Table, config_to_dict, judge, unit_seed
 from eqlab.sharing import EquivariantMLP, SetLinear
 from eqlab.studies.plotting import errorbar_plot, save_figure
 from eqlab.testing import equivariance_error
@@ -100,10 +100,6 @@ def build_model(name: str, config: SharingConfig) -> nn.Module:
     raise ValueError(f"model must be one of {MODELS}, got {name!r}")
 
 
-def _unit_seed(base: int, *parts: int) -> int:
-    return int(np.random.SeedSequence([base, *parts]).generate_state(1)[0])
-
-
 def _invariance_error(model: nn.Module, x: torch.Tensor, seed: int) -> float:
     rng = np.random.default_rng(seed)
     perms = np.stack([rng.permutation(x.shape[-1]) for _ in range(8)])
@@ -118,11 +114,11 @@ def _mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 def _train_unit(
     config: SharingConfig, run: RunFolder, model_name: str, size: int, seed_index: int
 ) -> dict[str, Any]:
-    data_seed = _unit_seed(run.seed, 1, size, seed_index)  # same data for every model
+    data_seed = unit_seed(run.seed, 1, size, seed_index)  # same data for every model
     x_train, y_train = gaussian_scale_sets(size, config.set_size, torch.Generator().manual_seed(data_seed))
-    test_gen = torch.Generator().manual_seed(_unit_seed(run.seed, 2))
+    test_gen = torch.Generator().manual_seed(unit_seed(run.seed, 2))
     x_test, y_test = gaussian_scale_sets(config.test_sets, config.set_size, test_gen)
-    torch.manual_seed(_unit_seed(run.seed, 3, MODELS.index(model_name), size, seed_index))
+    torch.manual_seed(unit_seed(run.seed, 3, MODELS.index(model_name), size, seed_index))
     model = build_model(model_name, config).to(run.device)
     batch = min(config.batch_size, size)
     epochs = max(1, math.ceil(config.steps * batch / size))
@@ -135,7 +131,7 @@ def _train_unit(
         TensorDataset(x_train, y_train),
         settings,
         loss_fn=nn.functional.mse_loss,
-        seed=_unit_seed(run.seed, 4, size, seed_index),
+        seed=unit_seed(run.seed, 4, size, seed_index),
         run=run,
         unit=unit,
         config=config_to_dict(config),
@@ -156,7 +152,7 @@ def _train_unit(
     if model_name == "size-generic":
         for n in config.larger_set_sizes:
             x_big, y_big = gaussian_scale_sets(
-                config.test_sets, n, torch.Generator().manual_seed(_unit_seed(run.seed, 5, n))
+                config.test_sets, n, torch.Generator().manual_seed(unit_seed(run.seed, 5, n))
             )
             result["larger_sets"][str(n)] = {
                 "test_mse": _mse(model, x_big, y_big),

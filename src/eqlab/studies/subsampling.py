@@ -29,7 +29,7 @@ from eqlab.data.digits import digits
 from eqlab.data.transforms import rot90, rotate_batch
 from eqlab.exactness import check, exact_sizes
 from eqlab.gconv import GroupBatchNorm2d, GroupConv2d, GroupPool, LiftingConv2d
-from eqlab.runs import Figure, Report, RunFolder, Study, Table, config_to_dict, judge
+from eqlab.runs import Figure, Report, RunFolder, Study, Table, config_to_dict, judge, unit_seed
 from eqlab.studies.plotting import errorbar_plot, save_figure
 from eqlab.train import TrainSettings, train
 
@@ -87,13 +87,9 @@ def _sizes(config: SubsamplingConfig) -> tuple[int, int]:
     return exact, exact - 1
 
 
-def _seed(base: int, *parts: int) -> int:
-    return int(np.random.SeedSequence([base, *parts]).generate_state(1)[0])
-
-
 def _split(run: RunFolder, test_fraction: float) -> tuple[torch.Tensor, torch.Tensor]:
     n = digits(8)[0].shape[0]
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(_seed(run.seed, 7)))
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(unit_seed(run.seed, 7)))
     cut = round(n * (1 - test_fraction))
     return order[:cut], order[cut:]
 
@@ -118,7 +114,7 @@ def _train_unit(
         images[test_idx],
         labels[test_idx],
     )
-    torch.manual_seed(_seed(run.seed, 1, seed_index))  # the same initial weights at both sizes
+    torch.manual_seed(unit_seed(run.seed, 1, seed_index))  # the same initial weights at both sizes
     model = build_cnn(config.group, config.widths).to(run.device)
 
     def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -138,7 +134,7 @@ def _train_unit(
             checkpoint_every=max(1, config.epochs // 3),
         ),
         loss_fn=nn.functional.cross_entropy,
-        seed=_seed(run.seed, 2, seed_index),
+        seed=unit_seed(run.seed, 2, seed_index),
         run=run,
         unit=unit,
         augment=augment if regime == "rotated" else None,
@@ -154,7 +150,7 @@ def _train_unit(
     unseen_y = y_test.repeat(3)
     unseen_pred = _predict(model, unseen_x)
     per_class = [float((unseen_pred[unseen_y == c] == c).double().mean()) for c in range(10)]
-    test_gen = torch.Generator().manual_seed(_seed(run.seed, 3))
+    test_gen = torch.Generator().manual_seed(unit_seed(run.seed, 3))
     shifted = config.rotated_mean + config.rotated_sd * torch.randn(len(x_test), generator=test_gen)
     exactness = check(model, size, seed=seed_index)
     return {
