@@ -1,0 +1,244 @@
+"""`align` two networks, and `self_align` a network with its transformed self.
+
+``self_align(model, t)`` is ``align(model, transform_network(model, t))``: the permutations ``P_l``
+with ``W_l ~ P_l T(W_l) P_{l-1}^T``. When they make the two equal the network is *layerwise
+equivariant*: every feature map satisfies ``phi_l(t x) = P_l t phi_l(x)``. Channels fixed by
+``P_l`` then carry symmetric filters, channels swapped in pairs carry mirrored copies of each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import torch
+from torch import nn
+
+from eqlab.layerwise.match import Solver, activation_matching, collect_features, weight_matching
+from eqlab.layerwise.permute import permute_model
+from eqlab.layerwise.spec import PermutationSpec, derive_spec
+from eqlab.layerwise.transform import transform_network
+
+__all__ = [
+    "METHODS",
+    "AlignResult",
+    "GroupStructure",
+    "SelfAlignResult",
+    "align",
+    "cycle_structure",
+    "involution_assignment",
+    "self_align",
+]
+
+METHODS = ("weights", "activations")
+
+
+def involution_assignment(cost: np.ndarray) -> np.ndarray:
+    """The involution ``perm`` (``perm[perm] = id``) maximising ``sum_o cost[o, perm[o]]``.
+
+    A maximum-weight matching on the channels, each with a private twin for staying fixed: the pair
+    ``(i, j)`` weighs ``cost[i, j] + cost[j, i] + 2K`` and ``(i, twin)`` weighs ``cost[i, i] + K``, with
+    the offset ``K`` making every weight positive and every channel covered.
+    """
+    n = cost.shape[0]
+    offset = 1.0 + 2.0 * float(np.abs(cost).max(initial=0.0))
+    graph = nx.Graph()
+    for i in range(n):
+        graph.add_edge(i, ("twin", i), weight=float(cost[i, i]) + offset)
+        for j in range(i + 1, n):
+            graph.add_edge(i, j, weight=float(cost[i, j] + cost[j, i]) + 2 * offset)
+    perm = np.arange(n)
+    for u, v in nx.max_weight_matching(graph):
+        if isinstance(u, int) and isinstance(v, int):
+            perm[u], perm[v] = v, u
+    return perm
+
+
+@dataclass
+class AlignResult:
+    """The outcome of `align`.
+
+    Attributes
+    ----------
+    permutations
+        One LongTensor per group of tied channels (``spec.groups``), ``aligned[o] = model_b[perm[o]]``.
+    errors
+        Per weighted layer: ``|W_a - W_aligned| / |W_a|`` (weights and bias together).
+    activation_errors
+        Per weighted layer, with data: ``|phi_a - phi_aligned| / |phi_a|`` of the layer's output.
+    aligned
+        model_b with its channels, batch-norm parameters and statistics permuted (the same function).
+    spec
+        The derived permutation spec.
+    """
+
+    permutations: list[torch.Tensor]
+    errors: dict[str, float]
+    activation_errors: dict[str, float]
+    aligned: nn.Module
+    spec: PermutationSpec
+    method: str
+
+
+def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).norm() / a.norm().clamp_min(1e-300))
+
+
+def _layer_errors(spec: PermutationSpec, a: nn.Module, b: nn.Module) -> dict[str, float]:
+    modules_a, modules_b = dict(a.named_modules()), dict(b.named_modules())
+    errors = {}
+    for name in spec.layers:
+        pa = torch.cat([p.detach().double().reshape(-1) for p in modules_a[name].parameters()])
+        pb = torch.cat([p.detach().double().reshape(-1) for p in modules_b[name].parameters()])
+        errors[name] = _relative(pa, pb)
+    return errors
+
+
+def _activation_errors(spec: PermutationSpec, a: nn.Module, b: nn.Module, data: Any) -> dict[str, float]:
+    names = [spec.layer_nodes[layer] for layer in spec.layers]
+    fa, fb = collect_features(a, spec, names, data), collect_features(b, spec, names, data)
+    return {
+        layer: _relative(fa[n].double(), fb[n].double()) for layer, n in zip(spec.layers, names, strict=True)
+    }
+
+
+def align(
+    model_a: nn.Module,
+    model_b: nn.Module,
+    method: str = "weights",
+    data: Any = None,
+    *,
+    solver: Solver | None = None,
+    seed: int = 0,
+) -> AlignResult:
+    """Find the channel permutations that best map ``model_b`` onto ``model_a`` (same architecture).
+
+    Parameters
+    ----------
+    method
+        ``"weights"`` (weight matching) or ``"activations"`` (correlations of post-activation features on
+        ``data``, eval mode).
+    data
+        A tensor of inputs or a DataLoader; needed for ``"activations"``, and used for activation errors.
+    solver
+        The assignment step, ``cost -> perm``; default the linear assignment, `involution_assignment`
+        constrains every permutation to an involution.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    spec = derive_spec(model_a)
+    if [g.size for g in derive_spec(model_b).groups] != [g.size for g in spec.groups]:
+        raise ValueError("model_a and model_b must have the same architecture (their channel groups differ)")
+    if method == "weights":
+        perms = weight_matching(spec, model_a.state_dict(), model_b.state_dict(), seed=seed, solver=solver)
+    else:
+        if data is None:
+            raise ValueError("method='activations' needs data (a tensor of inputs or a DataLoader)")
+        perms = activation_matching(spec, model_a, model_b, data, solver=solver)
+    aligned = permute_model(model_b, spec, perms)
+    act_errors = _activation_errors(spec, model_a, aligned, data) if data is not None else {}
+    return AlignResult(perms, _layer_errors(spec, model_a, aligned), act_errors, aligned, spec, method)
+
+
+@dataclass(frozen=True)
+class GroupStructure:
+    """How one group's permutation decomposes: fixed channels, swapped pairs, longer cycles."""
+
+    group: str
+    size: int
+    fixed: int
+    pairs: int
+    longer_cycles: int
+    involution: bool
+    order_divides: bool
+
+
+def cycle_structure(perm: torch.Tensor, order: int = 2) -> tuple[int, int, int, bool]:
+    """``(fixed points, 2-cycles, longer cycles, perm^order == id)``."""
+    n = perm.numel()
+    seen = torch.zeros(n, dtype=torch.bool)
+    lengths = []
+    for start in range(n):
+        length, i = 0, start
+        while not seen[i]:
+            seen[i], i, length = True, int(perm[i]), length + 1
+        if length:
+            lengths.append(length)
+    power = torch.arange(n)
+    for _ in range(order):
+        power = perm[power]
+    identity = torch.equal(power, torch.arange(n))
+    return lengths.count(1), lengths.count(2), sum(1 for v in lengths if v > 2), identity
+
+
+@dataclass
+class SelfAlignResult:
+    """The outcome of `self_align`: the alignment, per-group cycle structure and per-layer errors."""
+
+    alignment: AlignResult
+    transform: str
+    transformed: nn.Module
+    structure: list[GroupStructure]
+
+    @property
+    def permutations(self) -> list[torch.Tensor]:
+        return self.alignment.permutations
+
+    @property
+    def aligned(self) -> nn.Module:
+        """``pi(T(W))``: the transformed network with its channels aligned to the original."""
+        return self.alignment.aligned
+
+    @property
+    def is_representation(self) -> bool:
+        """Whether every permutation has order dividing the transform's (involutions for flips), the
+        condition for an exact group average (`eqlab.layerwise.merge.group_average`)."""
+        return all(s.order_divides for s in self.structure)
+
+    def table(self) -> str:
+        """One row per weighted layer: weight and activation error; one per group: its cycle structure."""
+        rows = [f"{'layer':20s} {'weight error':>13s} {'activation error':>17s}"]
+        for layer, error in self.alignment.errors.items():
+            act = self.alignment.activation_errors.get(layer)
+            rows.append(f"{layer[:20]:20s} {error:13.3e} {'' if act is None else f'{act:.3e}':>17s}")
+        rows.append(
+            f"{'group':20s} {'size':>5s} {'fixed':>6s} {'pairs':>6s} {'longer':>7s} {'involution':>11s}"
+        )
+        for s in self.structure:
+            rows.append(
+                f"{s.group[:20]:20s} {s.size:5d} {s.fixed:6d} {s.pairs:6d} {s.longer_cycles:7d} "
+                f"{'yes' if s.involution else 'no':>11s}"
+            )
+        return "\n".join(rows)
+
+
+def self_align(
+    model: nn.Module,
+    transform: str,
+    method: str = "weights",
+    data: Any = None,
+    *,
+    involution: bool = False,
+    input_size: int | None = None,
+    seed: int = 0,
+) -> SelfAlignResult:
+    """`align` ``model`` with ``transform_network(model, transform)`` and describe the permutations.
+
+    ``involution=True`` (flips only) constrains every permutation to an involution, so that the group
+    average of the network and its aligned flipped self is exactly invariant.
+    """
+    if involution and transform == "rot90":
+        raise ValueError("involution=True needs an order-2 transform (hflip or vflip), got 'rot90'")
+    transformed = transform_network(model, transform, input_size=input_size)
+    result = align(
+        model, transformed, method, data, solver=involution_assignment if involution else None, seed=seed
+    )
+    order = 4 if transform == "rot90" else 2
+    structure = []
+    for group, perm in zip(result.spec.groups, result.permutations, strict=True):
+        fixed, pairs, longer, divides = cycle_structure(perm, order)
+        is_involution = cycle_structure(perm, 2)[3]
+        structure.append(GroupStructure(group.name, group.size, fixed, pairs, longer, is_involution, divides))
+    return SelfAlignResult(result, transform, transformed, structure)

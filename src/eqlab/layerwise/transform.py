@@ -1,0 +1,115 @@
+"""`transform_network`: the network ``T(W)`` with ``f_T(W)(x) = f_W(t(x))`` for a flip or a rotation.
+
+For a cross-correlation, ``conv(t x, W) = t conv(x, t^-1 W)`` when ``t`` maps the sampling grid onto
+itself, so every convolution gets the inversely transformed filters and every feature map of
+``T(W)`` at ``x`` is the transformed-back feature map of ``W`` at ``t x``. Global pooling forgets the
+transform; a flatten into a linear head does not, and the head's weight, viewed as ``(out, C, H, W)``,
+is transformed back the same way. Batch norm, activations and biases are not spatial and stay.
+
+Exactness needs symmetric padding (PyTorch's ``padding=int`` is; ``padding="same"`` with an even
+kernel is not) and, for strided layers and pools, an input size whose sampling grid maps onto itself
+(`eqlab.exactness`): pass ``input_size`` to have it checked.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+from torch import nn
+
+from eqlab.exactness import check as check_exactness
+from eqlab.layerwise.spec import derive_spec
+
+__all__ = ["TRANSFORMS", "apply_transform", "inverse_transform", "transform_network"]
+
+TRANSFORMS = ("hflip", "vflip", "rot90")
+
+
+def _check_transform(transform: str) -> None:
+    if transform not in TRANSFORMS:
+        raise ValueError(f"transform must be one of {TRANSFORMS}, got {transform!r}")
+
+
+def apply_transform(x: torch.Tensor, transform: str, times: int = 1) -> torch.Tensor:
+    """``t^times`` on the last two axes: a mirror (``hflip``: left-right, ``vflip``: top-bottom) or
+    `torch.rot90` by quarter turns."""
+    _check_transform(transform)
+    if transform == "rot90":
+        return torch.rot90(x, times, dims=(-2, -1))
+    if times % 2 == 0:
+        return x
+    return torch.flip(x, dims=(-1,) if transform == "hflip" else (-2,))
+
+
+def inverse_transform(x: torch.Tensor, transform: str) -> torch.Tensor:
+    """``t^-1`` on the last two axes."""
+    return apply_transform(x, transform, -1 if transform == "rot90" else 1)
+
+
+def transform_network(model: nn.Module, transform: str, input_size: int | None = None) -> nn.Module:
+    """The network ``T(W)`` computing ``x -> model(t(x))``, a copy with transformed filters.
+
+    Parameters
+    ----------
+    model
+        A CNN of Conv2d, BatchNorm, pointwise activations, pooling, global pooling, flatten and Linear
+        layers, sequential or with residual blocks (anything `derive_spec` traces).
+    transform
+        ``"hflip"``, ``"vflip"`` or ``"rot90"`` (`torch.rot90`, one counter-clockwise quarter turn;
+        square inputs).
+    input_size
+        When given, the strided layers and pools are checked to be exact at this (square) input size
+        by `eqlab.exactness`, and a ValueError names the first that is not.
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+    ...                     nn.Linear(4, 2)).double()
+    >>> x = torch.randn(3, 1, 8, 8, dtype=torch.float64)
+    >>> torch.allclose(transform_network(net, "rot90")(x), net(torch.rot90(x, 1, (-2, -1))))
+    True
+    """
+    _check_transform(transform)
+    spec = derive_spec(model)
+    modules = dict(model.named_modules())
+    for name, module in modules.items():
+        if isinstance(module, nn.Conv2d) and isinstance(module.padding, str) and module.padding == "same":
+            kh, kw = module.kernel_size
+            if (kh - 1) * module.dilation[0] % 2 or (kw - 1) * module.dilation[1] % 2:
+                raise ValueError(f"{name}: padding='same' with an even kernel pads asymmetrically")
+    if input_size is not None:
+        report = check_exactness(
+            model, input_size, confirm=False, group="p4" if transform == "rot90" else "p4m"
+        )
+        broken = [layer for layer in report.layers if not layer.exact]
+        if broken:
+            first = broken[0]
+            raise ValueError(
+                f"{first.name} ({first.kind}) samples a grid {first.offset} pixels off its mirror image at "
+                f"input size {input_size}; {transform} is not exact there"
+            )
+    out = copy.deepcopy(model)
+    out_modules = dict(out.named_modules())
+    with torch.no_grad():
+        for name in spec.layers:
+            layer = out_modules[name]
+            if isinstance(layer, nn.Conv2d):
+                layer.weight.copy_(inverse_transform(layer.weight, transform))
+            elif spec.flattened.get(name) == -1:
+                raise ValueError(
+                    f"{name} reads the flattened input image; transform_network needs a conv first"
+                )
+            elif name in spec.flattened and spec.flattened[name] > 1:
+                if not isinstance(layer, nn.Linear):
+                    raise TypeError(f"{name}: expected a Linear layer")
+                block = spec.flattened[name]
+                side = math.isqrt(block)
+                if side * side != block:
+                    raise ValueError(
+                        f"{name} reads a flattened {block}-pixel map per channel; only square maps work"
+                    )
+                w = layer.weight.view(layer.out_features, -1, side, side)
+                layer.weight.copy_(inverse_transform(w, transform).reshape(layer.weight.shape))
+    return out
