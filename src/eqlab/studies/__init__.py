@@ -4,10 +4,10 @@ The registry is an explicit, ordered dict built here; adding a study means impor
 """
 
 from eqlab.runs.study import Study
-from eqlab.studies import activations, sharing, subsampling
+from eqlab.studies import activations, layerwise, sharing, subsampling
 
 STUDIES: dict[str, Study] = {
-    study.name: study for study in (sharing.STUDY, subsampling.STUDY, activations.STUDY)
+    study.name: study for study in (sharing.STUDY, subsampling.STUDY, activations.STUDY, layerwise.STUDY)
 }
 
 __all__ = ["STUDIES"]

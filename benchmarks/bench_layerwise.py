@@ -1,0 +1,70 @@
+"""Benchmark for eqlab.layerwise: run by hand, `python benchmarks/bench_layerwise.py`; figures in BENCHMARKS.md.
+
+Weight matching of two independently initialised VGG-11 networks with batch norm (CIFAR widths 64 to
+512, 3 input channels), and of a network with a randomly permuted copy of itself (which must be
+recovered exactly). When the `rebasin` package imports (install it in its own venv: it pulls torchview
+and needs graphviz), its PermutationCoordinateDescent runs on the same pair.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+
+import torch
+
+from eqlab.layerwise import align, derive_spec, permute_model
+from eqlab.studies.layerwise import VGG11, build_vgg
+
+
+def vgg11() -> torch.nn.Sequential:
+    return build_vgg(*VGG11, in_channels=3).eval()
+
+
+def objective(a: torch.nn.Module, b: torch.nn.Module) -> float:
+    """The weight-matching objective: the summed inner products of all permuted parameters and statistics."""
+    keys = derive_spec(a).param_axes()
+    sa, sb = a.state_dict(), b.state_dict()
+    return float(sum((sa[k].double() * sb[k].double()).sum() for k in keys))
+
+
+def main() -> None:
+    print(f"# machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads")
+    torch.manual_seed(0)
+    a, b = vgg11(), vgg11()
+    print(f"VGG-11: {sum(p.numel() for p in a.parameters()) / 1e6:.1f} M parameters, "
+          f"{len(derive_spec(a).groups)} permutation groups")
+    for label, other in (("independent pair", b), ("permuted copy", None)):
+        if other is None:
+            spec = derive_spec(a)
+            perms = [torch.randperm(g.size) for g in spec.groups]
+            other = permute_model(a, spec, perms)
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            result = align(a, other, "weights")
+            times.append(time.perf_counter() - start)
+        worst = max(result.errors.values())
+        print(f"eqlab weight matching, {label}: best {min(times):.2f} s, median {sorted(times)[1]:.2f} s; "
+              f"largest per-layer error {worst:.3g}; objective {objective(a, other):.4g} before, "
+              f"{objective(a, result.aligned):.4g} after")
+    try:
+        from rebasin import PermutationCoordinateDescent  # type: ignore[import-not-found]
+    except Exception as exc:  # noqa: BLE001 - report why the comparison is missing
+        print(f"rebasin not available ({type(exc).__name__}: {exc})")
+        return
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        before = b(x)
+    start = time.perf_counter()
+    PermutationCoordinateDescent(a, b, x).rebasin()  # permutes b in place
+    elapsed = time.perf_counter() - start
+    with torch.no_grad():
+        same = float((b(x) - before).abs().max())
+    print(f"rebasin PermutationCoordinateDescent, independent pair: {elapsed:.2f} s; objective after "
+          f"{objective(a, b):.4g}; output change {same:.2g}")
+
+
+if __name__ == "__main__":
+    main()
