@@ -1,4 +1,4 @@
-"""Benchmark for eqlab.layerwise: run by hand, `python benchmarks/bench_layerwise.py`; figures in BENCHMARKS.md.
+"""Benchmark for eqlab.layerwise, run by hand: `python benchmarks/bench_layerwise.py` (BENCHMARKS.md).
 
 Weight matching of two independently initialised VGG-11 networks with batch norm (CIFAR widths 64 to
 512, 3 input channels), and of a network with a randomly permuted copy of itself (which must be
@@ -29,12 +29,16 @@ def objective(a: torch.nn.Module, b: torch.nn.Module) -> float:
 
 
 def main() -> None:
-    print(f"# machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
+    print(
+        f"# machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    )
     torch.manual_seed(0)
     a, b = vgg11(), vgg11()
-    print(f"VGG-11: {sum(p.numel() for p in a.parameters()) / 1e6:.1f} M parameters, "
-          f"{len(derive_spec(a).groups)} permutation groups")
+    print(
+        f"VGG-11: {sum(p.numel() for p in a.parameters()) / 1e6:.1f} M parameters, "
+        f"{len(derive_spec(a).groups)} permutation groups"
+    )
     for label, other in (("independent pair", b), ("permuted copy", None)):
         if other is None:
             spec = derive_spec(a)
@@ -46,12 +50,14 @@ def main() -> None:
             result = align(a, other, "weights")
             times.append(time.perf_counter() - start)
         worst = max(result.errors.values())
-        print(f"eqlab weight matching, {label}: best {min(times):.2f} s, median {sorted(times)[1]:.2f} s; "
-              f"largest per-layer error {worst:.3g}; objective {objective(a, other):.4g} before, "
-              f"{objective(a, result.aligned):.4g} after")
+        print(
+            f"eqlab weight matching, {label}: best {min(times):.2f} s, median {sorted(times)[1]:.2f} s; "
+            f"largest per-layer error {worst:.3g}; objective {objective(a, other):.4g} before, "
+            f"{objective(a, result.aligned):.4g} after"
+        )
     try:
         from rebasin import PermutationCoordinateDescent  # type: ignore[import-not-found]
-    except Exception as exc:  # noqa: BLE001 - report why the comparison is missing
+    except Exception as exc:
         print(f"rebasin not available ({type(exc).__name__}: {exc})")
         return
     x = torch.randn(2, 3, 32, 32)
@@ -62,8 +68,10 @@ def main() -> None:
     elapsed = time.perf_counter() - start
     with torch.no_grad():
         same = float((b(x) - before).abs().max())
-    print(f"rebasin PermutationCoordinateDescent, independent pair: {elapsed:.2f} s; objective after "
-          f"{objective(a, b):.4g}; output change {same:.2g}")
+    print(
+        f"rebasin PermutationCoordinateDescent, independent pair: {elapsed:.2f} s; objective after "
+        f"{objective(a, b):.4g}; output change {same:.2g}"
+    )
 
 
 if __name__ == "__main__":
