@@ -3,6 +3,7 @@ permutations exactly, and merges that are exactly invariant."""
 
 from __future__ import annotations
 
+import importlib
 import itertools
 
 import numpy as np
@@ -228,3 +229,19 @@ def test_barrier_between_a_network_and_itself_is_zero() -> None:
     y = torch.randint(0, 5, (32,))
     curve = interpolation_barrier(model, model, (x, y), alphas=5)
     assert len(curve.loss) == 5 and abs(curve.loss_barrier) < 1e-12 and abs(curve.accuracy_barrier) < 1e-12
+
+
+def test_large_involution_heuristic_is_near_the_exact_optimum(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(1)
+    cost = rng.standard_normal((40, 40))
+    exact = involution_assignment(cost)
+    module = importlib.import_module("eqlab.layerwise.align")  # the package re-exports align, a function
+    monkeypatch.setattr(module, "EXACT_INVOLUTION_MAX", 0)
+    heuristic = involution_assignment(cost)
+    assert np.array_equal(heuristic[heuristic], np.arange(40))
+    score = lambda p: float(cost[np.arange(40), p].sum())  # noqa: E731
+    assert score(heuristic) <= score(exact) + 1e-9 and score(heuristic) >= 0.5 * score(exact)
+    truth = np.arange(40)
+    truth[:20] = np.arange(20)[::-1]  # a planted involution with a large margin wins either way
+    planted = cost + 50 * np.eye(40)[truth]
+    assert np.array_equal(involution_assignment(planted), truth)

@@ -42,3 +42,33 @@ def test_quick_run(tmp_path: Path) -> None:
         "first_layer_filters.png",
         "layer_errors.png",
     ]
+
+
+def test_cifar10_is_used_with_vgg11_widths_when_the_data_dir_holds_it(tmp_path: Path) -> None:
+    import pickle
+
+    import numpy as np
+    import pytest
+
+    from eqlab.data.files import CIFAR_TEST, CIFAR_TRAIN
+    from eqlab.runs import RunFolder
+    from eqlab.studies.layerwise import VGG11, LayerwiseConfig, _data
+
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in (*CIFAR_TRAIN, *CIFAR_TEST):
+        with (folder / name).open("wb") as handle:
+            pickle.dump(
+                {b"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8), b"labels": [0, 1, 2, 3]}, handle
+            )
+    run = RunFolder(tmp_path / "run", data_dir=str(tmp_path))
+    x_train, _, x_test, _, name, widths, pools = _data(LayerwiseConfig(), run)
+    assert name == "CIFAR-10" and (widths, pools) == VGG11
+    assert x_train.shape == (20, 3, 32, 32) and x_test.shape == (4, 3, 32, 32)
+    (folder / "data_batch_3").unlink()
+    with pytest.raises(FileNotFoundError, match="data_batch_3"):
+        _data(LayerwiseConfig(), run)
+    assert _data(LayerwiseConfig(), RunFolder(tmp_path / "run2", data_dir=str(tmp_path / "empty")))[
+        4
+    ].startswith("digits")

@@ -17,7 +17,7 @@ from eqlab.layerwise.align import (
     involution_assignment,
     self_align,
 )
-from eqlab.layerwise.barrier import BarrierCurve, evaluate, interpolation_barrier
+from eqlab.layerwise.barrier import BarrierCurve, evaluate, interpolation_barrier, interpolation_barriers
 from eqlab.layerwise.merge import group_average, interpolate, merge, repair, reset_batchnorm
 from eqlab.layerwise.permute import permute_model
 from eqlab.layerwise.spec import Member, PermGroup, PermutationSpec, derive_spec
@@ -41,6 +41,7 @@ __all__ = [
     "group_average",
     "interpolate",
     "interpolation_barrier",
+    "interpolation_barriers",
     "involution_assignment",
     "merge",
     "permute_model",

@@ -14,6 +14,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import torch
+from scipy.optimize import linear_sum_assignment
 from torch import nn
 
 from eqlab.layerwise.match import Solver, activation_matching, collect_features, weight_matching
@@ -22,6 +23,7 @@ from eqlab.layerwise.spec import PermutationSpec, derive_spec
 from eqlab.layerwise.transform import transform_network
 
 __all__ = [
+    "EXACT_INVOLUTION_MAX",
     "METHODS",
     "AlignResult",
     "GroupStructure",
@@ -35,14 +37,22 @@ __all__ = [
 METHODS = ("weights", "activations")
 
 
-def involution_assignment(cost: np.ndarray) -> np.ndarray:
-    """The involution ``perm`` (``perm[perm] = id``) maximising ``sum_o cost[o, perm[o]]``.
+EXACT_INVOLUTION_MAX = 128
+"""Largest channel count matched exactly by `involution_assignment` (a pure-Python blossom, O(n^3))."""
 
-    A maximum-weight matching on the channels, each with a private twin for staying fixed: the pair
-    ``(i, j)`` weighs ``cost[i, j] + cost[j, i] + 2K`` and ``(i, twin)`` weighs ``cost[i, i] + K``, with
-    the offset ``K`` making every weight positive and every channel covered.
+
+def involution_assignment(cost: np.ndarray) -> np.ndarray:
+    """An involution ``perm`` (``perm[perm] = id``) with a large ``sum_o cost[o, perm[o]]``.
+
+    Up to `EXACT_INVOLUTION_MAX` channels it is the maximum: a maximum-weight matching on the channels,
+    each with a private twin for staying fixed; the pair ``(i, j)`` weighs ``cost[i, j] + cost[j, i] + 2K``
+    and ``(i, twin)`` weighs ``cost[i, i] + K``, the offset ``K`` making every weight positive and every
+    channel covered. Above, a heuristic: the cycles of the unconstrained assignment are split optimally
+    into fixed channels and pairs of neighbours along the cycle (dynamic programming).
     """
     n = cost.shape[0]
+    if n > EXACT_INVOLUTION_MAX:
+        return _split_cycles(cost)
     offset = 1.0 + 2.0 * float(np.abs(cost).max(initial=0.0))
     graph = nx.Graph()
     for i in range(n):
@@ -54,6 +64,55 @@ def involution_assignment(cost: np.ndarray) -> np.ndarray:
         if isinstance(u, int) and isinstance(v, int):
             perm[u], perm[v] = v, u
     return perm
+
+
+def _split_cycles(cost: np.ndarray) -> np.ndarray:
+    """The unconstrained assignment's cycles, each split into pairs of neighbours and fixed points."""
+    sigma = linear_sum_assignment(cost, maximize=True)[1]
+    perm = np.arange(cost.shape[0])
+    seen = np.zeros(cost.shape[0], dtype=bool)
+    for start in range(cost.shape[0]):
+        cycle = []
+        node = start
+        while not seen[node]:
+            seen[node] = True
+            cycle.append(node)
+            node = int(sigma[node])
+        for a, b in _best_pairs(cycle, cost):
+            perm[a], perm[b] = b, a
+    return perm
+
+
+def _best_pairs(cycle: list[int], cost: np.ndarray) -> list[tuple[int, int]]:
+    """Disjoint neighbour pairs on a cycle maximising pair weights ``c_ab + c_ba`` plus ``c_ii`` for the
+    rest; two linear passes (the closing edge unused, or used)."""
+    length = len(cycle)
+    if length < 2:
+        return []
+
+    def pair(a: int, b: int) -> float:
+        return float(cost[a, b] + cost[b, a])
+
+    def path(nodes: list[int]) -> tuple[float, list[tuple[int, int]]]:
+        best: list[tuple[float, list[tuple[int, int]]]] = [(0.0, [])]
+        for k, node in enumerate(nodes):
+            keep = (best[k][0] + float(cost[node, node]), best[k][1])
+            if k >= 1:
+                joined = (best[k - 1][0] + pair(nodes[k - 1], node), [*best[k - 1][1], (nodes[k - 1], node)])
+                keep = max(keep, joined, key=lambda t: t[0])
+            best.append(keep)
+        return best[-1]
+
+    if length == 2:
+        return (
+            [(cycle[0], cycle[1])]
+            if pair(cycle[0], cycle[1]) > cost[cycle[0], cycle[0]] + cost[cycle[1], cycle[1]]
+            else []
+        )
+    open_value, open_pairs = path(cycle)
+    closed_value, closed_pairs = path(cycle[1:-1])
+    closed_value += pair(cycle[-1], cycle[0])
+    return open_pairs if open_value >= closed_value else [*closed_pairs, (cycle[-1], cycle[0])]
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +12,7 @@ from torch import nn
 
 from eqlab.layerwise.merge import merge
 
-__all__ = ["BarrierCurve", "evaluate", "interpolation_barrier"]
+__all__ = ["BarrierCurve", "evaluate", "interpolation_barrier", "interpolation_barriers"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,32 @@ def evaluate(model: nn.Module, data: Any) -> tuple[float, float]:
     return total_loss / count, correct / count
 
 
+def interpolation_barriers(
+    model_a: nn.Module,
+    model_b: nn.Module,
+    datasets: Mapping[str, Any],
+    alphas: Sequence[float] | int = 11,
+    statistics_data: Any = None,
+    statistics: str = "auto",
+) -> dict[str, BarrierCurve]:
+    """`interpolation_barrier` on several evaluation sets at once (``name -> data``), merging once per
+    ``alpha``."""
+    grid = (
+        tuple(i / (alphas - 1) for i in range(alphas))
+        if isinstance(alphas, int)
+        else tuple(float(a) for a in alphas)
+    )
+    losses: dict[str, list[float]] = {name: [] for name in datasets}
+    accuracies: dict[str, list[float]] = {name: [] for name in datasets}
+    for alpha in grid:
+        merged = merge(model_a, model_b, alpha, data=statistics_data, statistics=statistics)
+        for name, data in datasets.items():
+            loss, accuracy = evaluate(merged, data)
+            losses[name].append(loss)
+            accuracies[name].append(accuracy)
+    return {name: BarrierCurve(grid, tuple(losses[name]), tuple(accuracies[name])) for name in datasets}
+
+
 def interpolation_barrier(
     model_a: nn.Module,
     model_b: nn.Module,
@@ -65,15 +91,5 @@ def interpolation_barrier(
     like with like. ``data`` is ``(x, y)`` or an iterable of such batches; ``statistics_data`` the
     inputs for batch-norm reset or REPAIR (none: interpolated statistics).
     """
-    grid = (
-        tuple(i / (alphas - 1) for i in range(alphas))
-        if isinstance(alphas, int)
-        else tuple(float(a) for a in alphas)
-    )
-    losses, accuracies = [], []
-    for alpha in grid:
-        merged = merge(model_a, model_b, alpha, data=statistics_data, statistics=statistics)
-        loss, accuracy = evaluate(merged, data)
-        losses.append(loss)
-        accuracies.append(accuracy)
-    return BarrierCurve(grid, tuple(losses), tuple(accuracies))
+    curves = interpolation_barriers(model_a, model_b, {"data": data}, alphas, statistics_data, statistics)
+    return curves["data"]

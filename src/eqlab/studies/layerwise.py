@@ -32,13 +32,13 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from eqlab.data.digits import digits
-from eqlab.data.files import load_cifar10
+from eqlab.data.files import CIFAR_TEST, CIFAR_TRAIN, load_cifar10
 from eqlab.layerwise import (
     align,
     apply_transform,
     evaluate,
     group_average,
-    interpolation_barrier,
+    interpolation_barriers,
     self_align,
 )
 from eqlab.runs import Figure, Report, RunFolder, Study, Table, config_to_dict, judge, unit_seed
@@ -84,14 +84,17 @@ def build_vgg(
 
 
 def _data(config: LayerwiseConfig, run: RunFolder) -> tuple[Any, ...]:
-    """``(x_train, y_train, x_test, y_test, name, widths, pool_after)``."""
-    if run.data_dir:
-        try:
-            x_train, y_train = load_cifar10(run.data_dir, train=True)
-            x_test, y_test = load_cifar10(run.data_dir, train=False)
-            return x_train, y_train, x_test, y_test, "CIFAR-10", *VGG11
-        except FileNotFoundError:
-            pass  # no CIFAR-10 there: the bundled digits
+    """``(x_train, y_train, x_test, y_test, name, widths, pool_after)``: CIFAR-10 with the VGG-11 widths
+    when ``--data-dir`` holds any of its batch files (a missing one is then an error naming it), else
+    the bundled digits."""
+    if run.data_dir and any(
+        (Path(run.data_dir) / sub / name).exists()
+        for sub in ("", "cifar-10-batches-py")
+        for name in (*CIFAR_TRAIN, *CIFAR_TEST)
+    ):
+        x_train, y_train = load_cifar10(run.data_dir, train=True)
+        x_test, y_test = load_cifar10(run.data_dir, train=False)
+        return x_train, y_train, x_test, y_test, "CIFAR-10", *VGG11
     images, labels = digits(config.size, mode="resize")
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(unit_seed(run.seed, 7)))
     cut = round(len(labels) * (1 - config.test_fraction))
@@ -151,12 +154,11 @@ def _load(
 
 
 def _network_unit(config: LayerwiseConfig, model: nn.Sequential, data: tuple[Any, ...]) -> dict[str, Any]:
-    x_train, _, x_test, y_test, *_ = data
+    x_train, x_train_labels, x_test, y_test, *_ = data
     stats = x_train[: config.statistics_samples]
     result = self_align(model, "hflip", config.method, data=stats)
-    curve = interpolation_barrier(
-        model, result.aligned, (x_test, y_test), config.alphas, statistics_data=stats
-    )
+    evaluation = {"test": (x_test, y_test), "train": (stats, x_train_labels[: len(stats)])}
+    curves = interpolation_barriers(model, result.aligned, evaluation, config.alphas, statistics_data=stats)
     constrained = self_align(model, "hflip", config.method, data=stats, involution=True)
     merged = group_average(model, "hflip", constrained.permutations, data=stats)
     probe = copy.deepcopy(merged).double()
@@ -172,7 +174,8 @@ def _network_unit(config: LayerwiseConfig, model: nn.Sequential, data: tuple[Any
         "activation_errors": result.alignment.activation_errors,
         "structure": [s.__dict__ for s in result.structure],
         "involution_fraction": float(np.mean([s.involution for s in result.structure])),
-        "self_barrier": _curve(curve),
+        "self_barrier": _curve(curves["test"]),
+        "self_barrier_train": _curve(curves["train"]),
         "merged_accuracy": evaluate(merged, (x_test, y_test))[1],
         "merged_invariance": invariance,
         "first_layer": {
@@ -202,12 +205,19 @@ def _curve(curve: Any) -> dict[str, Any]:
 
 
 def _pair_unit(config: LayerwiseConfig, a: nn.Module, b: nn.Module, data: tuple[Any, ...]) -> dict[str, Any]:
-    x_train, _, x_test, y_test, *_ = data
+    x_train, y_train, x_test, y_test, *_ = data
     stats = x_train[: config.statistics_samples]
+    evaluation = {"test": (x_test, y_test), "train": (stats, y_train[: len(stats)])}
     result = align(a, b, config.method, data=stats)
-    aligned = interpolation_barrier(a, result.aligned, (x_test, y_test), config.alphas, statistics_data=stats)
-    naive = interpolation_barrier(a, b, (x_test, y_test), config.alphas, statistics_data=stats)
-    return {"aligned": _curve(aligned), "naive": _curve(naive), "weight_errors": result.errors}
+    aligned = interpolation_barriers(a, result.aligned, evaluation, config.alphas, statistics_data=stats)
+    naive = interpolation_barriers(a, b, evaluation, config.alphas, statistics_data=stats)
+    return {
+        "aligned": _curve(aligned["test"]),
+        "naive": _curve(naive["test"]),
+        "aligned_train": _curve(aligned["train"]),
+        "naive_train": _curve(naive["train"]),
+        "weight_errors": result.errors,
+    }
 
 
 def invariant_not_layerwise(size: int = 8, seed: int = 0) -> nn.Sequential:
@@ -429,6 +439,12 @@ def report(config: LayerwiseConfig, results: dict[str, Any], plots: Path) -> Rep
                 float(np.mean([p["naive"]["loss_barrier"] for p in regime_pairs]))
                 if regime_pairs
                 else math.nan,
+                float(np.mean([n["self_barrier_train"]["loss_barrier"] for n in regime_nets])),
+                (
+                    float(np.mean([p["aligned_train"]["loss_barrier"] for p in regime_pairs]))
+                    if regime_pairs
+                    else math.nan
+                ),
                 float(np.mean([n["self_barrier"]["accuracy_barrier"] for n in regime_nets])),
                 float(np.mean([p["aligned"]["accuracy_barrier"] for p in regime_pairs]))
                 if regime_pairs
@@ -446,6 +462,8 @@ def report(config: LayerwiseConfig, results: dict[str, Any], plots: Path) -> Rep
             "self loss barrier",
             "pair loss barrier (aligned)",
             "pair loss barrier (naive)",
+            "self loss barrier (train)",
+            "pair loss barrier (aligned, train)",
             "self acc. barrier",
             "pair acc. barrier (aligned)",
             "merged acc.",
