@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH_PIN := torch==2.13.0
 ARGS ?=
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench laplace-extra clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ format: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f; done
+
+# laplace-torch for tests/test_laplace_torch.py and the KFAC benchmark: it requires a CUDA torchvision
+# that breaks its import beside the CPU torch, so it goes in without its dependencies, which follow.
+laplace-extra: $(VENV)/.installed-dev
+	$(BIN)/pip install --quiet --no-deps laplace-torch==0.3
+	$(BIN)/pip install --quiet asdfghjkl==0.1a5 backpack-for-pytorch curvlinops-for-pytorch torchmetrics opt_einsum
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

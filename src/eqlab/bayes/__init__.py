@@ -2,5 +2,15 @@
 
 from eqlab.bayes.curvature import LIKELIHOODS, accumulate_factors, supported_layers
 from eqlab.bayes.laplace import KronLaplace, kron_logdet
+from eqlab.bayes.marglik import MarglikSettings, parameter_group_names, train_marglik
 
-__all__ = ["LIKELIHOODS", "KronLaplace", "accumulate_factors", "kron_logdet", "supported_layers"]
+__all__ = [
+    "LIKELIHOODS",
+    "KronLaplace",
+    "MarglikSettings",
+    "accumulate_factors",
+    "kron_logdet",
+    "parameter_group_names",
+    "supported_layers",
+    "train_marglik",
+]

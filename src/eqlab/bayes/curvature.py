@@ -1,4 +1,4 @@
-"""Kronecker factors of the generalised Gauss-Newton (GGN) for Linear and Conv2d layers.
+"""Kronecker factors of the generalised Gauss-Newton (GGN) for Linear, Conv2d and GroupedLinear layers.
 
 For a layer ``s = W a (+ b)``, the GGN block of ``W`` is ``sum_n J_n^T H_n J_n`` with ``J_n = g ⊗ a``.
 Writing the output Hessian ``H_n = L_n L_n^T`` and ``g_{n,c}`` for the back-propagated column ``c`` of
@@ -10,6 +10,8 @@ where a *row* is one data point for a Linear layer and one (data point, output p
 convolution (KFAC-expand, Eschenhagen et al. 2023), and ``R`` is the number of rows: ``A`` is a mean
 and ``G`` a sum over the data, so the factors do not depend on the batch size. A bias is its own
 block ``G``. This is exact for one data point or identical inputs in networks of Linear layers.
+A `GroupedLinear` (the factored layer's parts) gets one ``A_g ⊗ G_g`` per group: its GGN block is
+block-diagonal over the groups in KFAC, which needs no fork of any curvature library.
 
 Output Hessians, per data point with logits or outputs ``f`` (``C`` of them):
 
@@ -29,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from eqlab.nn.soft import GroupedLinear
+
 __all__ = ["LIKELIHOODS", "Layer", "LayerFactors", "accumulate_factors", "supported_layers"]
 
 LIKELIHOODS = ("classification", "regression")
@@ -40,29 +44,40 @@ class LayerFactors:
     while fewer than the input dimension (for the Gram-matrix trick)."""
 
     name: str
-    module: nn.Linear | nn.Conv2d
+    module: Layer
     a_sum: torch.Tensor | None = None
     g_sum: torch.Tensor | None = None
     rows: int = 0
     kept: list[torch.Tensor] | None = field(default_factory=list)
 
     def add_inputs(self, rows: torch.Tensor) -> None:
-        """``rows``: ``(R, D)`` float64 input rows."""
-        outer = rows.T @ rows
+        """``rows``: ``(R, D)`` input rows, or ``(R, groups, D)`` for a `GroupedLinear`."""
+        outer = _outer(rows)
         self.a_sum = outer if self.a_sum is None else self.a_sum + outer
         self.rows += rows.shape[0]
+        if rows.dim() == 3:
+            self.kept = None  # grouped factors are small: always the dense eigendecomposition
         if self.kept is not None:
-            self.kept.append(rows)
+            self.kept.append(rows.double())
             if self.rows > rows.shape[1]:
                 self.kept = None  # more rows than dimensions: the dense factor is the cheaper one
 
     def add_output_grads(self, rows: torch.Tensor) -> None:
-        """``rows``: ``(R, D_out)`` float64 back-propagated output rows."""
-        outer = rows.T @ rows
+        """``rows``: ``(R, D_out)`` (or ``(R, groups, D_out)``) back-propagated output rows."""
+        outer = _outer(rows)
         self.g_sum = outer if self.g_sum is None else self.g_sum + outer
 
 
-Layer = nn.Linear | nn.Conv2d
+Layer = nn.Linear | nn.Conv2d | GroupedLinear
+
+
+def _outer(rows: torch.Tensor) -> torch.Tensor:
+    """``sum_r x_r x_r^T`` in float64: ``(D, D)`` from ``(R, D)``, per group ``(G, D, D)`` from ``(R, G, D)``.
+
+    The product runs in the rows' dtype (a float32 model's factors carry float32 rounding, far below
+    the KFAC approximation itself) and is accumulated in float64."""
+    outer = rows.T @ rows if rows.dim() == 2 else torch.einsum("rgi,rgj->gij", rows, rows)
+    return outer.double()
 
 
 def supported_layers(model: nn.Module) -> list[tuple[str, Layer]]:
@@ -73,11 +88,14 @@ def supported_layers(model: nn.Module) -> list[tuple[str, Layer]]:
         own = [p for p in module.parameters(recurse=False) if p.requires_grad]
         if not own:
             continue
-        if isinstance(module, nn.Linear) or (isinstance(module, nn.Conv2d) and module.groups == 1):
+        if isinstance(module, (nn.Linear, GroupedLinear)) or (
+            isinstance(module, nn.Conv2d) and module.groups == 1
+        ):
             layers.append((name, module))
         else:
             raise ValueError(
-                f"KronLaplace has Kronecker factors for Linear and Conv2d (groups=1) layers; {name!r} is a "
+                "KronLaplace has Kronecker factors for Linear, Conv2d (groups=1) and GroupedLinear layers; "
+                f"{name!r} is a "
                 f"{type(module).__name__} with trainable parameters"
             )
     if not layers:
@@ -89,6 +107,8 @@ def _input_rows(module: nn.Module, a: torch.Tensor) -> torch.Tensor:
     """``(R, D)`` rows of a layer's input: data points (Linear) or unfolded patches (Conv2d)."""
     if isinstance(module, nn.Linear):
         return a.reshape(-1, a.shape[-1])
+    if isinstance(module, GroupedLinear):
+        return a.reshape(-1, module.groups, a.shape[-1])
     assert isinstance(module, nn.Conv2d)
     if module.padding_mode != "zeros":
         a = F.pad(a, module._reversed_padding_repeated_twice, mode=module.padding_mode)
@@ -104,6 +124,8 @@ def _input_rows(module: nn.Module, a: torch.Tensor) -> torch.Tensor:
 def _output_rows(module: nn.Module, g: torch.Tensor) -> torch.Tensor:
     if isinstance(module, nn.Linear):
         return g.reshape(-1, g.shape[-1])
+    if isinstance(module, GroupedLinear):
+        return g.reshape(-1, module.groups, g.shape[-1])
     return g.movedim(1, -1).reshape(-1, g.shape[1])
 
 
@@ -171,14 +193,14 @@ def accumulate_factors(
                 else:
                     fit += float(((outputs.double() - y.double().reshape(outputs.shape)) ** 2).sum())
             for i, factor in enumerate(factors):
-                factor.add_inputs(_input_rows(factor.module, store[i][0].double()))
+                factor.add_inputs(_input_rows(factor.module, store[i][0]))
             layer_outputs = [store[i][1] for i in range(len(factors))]
             for v in _hessian_factors(outputs, likelihood, ggn, samples, generator):
                 grads = torch.autograd.grad(
                     outputs, layer_outputs, grad_outputs=v.to(outputs.dtype), retain_graph=True
                 )
                 for factor, g in zip(factors, grads, strict=True):
-                    factor.add_output_grads(_output_rows(factor.module, g.double()))
+                    factor.add_output_grads(_output_rows(factor.module, g))
             store.clear()
     finally:
         for handle in handles:

@@ -30,8 +30,9 @@ __all__ = ["KronLaplace", "kron_logdet"]
 
 
 def kron_logdet(eig_a: torch.Tensor, eig_g: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
-    """``log det(A ⊗ G + delta I)`` from the eigenvalues of ``A`` and ``G``."""
-    return torch.log(torch.outer(eig_a, eig_g) + delta).sum()
+    """``log det(A ⊗ G + delta I)`` from the eigenvalues of ``A`` and ``G`` (``(D,)`` each, or
+    ``(groups, D)`` for a block-diagonal sum of Kronecker products)."""
+    return torch.log(eig_a[..., :, None] * eig_g[..., None, :] + delta).sum()
 
 
 @dataclass
@@ -132,7 +133,7 @@ class KronLaplace:
         for factor in factors:
             if factor.g_sum is None:
                 raise RuntimeError(f"no output gradients were recorded for {factor.name!r}")
-            eig_g = torch.linalg.eigvalsh(factor.g_sum).clamp_min(0)
+            eig_g = torch.linalg.eigvalsh(factor.g_sum).clamp_min(0)  # batched for grouped layers
             eig_a = _eigenvalues(factor)
             prefix = f"{factor.name}." if factor.name else ""
             weight = factor.module.weight

@@ -1,5 +1,5 @@
-"""The layers users compose, in one namespace: parameter-sharing layers, p4/p4m group convolutions and
-equivariant linear maps between matrix representations."""
+"""The layers users compose, in one namespace: parameter-sharing layers, p4/p4m group convolutions,
+equivariant linear maps between matrix representations, and softly equivariant blocks."""
 
 from eqlab.gconv import (
     GroupAvgPool2d,
@@ -10,6 +10,7 @@ from eqlab.gconv import (
     LiftingConv2d,
 )
 from eqlab.nn.replinear import RepLinear, equivariant_basis, invariant_basis
+from eqlab.nn.soft import PATHS, GroupedLinear, SoftBlock, polyphase_subsample, soft_backbone
 from eqlab.sharing import (
     EquivariantLinear,
     EquivariantMLP,
@@ -20,6 +21,7 @@ from eqlab.sharing import (
 )
 
 __all__ = [
+    "PATHS",
     "EquivariantLinear",
     "EquivariantMLP",
     "GraphLinear",
@@ -28,11 +30,15 @@ __all__ = [
     "GroupConv2d",
     "GroupMaxPool2d",
     "GroupPool",
+    "GroupedLinear",
     "LiftingConv2d",
     "OrbitPool",
     "RepLinear",
     "SetLinear",
+    "SoftBlock",
     "SymmetricLinear",
     "equivariant_basis",
     "invariant_basis",
+    "polyphase_subsample",
+    "soft_backbone",
 ]
