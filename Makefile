@@ -45,6 +45,7 @@ bench: $(VENV)/.installed-dev
 laplace-extra: $(VENV)/.installed-dev
 	$(BIN)/pip install --quiet --no-deps laplace-torch==0.3
 	$(BIN)/pip install --quiet asdfghjkl==0.1a5 backpack-for-pytorch curvlinops-for-pytorch torchmetrics opt_einsum
+	$(BIN)/pip uninstall --yes --quiet torchvision || true  # pulled in by backpack; unused, and breaks imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
