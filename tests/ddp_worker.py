@@ -32,6 +32,7 @@ def main(out: str) -> None:
     if rank == 0:
         torch.save(model.state_dict(), out)
     if dist.is_initialized():
+        dist.barrier()  # both ranks done before teardown: a rank leaving early once aborted the other in gloo
         dist.destroy_process_group()
 
 
