@@ -27,7 +27,11 @@ def test_two_process_ddp_matches_single_process(tmp_path: Path) -> None:
         str(out),
     ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    if done.returncode != 0 and "terminate called without an active exception" in done.stderr:
+        # a rank aborting in gloo's teardown (2 of 5 clean-clone CI runs on 2 busy cores, never alone):
+        # one retry; any other failure, or the same one twice, fails the test
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-8000:]
 
     model, data = ddp_worker.build()
     history = ddp_worker.train(model, data, ddp_worker.SETTINGS, loss_fn=torch.nn.functional.mse_loss, seed=7)
