@@ -11,6 +11,7 @@ from eqlab.gconv import (
 )
 from eqlab.nn.replinear import RepLinear, equivariant_basis, invariant_basis
 from eqlab.nn.soft import PATHS, GroupedLinear, SoftBlock, polyphase_subsample, soft_backbone
+from eqlab.nn.sparse import SparseConv, SparseDense
 from eqlab.sharing import (
     EquivariantLinear,
     EquivariantMLP,
@@ -36,6 +37,8 @@ __all__ = [
     "RepLinear",
     "SetLinear",
     "SoftBlock",
+    "SparseConv",
+    "SparseDense",
     "SymmetricLinear",
     "equivariant_basis",
     "invariant_basis",

@@ -9,7 +9,9 @@ A block maps ``(B, C, H, W) -> (B, C', H/s, W/s)`` through one or two *paths*, t
 - ``ffc``: the factored dense map ``W[c', c, y, x] = V[y, c', c] U[c', c, x]`` (``C' C (X + Y)`` weights
   instead of ``C' C X Y``): two `GroupedLinear` maps;
 - ``fc+conv`` and ``ffc+conv``: the average of both paths, a residual-pathway prior: each path's
-  parameters get their own prior precision, so the marginal likelihood can switch a path off.
+  parameters get their own prior precision, so the marginal likelihood can switch a path off;
+- ``s-conv``, ``s-fc`` and ``s-fc+s-conv``: the sparsified paths of `eqlab.nn.sparse` (weights from
+  values at random anchor points, RBF-interpolated).
 
 Weights are Kaiming-uniform for ReLU and biases start at zero, as in the paper's code.
 """
@@ -21,9 +23,11 @@ import math
 import torch
 from torch import nn
 
+from eqlab.nn.sparse import SparseConv, SparseDense
+
 __all__ = ["PATHS", "GroupedLinear", "SoftBlock", "polyphase_subsample", "soft_backbone"]
 
-PATHS = ("conv", "fc", "ffc", "fc+conv", "ffc+conv")
+PATHS = ("conv", "fc", "ffc", "fc+conv", "ffc+conv", "s-conv", "s-fc", "s-fc+s-conv")
 
 
 def polyphase_subsample(x: torch.Tensor) -> torch.Tensor:
@@ -124,13 +128,20 @@ class SoftBlock(nn.Module):
         if stride not in (1, 2):
             raise ValueError(f"stride must be 1 or 2, got {stride}")
         self.path = path
-        self.conv = _Conv(c_in, c_out, stride) if "conv" in path else None
+        parts = path.split("+")
+        conv: nn.Module | None = None
         dense: nn.Module | None = None
-        if path.startswith("fc"):
+        if "conv" in parts:
+            conv = _Conv(c_in, c_out, stride)
+        elif "s-conv" in parts:  # the paper's reduce(0.8) alone, reduce(0.5) beside S-FC
+            conv = SparseConv(c_in, c_out, stride, factor=0.8 if path == "s-conv" else 0.5)
+        if "fc" in parts:
             dense = _Dense(c_in, c_out, size, stride)
-        elif path.startswith("ffc"):
+        elif "ffc" in parts:
             dense = _Factored(c_in, c_out, size, stride)
-        self.dense = dense
+        elif "s-fc" in parts:
+            dense = SparseDense(c_in, c_out, size, stride, factor=0.5)
+        self.conv, self.dense = conv, dense
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> (B, C', H / stride, W / stride)``."""

@@ -396,7 +396,9 @@ def report(config: SoftConfig, results: dict[str, Any], plots: Path) -> Report:
             "the same epochs with their fixed priors (precision 1).",
             "The dense path of the first block maps all 256 input pixels to all output pixels; the 'fc' "
             "model has about 0.9 M parameters against about 5 k for 'conv' at alpha = 4.",
-            "S-FC / S-CONV (the sparsified layers) are not implemented yet.",
+            "The sparsified paths (s-fc, s-conv, s-fc+s-conv in eqlab.nn.sparse) are not in this study, to "
+            "keep "
+            "it near its time budget.",
             "At this scale the hard-coded CONV network (alpha = 4, about 5 k parameters, 25 epochs) "
             "underfits "
             "the digit task and is beaten by the dense network, so the comparison with the paper's setting, "
