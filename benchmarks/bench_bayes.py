@@ -63,6 +63,12 @@ def main() -> None:
     t_mc = best(lambda: mc.fit(loader))
     print(f"eqlab KFAC fit, exact GGN: {t_exact:.3f} s ({t_exact / t_epoch:.1f} MAP epochs)")
     print(f"eqlab KFAC fit, Monte Carlo GGN: {t_mc:.3f} s ({t_mc / t_epoch:.1f} MAP epochs)")
+    for delta in (0.1, 1.0, 10.0):
+        e, m = float(exact.log_marginal_likelihood(delta)), float(mc.log_marginal_likelihood(delta))
+        print(
+            f"log evidence at prior precision {delta:g}: exact {e:.2f}, Monte Carlo {m:.2f} "
+            f"(relative deviation {abs(m - e) / abs(e):.2%})"
+        )
     log_delta = torch.zeros(len(exact.parameter_groups), dtype=torch.float64, requires_grad=True)
 
     def hyper_step() -> None:
