@@ -43,7 +43,7 @@ MODES = ("map", "marglik")
 
 @dataclass(frozen=True)
 class SoftConfig:
-    """Scale of the ``soft`` study (defaults take about 9 minutes on 2 cores)."""
+    """Scale of the ``soft`` study (defaults take about 5 minutes on 2 idle cores)."""
 
     alpha: int = 4
     train_size: int = 1000
@@ -414,7 +414,7 @@ STUDY = Study(
     config=SoftConfig,
     run=run,
     report=report,
-    budget_minutes=9.0,
+    budget_minutes=5.0,
     quick={
         "seeds": 2,
         "epochs": 2,
