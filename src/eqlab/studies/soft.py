@@ -335,7 +335,7 @@ def report(config: SoftConfig, results: dict[str, Any], plots: Path) -> Report:
     axes[0].legend(fontsize=7)
     save_figure(fig, plots / "marglik.png")
 
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    fig, ax = plt.subplots(figsize=(7, 4.8), dpi=110)
     width = 0.2
     for k, model_name in enumerate(MODELS):
         for j, mode in enumerate(MODES):
@@ -353,7 +353,8 @@ def report(config: SoftConfig, results: dict[str, Any], plots: Path) -> Report:
             )
     ax.set_xticks(range(len(TASKS)), TASKS)
     ax.set_ylabel("test accuracy (mean over seeds)")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.1))
+    ax.set_ylim(0, 1)
     ax.set_title("Pale: fixed priors (MAP); solid: learned priors")
     save_figure(fig, plots / "accuracy.png")
 
