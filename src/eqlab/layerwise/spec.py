@@ -195,26 +195,19 @@ def derive_spec(model: nn.Module) -> PermutationSpec:
             module = modules[str(node.target)]
             name = str(node.target)
             source = node.args[0]
-            if isinstance(module, nn.Conv2d):
-                if module.groups != 1:
-                    raise _unsupported(node, f"a grouped Conv2d ({name}, groups={module.groups})")
-                g_in, g = group_of(source), groups.new(module.out_channels, name)
-                members += [(g, Member(name, "weight", 0)), (g_in, Member(name, "weight", 1))]
-                if module.bias is not None:
-                    members.append((g, Member(name, "bias", 0)))
-                value[node] = g
-                layers.append(name)
-                layer_nodes[name] = node.name
-                tags.append((g, node.name, False))
-            elif isinstance(module, nn.Linear):
-                g = groups.new(module.out_features, name)
-                if isinstance(source, fx.Node) and source in flat:
-                    g_in = flat[source]
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                block = 1
+                if isinstance(module, nn.Conv2d):
+                    if module.groups != 1:
+                        raise _unsupported(node, f"a grouped Conv2d ({name}, groups={module.groups})")
+                    g_in, g = group_of(source), groups.new(module.out_channels, name)
+                elif isinstance(source, fx.Node) and source in flat:
+                    g_in, g = flat[source], groups.new(module.out_features, name)
                     size = groups.size[groups.find(g_in)] if groups.find(g_in) != FIXED else None
                     block = module.in_features // size if size else 1
                     flattened[name] = block if size else -1  # -1: the flattened input, size unknown
                 else:
-                    g_in, block = group_of(source), 1
+                    g_in, g = group_of(source), groups.new(module.out_features, name)
                 members += [(g, Member(name, "weight", 0)), (g_in, Member(name, "weight", 1, block))]
                 if module.bias is not None:
                     members.append((g, Member(name, "bias", 0)))
