@@ -85,3 +85,10 @@ def test_errors_name_the_problem() -> None:
         RepLinear(Representation.rotation(4), Representation(np.stack([np.eye(2), np.eye(2)])))
     with pytest.raises(ValueError, match=r"expects inputs \(..., 2\)"):
         RepLinear(Representation.rotation(4), Representation.rotation(4))(torch.randn(3, 3))
+
+
+def test_elements_of_an_ill_conditioned_representation_are_not_split_by_rounding() -> None:
+    perms = np.asarray(Representation.from_permutations(symmetric(4).action()).generators)
+    a = np.diag([1e3, 1.0, 1e-3, 7.0]) @ np.random.default_rng(0).standard_normal((4, 4))
+    conjugated = Representation(a @ perms @ np.linalg.inv(a))
+    assert len(conjugated.elements()) == 24  # the rounded keys alone found more

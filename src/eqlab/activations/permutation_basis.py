@@ -32,7 +32,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from torch import nn
 
 from eqlab.activations.classes import as_matrices
-from eqlab.groups.representation import Representation
+from eqlab.groups.representation import Representation, closure
 from eqlab.nn.replinear import equivariant_basis
 
 __all__ = [
@@ -90,33 +90,11 @@ MATCH_TOLERANCE = 1e-8
 """Two matrices are the same group element when their entries agree to this, relative to the largest."""
 
 
-def _closure(generators: np.ndarray, max_order: int) -> np.ndarray:
-    """``(|G|, n, n)`` every product of the generators, identity first, matched by distance (not by
-    rounded keys, which split one element in two when a conjugated representation rounds unevenly)."""
-    n = generators.shape[-1]
-    found = np.eye(n)[None]
-    queue = deque([0])
-    while queue:
-        a = queue.popleft()
-        for g in generators:
-            product = g @ found[a]
-            scale = max(1.0, float(np.abs(product).max()))
-            if np.abs(found - product).max(axis=(1, 2)).min() <= MATCH_TOLERANCE * scale:
-                continue
-            if len(found) >= max_order:
-                raise ValueError(
-                    f"more than {max_order} distinct matrices: infinite or larger than the limit"
-                )
-            found = np.concatenate([found, product[None]])
-            queue.append(len(found) - 1)
-    return found
-
-
 class _Group:
     """The elements of a finite matrix group with their multiplication table and words."""
 
     def __init__(self, generators: np.ndarray, max_order: int) -> None:
-        self.elements = _closure(generators, max_order)
+        self.elements = closure(generators, max_order)
         self.order = len(self.elements)
         flat = self.elements.reshape(self.order, -1)
         self._probe = np.random.default_rng(0).standard_normal(flat.shape[1])

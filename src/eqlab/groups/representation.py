@@ -25,14 +25,60 @@ import numpy as np
 from eqlab.groups.group import Action, Group
 from eqlab.groups.perm import as_permutations
 
-__all__ = ["Representation"]
+__all__ = ["Representation", "closure"]
 
 _KEY_DECIMALS = 9
+
+
+_MATCH_TOLERANCE = 1e-8
+"""Two matrices are one element when their entries agree to this, relative to the largest entry."""
 
 
 def _key(matrix: np.ndarray) -> bytes:
     """Bytes identifying a matrix up to rounding; ``+ 0.0`` turns ``-0.0`` into ``0.0``."""
     return (np.round(matrix, _KEY_DECIMALS) + 0.0).tobytes()
+
+
+def closure(generators: np.ndarray, limit: int, name: str = "the matrices") -> np.ndarray:
+    """Every product of ``(k, n, n)`` generators, identity first, breadth-first: ``(order, n, n)``.
+
+    Rounded keys find repeats in constant time; a key that is new is checked against the elements by
+    distance before it counts, because a product of an ill-conditioned representation can round
+    differently from the equal element already found and would otherwise split it in two.
+
+    Raises
+    ------
+    ValueError
+        when more than ``limit`` distinct matrices appear (an infinite or very large group).
+    """
+    n = generators.shape[-1]
+    buffer = np.empty((16, n, n))
+    buffer[0] = np.eye(n)
+    count, keys = 1, {_key(buffer[0])}
+    start = 0
+    while start < count:
+        end = count
+        for index in range(start, end):
+            for g in generators:
+                product = g @ buffer[index]
+                key = _key(product)
+                if key in keys:
+                    continue
+                keys.add(key)
+                gap = np.abs(buffer[:count] - product).max(axis=(1, 2)).min()
+                if gap <= _MATCH_TOLERANCE * max(1.0, float(np.abs(product).max())):
+                    continue  # the same element, rounded differently
+                if count >= limit:
+                    raise ValueError(
+                        f"{name} generates more than limit={limit} matrices: the group is infinite or "
+                        "larger than the limit"
+                    )
+                if count == len(buffer):
+                    buffer = np.concatenate([buffer, np.empty_like(buffer)])
+                buffer[count] = product
+                count += 1
+        start = end
+    return buffer[:count].copy()
 
 
 class Representation:
@@ -117,28 +163,8 @@ class Representation:
         ValueError
             when more than ``limit`` distinct matrices appear (an infinite or very large group).
         """
-        if self._elements is not None:
-            return self._elements
-        found = [np.eye(self.dim)]
-        seen = {_key(found[0])}
-        frontier = list(found)
-        while frontier:
-            fresh = []
-            for element in frontier:
-                for g in self.generators:
-                    product = g @ element
-                    key = _key(product)
-                    if key not in seen:
-                        seen.add(key)
-                        fresh.append(product)
-                        if len(seen) > limit:
-                            raise ValueError(
-                                f"{self.name} generates more than limit={limit} matrices: the group is "
-                                "infinite or larger than the limit"
-                            )
-            found += fresh
-            frontier = fresh
-        self._elements = np.stack(found)
+        if self._elements is None:
+            self._elements = closure(self.generators, limit, self.name)
         return self._elements
 
     def character(self, limit: int = 10_000) -> np.ndarray:
