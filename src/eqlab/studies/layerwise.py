@@ -341,6 +341,17 @@ def _plot_filters(unit: dict[str, Any], plots: Path) -> None:
     save_figure(fig, plots / "first_layer_filters.png")
 
 
+def _mean_of(units: list[dict[str, Any]], *path: str) -> float:
+    """Mean of ``unit[path[0]][path[1]]...`` over the units; NaN when there are none (one seed, no pair)."""
+    values = []
+    for unit in units:
+        value: Any = unit
+        for key in path:
+            value = value[key]
+        values.append(float(value))
+    return float(np.mean(values)) if values else math.nan
+
+
 def _layer_order(name: str) -> list[Any]:
     return [(0, int(part)) if part.isdigit() else (1, part) for part in name.split(".")]
 
@@ -430,26 +441,16 @@ def report(config: LayerwiseConfig, results: dict[str, Any], plots: Path) -> Rep
         rows.append(
             [
                 regime,
-                float(np.mean([n["test_accuracy"] for n in regime_nets])),
-                float(np.mean([n["flipped_test_accuracy"] for n in regime_nets])),
-                float(np.mean([n["self_barrier"]["loss_barrier"] for n in regime_nets])),
-                float(np.mean([p["aligned"]["loss_barrier"] for p in regime_pairs]))
-                if regime_pairs
-                else math.nan,
-                float(np.mean([p["naive"]["loss_barrier"] for p in regime_pairs]))
-                if regime_pairs
-                else math.nan,
-                float(np.mean([n["self_barrier_train"]["loss_barrier"] for n in regime_nets])),
-                (
-                    float(np.mean([p["aligned_train"]["loss_barrier"] for p in regime_pairs]))
-                    if regime_pairs
-                    else math.nan
-                ),
-                float(np.mean([n["self_barrier"]["accuracy_barrier"] for n in regime_nets])),
-                float(np.mean([p["aligned"]["accuracy_barrier"] for p in regime_pairs]))
-                if regime_pairs
-                else math.nan,
-                float(np.mean([n["merged_accuracy"] for n in regime_nets])),
+                _mean_of(regime_nets, "test_accuracy"),
+                _mean_of(regime_nets, "flipped_test_accuracy"),
+                _mean_of(regime_nets, "self_barrier", "loss_barrier"),
+                _mean_of(regime_pairs, "aligned", "loss_barrier"),
+                _mean_of(regime_pairs, "naive", "loss_barrier"),
+                _mean_of(regime_nets, "self_barrier_train", "loss_barrier"),
+                _mean_of(regime_pairs, "aligned_train", "loss_barrier"),
+                _mean_of(regime_nets, "self_barrier", "accuracy_barrier"),
+                _mean_of(regime_pairs, "aligned", "accuracy_barrier"),
+                _mean_of(regime_nets, "merged_accuracy"),
                 float(np.max([n["merged_invariance"] for n in regime_nets])),
             ]
         )
