@@ -1,0 +1,180 @@
+"""Argument validation shared by every public entry point.
+
+Each function returns the value in its canonical form or raises ``ValueError`` / ``TypeError`` with one
+message shape, ``"<name> must be <expected>, got <received>"``, so every error names the argument, what
+was expected and what was received.
+
+>>> integer(3, "kernel_size", minimum=1)
+3
+>>> integer(True, "kernel_size", minimum=1)
+Traceback (most recent call last):
+...
+TypeError: kernel_size must be an integer >= 1, got True (bool)
+>>> real(float("nan"), "alpha")
+Traceback (most recent call last):
+...
+ValueError: alpha must be a finite number, got nan (float)
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = [
+    "choice",
+    "describe",
+    "flag",
+    "integer",
+    "integer_pair",
+    "module",
+    "real",
+    "tensor",
+]
+
+
+def describe(value: Any) -> str:
+    """A short description of what was received: a clipped repr and the type, or a tensor's shape."""
+    if isinstance(value, torch.Tensor):
+        return f"a {value.dtype} tensor of shape {tuple(value.shape)}"
+    if isinstance(value, np.ndarray):
+        return f"a {value.dtype} array of shape {value.shape}"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _bound_text(minimum: float | None, maximum: float | None) -> str:
+    if minimum is not None and maximum is not None:
+        return f" in {minimum}..{maximum}"
+    if minimum is not None:
+        return f" >= {minimum}"
+    if maximum is not None:
+        return f" <= {maximum}"
+    return ""
+
+
+def _is_integer(value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, torch.Tensor):
+        return value.dim() == 0 and not value.is_floating_point() and value.dtype != torch.bool
+    return isinstance(value, (numbers.Integral, np.integer))
+
+
+def integer(value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """``value`` as an ``int``: Python and numpy integers pass; bools, floats and strings do not."""
+    expected = f"an integer{_bound_text(minimum, maximum)}"
+    if not _is_integer(value):
+        raise TypeError(f"{name} must be {expected}, got {describe(value)}")
+    out = int(value)
+    if (minimum is not None and out < minimum) or (maximum is not None and out > maximum):
+        raise ValueError(f"{name} must be {expected}, got {out}")
+    return out
+
+
+def integer_pair(value: Any, name: str, *, minimum: int | None = None) -> tuple[int, int]:
+    """An integer or a pair of integers (height, width) as a pair."""
+    if _is_integer(value):
+        one = integer(value, name, minimum=minimum)
+        return (one, one)
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
+        raise TypeError(
+            f"{name} must be an integer{_bound_text(minimum, None)} or a pair of them, got {describe(value)}"
+        )
+    first = integer(value[0], f"{name}[0]", minimum=minimum)
+    second = integer(value[1], f"{name}[1]", minimum=minimum)
+    return (first, second)
+
+
+def real(
+    value: Any,
+    name: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    positive: bool = False,
+    finite: bool = True,
+) -> float:
+    """``value`` as a finite ``float`` (``finite=False`` lets infinities through, never NaN)."""
+    if isinstance(value, torch.Tensor) and value.dim() == 0 and value.dtype != torch.bool:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {describe(value)}")
+    out = float(value)
+    if math.isnan(out) or (finite and math.isinf(out)):
+        raise ValueError(f"{name} must be a finite number, got {describe(value)}")
+    if positive and not out > 0:
+        raise ValueError(f"{name} must be positive, got {out}")
+    if (minimum is not None and out < minimum) or (maximum is not None and out > maximum):
+        raise ValueError(f"{name} must be a number{_bound_text(minimum, maximum)}, got {out}")
+    return out
+
+
+def flag(value: Any, name: str) -> bool:
+    """``value`` as a ``bool``: only ``True`` and ``False`` (numpy's too) pass."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {describe(value)}")
+    return bool(value)
+
+
+def choice(value: Any, name: str, choices: Sequence[str]) -> str:
+    """``value`` as one of the strings ``choices``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {', '.join(map(repr, choices))}, got {describe(value)}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
+def module(value: Any, name: str) -> torch.nn.Module:
+    """``value`` when it is a ``torch.nn.Module``."""
+    if not isinstance(value, torch.nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {describe(value)}")
+    return value
+
+
+def tensor(
+    value: Any,
+    name: str,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    min_ndim: int | None = None,
+    floating: bool = False,
+    finite: bool = False,
+    nonempty: bool = True,
+) -> torch.Tensor:
+    """``value`` when it is a tensor of the expected rank, kind and content.
+
+    Parameters
+    ----------
+    ndim, min_ndim
+        The allowed numbers of dimensions, or the least number.
+    floating
+        Require a floating dtype.
+    finite
+        Require every entry to be finite.
+    nonempty
+        Require at least one entry.
+    """
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {describe(value)}")
+    allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim) if ndim is not None else None
+    if allowed is not None and value.dim() not in allowed:
+        ranks = " or ".join(str(a) for a in allowed)
+        raise ValueError(f"{name} must have {ranks} dimensions, got {describe(value)}")
+    if min_ndim is not None and value.dim() < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} dimensions, got {describe(value)}")
+    if floating and not value.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {describe(value)}")
+    if nonempty and value.numel() == 0:
+        raise ValueError(f"{name} must not be empty, got {describe(value)}")
+    if finite and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name} must hold only finite values, got {describe(value)} with NaN or Inf")
+    return value

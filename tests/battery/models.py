@@ -1,0 +1,10 @@
+"""Small models that the CLI cases of the battery load as ``tests.battery.models:NAME``."""
+
+from __future__ import annotations
+
+from torch import nn
+
+
+def cnn() -> nn.Module:
+    """A small plain CNN that is exact at odd sizes (one stride-2 3x3 convolution with padding 1)."""
+    return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Conv2d(2, 2, 3, stride=2, padding=1))
