@@ -5,6 +5,12 @@ eqlab's convention ``x_new[p] = x``), a stack of ``k`` permutations ``(k, N)`` (
 any callable on tensors (a rotation with a roll of the group axis, a flip, a matrix representation), or
 a list of callables. Input and output actions are paired element by element.
 
+**How the error is normalised.** The error of one element is ``|f(g x) - g f(x)|`` divided by the size of
+the *input-dependent part* of ``g f(x)``: with a batch of two or more inputs (``x`` of rank >= 2, batch
+first), the outputs minus their mean over the batch. A large constant offset in the output therefore
+cannot hide an error. With a single input, or outputs that do not vary over the batch, it is the norm of
+``g f(x)`` itself. A NaN or an infinity in either output is an infinite error.
+
 >>> import torch
 >>> from eqlab.groups import symmetric
 >>> from eqlab.sharing import EquivariantLinear
@@ -19,6 +25,7 @@ True
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -26,9 +33,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from eqlab._arguments import describe
 from eqlab.groups.perm import act, as_permutations
 
-__all__ = ["TOLERANCES", "assert_equivariant", "equivariance_error", "permutation_action"]
+__all__ = ["TOLERANCES", "assert_equivariant", "equivariance_error", "permutation_action", "relative_error"]
 
 TOLERANCES: dict[torch.dtype, float] = {
     torch.float64: 1e-10,
@@ -40,6 +48,42 @@ TOLERANCES: dict[torch.dtype, float] = {
 
 TensorMap = Callable[[torch.Tensor], torch.Tensor]
 
+_TINY = float(np.finfo(np.float64).tiny)
+
+
+def relative_error(actual: torch.Tensor, expected: torch.Tensor, *, batched: bool = True) -> float:
+    """``|actual - expected|`` over the size of the input-dependent part of ``expected`` (float64).
+
+    Parameters
+    ----------
+    actual, expected
+        Tensors of the same shape. With ``batched`` and a leading batch of two or more, the scale is
+        ``|expected - mean over the batch|`` (falling back to ``|expected|`` when that is zero);
+        otherwise ``|expected|``.
+
+    Returns
+    -------
+    float
+        The relative error; ``inf`` when either tensor holds a NaN or an infinity.
+    """
+    if actual.shape != expected.shape:
+        raise ValueError(
+            f"actual and expected must have the same shape, got {tuple(actual.shape)} and "
+            f"{tuple(expected.shape)}"
+        )
+    a, e = actual.detach().to(torch.float64), expected.detach().to(torch.float64)
+    if not (bool(torch.isfinite(a).all()) and bool(torch.isfinite(e).all())):
+        return math.inf
+    diff = float(torch.linalg.vector_norm(a - e))
+    if diff == 0.0:
+        return 0.0
+    scale = 0.0
+    if batched and e.dim() >= 2 and e.shape[0] >= 2:
+        scale = float(torch.linalg.vector_norm(e - e.mean(dim=0, keepdim=True)))
+    if scale == 0.0:
+        scale = float(torch.linalg.vector_norm(e))
+    return diff / max(scale, _TINY)
+
 
 def permutation_action(perm: Any, dim: int = -1) -> TensorMap:
     """The action of one permutation on axis ``dim`` of a tensor, as a callable."""
@@ -50,9 +94,19 @@ def permutation_action(perm: Any, dim: int = -1) -> TensorMap:
 def _as_maps(action: Any, name: str) -> list[TensorMap]:
     if callable(action):
         return [action]
-    if isinstance(action, Sequence) and action and all(callable(a) for a in action):
-        return list(action)
+    if isinstance(action, Sequence) and not isinstance(action, str) and action:
+        if all(callable(a) for a in action):
+            return list(action)
+        if any(callable(a) for a in action):
+            raise TypeError(f"{name} must be all callables or all permutations, got a mix")
+    if isinstance(action, (str, bytes)) or action is None or isinstance(action, (int, float)):
+        raise TypeError(
+            f"{name} must be a permutation, a (k, N) stack of permutations, a callable or a list of "
+            f"callables, got {describe(action)}"
+        )
     perms = as_permutations(action, name=name)
+    if perms.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one group element, got none")
     return [permutation_action(p) for p in perms]
 
 
@@ -60,6 +114,12 @@ def _in_dtype(f: Callable[..., Any], dtype: torch.dtype) -> Callable[..., Any]:
     if isinstance(f, nn.Module):
         return copy.deepcopy(f).to(dtype)
     return f
+
+
+def _output(value: Any, what: str) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{what} must be a tensor, got {describe(value)}")
+    return value
 
 
 def equivariance_error(
@@ -70,14 +130,14 @@ def equivariance_error(
     *,
     dtype: torch.dtype = torch.float64,
 ) -> float:
-    """The largest relative equivariance error ``|f(g x) - g f(x)| / |g f(x)|`` over the given elements.
+    """The largest relative equivariance error ``|f(g x) - g f(x)|`` over the given elements.
 
     Parameters
     ----------
     f
         A function or module; a module is copied and cast to ``dtype`` (the original is untouched).
     x
-        A batch of inputs; floating inputs are cast to ``dtype``.
+        A batch of inputs, batch first; floating inputs are cast to ``dtype``.
     in_action, out_action
         Actions on inputs and on outputs (see the module docstring), with the same number of elements.
     dtype
@@ -86,8 +146,20 @@ def equivariance_error(
     Returns
     -------
     float
-        ``max_g ||f(g x) - g f(x)|| / max(||g f(x)||, tiny)``, Frobenius norms over the whole batch.
+        ``max_g |f(g x) - g f(x)| / |input-dependent part of g f(x)|`` (see the module docstring);
+        ``inf`` when an output holds a NaN or an infinity.
+
+    Raises
+    ------
+    ValueError
+        when the actions are empty or of different lengths, or ``f(g x)`` and ``g f(x)`` differ in shape.
     """
+    if not callable(f):
+        raise TypeError(f"f must be a function or a module, got {describe(f)}")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {describe(x)}")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype, got {describe(dtype)}")
     ins, outs = _as_maps(in_action, "in_action"), _as_maps(out_action, "out_action")
     if len(ins) != len(outs):
         raise ValueError(f"in_action has {len(ins)} elements but out_action has {len(outs)}")
@@ -96,12 +168,18 @@ def equivariance_error(
         x = x.to(dtype)
     worst = 0.0
     with torch.no_grad():
-        fx = f(x)
-        for g_in, g_out in zip(ins, outs, strict=True):
-            expected = g_out(fx)
-            diff = torch.linalg.vector_norm((f(g_in(x)) - expected).to(torch.float64))
-            scale = torch.linalg.vector_norm(expected.to(torch.float64)).clamp_min(np.finfo(np.float64).tiny)
-            worst = max(worst, float(diff / scale))
+        fx = _output(f(x), "f(x)")
+        for j, (g_in, g_out) in enumerate(zip(ins, outs, strict=True)):
+            expected = _output(g_out(fx), f"out_action[{j}](f(x))")
+            moved = _output(f(g_in(x)), f"f(in_action[{j}](x))")
+            if moved.shape != expected.shape:
+                raise ValueError(
+                    f"element {j}: f(g x) has shape {tuple(moved.shape)} but g f(x) has shape "
+                    f"{tuple(expected.shape)}; out_action does not match f's output"
+                )
+            worst = max(worst, relative_error(moved, expected))
+            if math.isinf(worst):
+                break
     return worst
 
 
@@ -116,7 +194,9 @@ def assert_equivariant(
 ) -> None:
     """Raise `AssertionError` when `equivariance_error` exceeds ``rtol`` (default: `TOLERANCES[dtype]`)."""
     __tracebackhide__ = True
-    tol = TOLERANCES.get(dtype, 1e-4) if rtol is None else rtol
+    if rtol is not None and (isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not rtol >= 0):
+        raise ValueError(f"rtol must be a non-negative number, got {describe(rtol)}")
+    tol = TOLERANCES.get(dtype, 1e-4) if rtol is None else float(rtol)
     error = equivariance_error(f, x, in_action, out_action, dtype=dtype)
     if not error <= tol:
         raise AssertionError(
