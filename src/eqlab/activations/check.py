@@ -1,19 +1,44 @@
 """`check`: is a pointwise activation equivariant for a representation? Decided by Theorem 1 of Pacini
 et al. (ICLR 2024), explained, and confirmed by a float64 measurement.
+
+**The verdict is three-valued**, and never contradicts the measurement beside it:
+
+- ``True``: the theorem admits the activation and the measured error is at most `MEASURED_TOLERANCE`;
+- ``False``: the theorem rules the activation out, or the measurement found a counterexample (an error of
+  at least `COUNTEREXAMPLE`, NaN and infinities included);
+- ``None`` (undecided): anything else. The theorem cannot decide (a numerical probe of a property was
+  inconclusive, or float64 cannot tell whether the scales are discrete or dense), or it admits the
+  activation while the measurement lies between the two thresholds. The reason says which.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
+from eqlab._arguments import integer
 from eqlab.activations.classes import MatrixClass, as_matrices, classify
 from eqlab.activations.functions import ActivationInfo, as_activation
 
-__all__ = ["ActivationCheck", "WorstCase", "bias_is_invariant", "check", "measure", "worst_case"]
+__all__ = [
+    "COUNTEREXAMPLE",
+    "MEASURED_TOLERANCE",
+    "ActivationCheck",
+    "WorstCase",
+    "bias_is_invariant",
+    "check",
+    "measure",
+    "worst_case",
+]
+
+MEASURED_TOLERANCE = 1e-10
+"""The largest measured float64 relative error that an ``equivariant=True`` verdict may stand beside."""
+COUNTEREXAMPLE = 1e-6
+"""A measured relative error from which on the inputs found are a counterexample: ``equivariant=False``."""
 
 
 @dataclass(frozen=True)
@@ -23,7 +48,8 @@ class ActivationCheck:
     Attributes
     ----------
     equivariant
-        Whether the pointwise activation commutes with every matrix.
+        ``True`` (it commutes with every matrix), ``False`` (it does not) or ``None`` (undecided); see the
+        module docstring.
     case
         The class of the matrices (`eqlab.activations.classes`).
     admissible
@@ -32,16 +58,18 @@ class ActivationCheck:
         One or two sentences; on failure they name the group element (generator index) and entry.
     max_error
         The measured float64 relative error of ``f(M x)`` against ``M f(x)`` on random and adversarial
-        inputs; it agrees with the verdict (below 1e-12 when equivariant).
+        inputs (``inf`` where either side is NaN or infinite); at most `MEASURED_TOLERANCE` whenever
+        ``equivariant`` is True.
     b
         The b of the b-monomial cases.
     activation
         The activation's name and class.
     inconclusive
-        Whether the numerical probe of an unknown callable could not decide a property it needed.
+        Whether the theorem could not decide: a numerical probe of a property was inconclusive, or the
+        scales could not be told discrete or dense.
     """
 
-    equivariant: bool
+    equivariant: bool | None
     case: str
     admissible: str
     reason: str
@@ -73,9 +101,11 @@ class WorstCase:
 def worst_case(matrices: Any, activation: Any, seed: int = 0) -> WorstCase:
     """The largest relative error ``|f(M x) - M f(x)| / |M f(x)|`` over the matrices and the inputs
     (64 normals drawn from ``seed``, scaled signed basis vectors and constants), with where it occurs.
-    Rows with ``M f(x) = 0`` count their absolute error."""
+    Rows with ``M f(x) = 0`` count their absolute error; a row where either side is NaN or infinite
+    counts as an infinite error."""
     mats = torch.as_tensor(as_matrices(matrices))
     fn = as_activation(activation).fn
+    seed = integer(seed, "seed", minimum=0)
     x = _inputs(mats.shape[-1], seed)
     worst = WorstCase(0.0, 0, tuple(float(v) for v in x[0]))
     with torch.no_grad():
@@ -86,6 +116,8 @@ def worst_case(matrices: Any, activation: Any, seed: int = 0) -> WorstCase:
             norms = expected.norm(dim=1)
             gaps = (got - expected).norm(dim=1)
             rows = torch.where(norms > 0, gaps / norms.clamp_min(1e-300), gaps)
+            finite = torch.isfinite(got).all(dim=1) & torch.isfinite(expected).all(dim=1)
+            rows = torch.where(finite & ~torch.isnan(rows), rows, torch.full_like(rows, math.inf))
             i = int(rows.argmax())
             if float(rows[i]) > worst.error:
                 worst = WorstCase(float(rows[i]), j, tuple(float(v) for v in x[i]))
@@ -109,7 +141,8 @@ def _decide(cls: MatrixClass, info: ActivationInfo) -> tuple[bool | None, str]:
     name = info.name
 
     def said(ok: bool | None, what: str, because: str) -> str:
-        return f"{name} is {'' if ok else 'not '}{what}, {because}"
+        state = "" if ok else "not " if ok is False else "perhaps (the probe could not tell) "
+        return f"{name} is {state}{what}, {because}"
 
     if cls.case == "permutation":
         return True, f"all matrices are permutations, and {name} is continuous"
@@ -127,6 +160,22 @@ def _decide(cls: MatrixClass, info: ActivationInfo) -> tuple[bool | None, str]:
         return (
             ok,
             f"{name} must be odd and {cls.b:.6g}-multiplicative; odd: {info.odd}, multiplicative: {mult}",
+        )
+    if cls.case == "positive monomial (scales undecided)":
+        if info.semilinear:
+            return True, f"{name} is positively homogeneous, which every positive monomial group admits"
+        return None, (
+            f"{name} is not positively homogeneous; it would be admissible only if the scales generated a "
+            "discrete group b^Z and it were b-multiplicative, and float64 cannot tell whether they do"
+        )
+    if cls.case == "signed monomial (scales undecided)":
+        if info.linear:
+            return True, f"{name} is linear, which every monomial group admits"
+        if info.odd is False:
+            return False, f"{name} is not odd, as the sign flips require"
+        return None, (
+            f"{name} is not linear; it would be admissible only if the scales generated a discrete group "
+            "b^Z and it were odd and b-multiplicative, and float64 cannot tell whether they do"
         )
     if cls.case == "unit-row-sum":
         return info.affine, said(
@@ -160,24 +209,53 @@ def check(matrices: Any, activation: Any) -> ActivationCheck:
     """
     cls = classify(matrices)
     info = as_activation(activation)
-    verdict, because = _decide(cls, info)
-    error = measure(matrices, info.fn)
-    inconclusive = verdict is None
-    if inconclusive:
-        verdict = error <= 1e-9
-        undecided = ", ".join(info.inconclusive) or "b-multiplicativity"
-        because += f"; the probe was inconclusive ({undecided}), so the measured error decides"
+    theorem, because = _decide(cls, info)
+    worst = worst_case(matrices, info.fn)
+    error = worst.error
+    verdict: bool | None
+    if theorem is False:
+        verdict = False
+    elif error >= COUNTEREXAMPLE:
+        verdict = False
+        said = "admits it" if theorem else "could not decide"
+        found = (
+            f"relative error {error:.3g} at generator {worst.matrix}"
+            if math.isfinite(error)
+            else f"NaN or infinity at generator {worst.matrix}: {info.name} is not finite there"
+        )
+        because += (
+            f"; the theorem {said}, but the measurement found a counterexample ({found}), "
+            "so it is not equivariant"
+        )
+    elif theorem is True and error <= MEASURED_TOLERANCE:
+        verdict = True
+    else:
+        verdict = None
+        if theorem is True:
+            because += (
+                f"; but the measured error {error:.3g} exceeds {MEASURED_TOLERANCE:g}, so it is undecided"
+            )
+        else:
+            undecided = ", ".join(info.inconclusive) or "the class of the scales"
+            if cls.case.endswith("(scales undecided)"):
+                undecided = "whether the scales are discrete"
+            elif cls.b is not None and not info.inconclusive:
+                undecided = "b-multiplicativity"
+            because += (
+                f"; the theorem could not decide ({undecided}), so it is undecided; "
+                f"measured error {error:.3g}"
+            )
     where = _entry_text(cls)
-    reason = f"{where}; {because}." if where and not verdict else f"{because}."
+    reason = f"{where}; {because}." if where and verdict is not True else f"{because}."
     return ActivationCheck(
-        bool(verdict),
+        verdict,
         cls.case,
         cls.admissible,
         reason,
         error,
         cls.b,
         f"{info.name} ({info.kind})",
-        inconclusive,
+        theorem is None,
     )
 
 

@@ -13,15 +13,22 @@ all of them:
 | ``signed monomial (dense)`` | monomial, absolute entries dense | linear functions only |
 | ``unit-row-sum`` | not monomial, every row sums to 1 | affine functions (Theorem 9) |
 | ``general`` | anything else | linear functions only |
+| ``positive monomial (scales undecided)`` | positive monomial, undecidable scales | semilinear ones surely |
+| ``signed monomial (scales undecided)`` | monomial, float64 cannot decide | linear ones surely |
 
 The classes are closed under products, so the generators of a representation decide its class. The
 entries of every element generate the same multiplicative group as the entries of the generators.
 
 **Discrete or dense.** The absolute entries generate a discrete group ``b^Z`` exactly when all their
-logarithms are rational multiples of one another. That is decided with continued fractions: every
-ratio ``log|e_i| / log|e_0|`` must agree with a fraction of denominator at most ``MAX_DENOMINATOR``
-to a relative tolerance ``TOLERANCE``. Then ``log b`` is ``|log|e_0||`` times the generator of the
-group of those fractions, ``gcd(numerators) / lcm(denominators)``.
+logarithms are rational multiples of one another. Entries that are small rationals (``p/q`` with ``q``
+at most `MAX_DENOMINATOR`, to a relative 1e-12, like 8, 1/27 or 2/3) are decided exactly: by unique
+factorisation their logarithms span a space whose dimension is the rank of their prime-exponent vectors,
+so the group is discrete (``b`` from the lattice of exponents) when that rank is 1, and dense otherwise.
+Other entries are read through their logarithms: every ratio ``log|e_i| / log|e_0|`` must agree with a
+fraction of denominator at most `MAX_DENOMINATOR` to a relative `TOLERANCE`, and then ``log b`` is
+``|log|e_0||`` times ``gcd(numerators) / lcm(denominators)``. When a ratio matches no such fraction, float64
+cannot tell a dense group from a discrete one with a larger denominator (``2^(1/1009)``), and the class
+says so: ``"positive monomial (scales undecided)"`` or ``"signed monomial (scales undecided)"``.
 """
 
 from __future__ import annotations
@@ -52,6 +59,10 @@ ADMISSIBLE = {
     "signed monomial (dense)": "linear functions only",
     "unit-row-sum": "affine functions only",
     "general": "linear functions only",
+    "positive monomial (scales undecided)": "semilinear functions; also b-multiplicative ones if the scales "
+    "generate a discrete group b^Z, which float64 cannot decide here",
+    "signed monomial (scales undecided)": "linear functions; also odd b-multiplicative ones if the scales "
+    "generate a discrete group b^Z, which float64 cannot decide here",
 }
 
 
@@ -100,21 +111,71 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= TOLERANCE * max(1.0, abs(a), abs(b))
 
 
-def _discrete_generator(values: list[float]) -> float | None:
-    """``b > 1`` with every value in ``b^Z`` if the values generate a discrete group, else ``None``."""
+def _small_rational(value: float) -> Fraction | None:
+    """``value`` as ``p/q`` with ``q <= MAX_DENOMINATOR`` when it is one to a relative 1e-12."""
+    fraction = Fraction(value).limit_denominator(MAX_DENOMINATOR)
+    if fraction.numerator == 0 or abs(float(fraction) - value) > 1e-12 * abs(value):
+        return None
+    return fraction
+
+
+def _prime_exponents(fraction: Fraction) -> dict[int, int]:
+    """The exponent of every prime in ``fraction``: ``12/5 -> {2: 2, 3: 1, 5: -1}``."""
+    exponents: dict[int, int] = {}
+    for number, sign in ((fraction.numerator, 1), (fraction.denominator, -1)):
+        prime = 2
+        while number > 1:
+            while number % prime == 0:
+                exponents[prime] = exponents.get(prime, 0) + sign
+                number //= prime
+            prime += 1 if prime == 2 else 2
+    return exponents
+
+
+def _rational_generator(fractions: list[Fraction]) -> tuple[bool, float | None]:
+    """(decided, b) for positive rationals: ``b`` when they generate ``b^Z``, ``None`` when dense."""
+    vectors = [_prime_exponents(f) for f in fractions if f != 1]
+    if not vectors:
+        return True, None
+    primes = sorted({p for v in vectors for p in v})
+    matrix = np.array([[v.get(p, 0) for p in primes] for v in vectors], dtype=np.float64)
+    if np.linalg.matrix_rank(matrix) > 1:
+        return True, None
+    direction = matrix[np.argmax(np.abs(matrix).sum(axis=1))]
+    pivot = int(np.flatnonzero(direction)[0])
+    # every vector is (its pivot exponent / the direction's) times the direction: the lattice's
+    # generator is the direction scaled by gcd(pivot exponents) / direction's pivot
+    step = math.gcd(*(round(row[pivot]) for row in matrix))
+    base = direction * step / direction[pivot]
+    b = math.prod(Fraction(p) ** round(e) for p, e in zip(primes, base, strict=True))
+    value = float(b)
+    return True, value if value > 1 else 1 / value
+
+
+def _logarithmic_generator(values: list[float]) -> tuple[bool, float | None]:
+    """(decided, b) read from the log-ratios: undecided when a ratio matches no small fraction."""
     logs = [math.log(v) for v in values if not _close(v, 1.0)]
     if not logs:
-        return None
+        return True, None
     base = abs(logs[0])
     fractions = []
     for value in logs:
         ratio = Fraction(value / base).limit_denominator(MAX_DENOMINATOR)
         if abs(float(ratio) * base - value) > TOLERANCE * max(1.0, abs(value)):
-            return None
+            return False, None
         fractions.append(abs(ratio))
     denominator = math.lcm(*(f.denominator for f in fractions))
     numerator = math.gcd(*(int(f * denominator) for f in fractions))
-    return math.exp(base * numerator / denominator)
+    return True, math.exp(base * numerator / denominator)
+
+
+def _discrete_generator(values: list[float]) -> tuple[bool, float | None]:
+    """(decided, b): ``b > 1`` with every value in ``b^Z`` if the values generate a discrete group,
+    ``None`` if dense; ``decided`` is False when float64 cannot tell (see the module docstring)."""
+    rationals = [_small_rational(v) for v in values]
+    if all(r is not None for r in rationals):
+        return _rational_generator([r for r in rationals if r is not None])
+    return _logarithmic_generator(values)
 
 
 def classify(matrices: Any) -> MatrixClass:
@@ -146,9 +207,11 @@ def classify(matrices: Any) -> MatrixClass:
                 "signed permutation", ADMISSIBLE["signed permutation"], witness=witness_at(negative)
             )
         return MatrixClass("permutation", ADMISSIBLE["permutation"])
-    b = _discrete_generator([float(v) for v in magnitudes])
+    decided, b = _discrete_generator([float(v) for v in magnitudes])
     scale_witness = witness_at(not_one)
-    if negative.any():
+    if not decided:
+        case = f"{'signed' if negative.any() else 'positive'} monomial (scales undecided)"
+    elif negative.any():
         case = "signed b-monomial" if b is not None else "signed monomial (dense)"
     else:
         case = "b-monomial" if b is not None else "non-negative monomial"

@@ -153,8 +153,43 @@ _MODULES: dict[type[nn.Module], str] = {
 }
 
 
+def _require_entrywise(fn: Fn, name: str) -> None:
+    """Raise `TypeError` unless ``fn`` maps a tensor to one of the same shape, entry by entry: applied to a
+    ``(6, 5)`` batch it must agree with itself applied to the entries one at a time (a column)."""
+    x = torch.randn(6, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 2
+    try:
+        with torch.no_grad():
+            whole = fn(x)
+            single = fn(x.reshape(-1, 1))
+    except Exception as exc:  # any failure on a plain tensor means it is not an entry-wise function
+        raise TypeError(
+            f"activation must be an entry-wise function of a tensor; {name} failed on a (6, 5) float64 "
+            f"tensor: {type(exc).__name__}: {exc}"
+        ) from exc
+    if not isinstance(whole, torch.Tensor) or whole.shape != x.shape or single.numel() != x.numel():
+        got = tuple(whole.shape) if isinstance(whole, torch.Tensor) else type(whole).__name__
+        raise TypeError(
+            "activation must map a tensor to one of the same shape, entry by entry; "
+            f"{name} maps (6, 5) to {got}"
+        )
+    alone = single.reshape(x.shape)
+    same = (whole == alone) | (torch.isnan(whole) & torch.isnan(alone))
+    gap = torch.where(same, torch.zeros_like(whole), (whole - alone).abs().nan_to_num(nan=math.inf))
+    if not bool((gap <= 1e-12 * whole.abs().nan_to_num(nan=0.0).clamp_min(1.0)).all()):
+        raise TypeError(
+            f"activation must be entry-wise; {name} applied to a (6, 5) batch differs from {name} applied "
+            f"to its entries one at a time by up to {float(gap.max()):.3g}"
+        )
+
+
 def as_activation(activation: Any) -> ActivationInfo:
-    """An `ActivationInfo` from a name in `TABLE`, a torch module (copied to float64) or a callable."""
+    """An `ActivationInfo` from a name in `TABLE`, a torch module (copied to float64) or a callable.
+
+    Raises
+    ------
+    TypeError
+        when a module or callable is not an entry-wise function (``cumsum``, a channel-wise ``PReLU``).
+    """
     if isinstance(activation, str):
         key = activation.lower().replace("-", "_")
         if key not in TABLE:
@@ -166,12 +201,16 @@ def as_activation(activation: Any) -> ActivationInfo:
         for kind, name in _MODULES.items():
             if type(activation) is kind:
                 return TABLE[name]
-        return probe(copy.deepcopy(activation).double(), name=type(activation).__name__)
+        module = copy.deepcopy(activation).double().eval()
+        _require_entrywise(module, type(activation).__name__)
+        return probe(module, name=type(activation).__name__)
     if callable(activation):
         for info in TABLE.values():
             if activation is info.fn:
                 return info
-        return probe(activation, name=getattr(activation, "__name__", "callable"))
+        name = getattr(activation, "__name__", "callable")
+        _require_entrywise(activation, name)
+        return probe(activation, name=name)
     raise TypeError(
         f"activation must be a name, a torch module or a callable, got {type(activation).__name__}"
     )
