@@ -160,10 +160,10 @@ def test_weight_is_computed_not_a_parameter() -> None:
 
 
 def test_raw_permutation_arrays_and_tensors_are_accepted() -> None:
-    in_perms = torch.tensor([[1, 2, 0]])
-    out_perms = np.array([[1, 0]])
+    in_perms = torch.tensor([[1, 2, 3, 0]])
+    out_perms = np.array([[1, 0]])  # C4 on 4 points and its quotient C2 on 2: one group
     layer = EquivariantLinear(in_perms, out_perms)
-    assert layer.in_features == 3 and layer.out_features == 2
+    assert layer.in_features == 4 and layer.out_features == 2
 
 
 def test_bad_arguments_name_the_problem() -> None:

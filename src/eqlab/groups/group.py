@@ -11,6 +11,7 @@ generators; elements are enumerated on demand, breadth first, up to a limit.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,7 +24,15 @@ from sympy.combinatorics import Permutation, PermutationGroup
 
 from eqlab.groups.perm import as_permutation, as_permutations
 
-__all__ = ["DEFAULT_ELEMENT_LIMIT", "Action", "Group", "orbit_labels", "split_orbits", "stack_generators"]
+__all__ = [
+    "DEFAULT_ELEMENT_LIMIT",
+    "Action",
+    "Group",
+    "joint_generators",
+    "orbit_labels",
+    "split_orbits",
+    "stack_generators",
+]
 
 DEFAULT_ELEMENT_LIMIT = 200_000
 """How many elements `Group.elements` enumerates before it refuses."""
@@ -309,4 +318,74 @@ def stack_generators(actions: Sequence[Any], names: Sequence[str]) -> list[np.nd
     if len(set(counts)) > 1:
         pairs = " but ".join(f"{n} has {c} generators" for n, c in zip(names, counts, strict=True))
         raise ValueError(f"{pairs}: generator j of each must be the same group element")
+    return stacks
+
+
+def _permutation_order(perm: np.ndarray) -> int:
+    """The order of one permutation: the lcm of its cycle lengths."""
+    seen = np.zeros(perm.size, dtype=bool)
+    order = 1
+    for start in range(perm.size):
+        length = 0
+        while not seen[start]:
+            seen[start], start, length = True, int(perm[start]), length + 1
+        if length:
+            order = math.lcm(order, length)
+    return order
+
+
+def _stack_order(stack: np.ndarray) -> int:
+    if stack.shape[0] == 0:
+        return 1
+    return int(PermutationGroup([Permutation(list(map(int, g))) for g in stack]).order())
+
+
+def _offending_generator(stacks: Sequence[np.ndarray], names: Sequence[str]) -> str:
+    """A generator (or a pair) whose relations differ between the stacks, in words."""
+    orders = [[_permutation_order(g) for g in stack] for stack in stacks]
+    for j in range(stacks[0].shape[0]):
+        for a in range(len(stacks)):
+            for b in range(a + 1, len(stacks)):
+                oa, ob = orders[a][j], orders[b][j]
+                if oa % ob and ob % oa:
+                    return f"generator {j} has order {oa} on {names[a]} but {ob} on {names[b]}"
+    for i in range(stacks[0].shape[0]):
+        for j in range(i + 1, stacks[0].shape[0]):
+            commute = [bool(np.array_equal(s[i][s[j]], s[j][s[i]])) for s in stacks]
+            if len(set(commute)) > 1:
+                yes, no = names[commute.index(True)], names[commute.index(False)]
+                return f"generators {i} and {j} commute on {yes} but not on {no}"
+    return "the generators satisfy different relations on each side"
+
+
+def joint_generators(
+    actions: Sequence[Any], names: Sequence[str], *, joint: bool = False
+) -> list[np.ndarray]:
+    """Generator stacks of several actions (as `stack_generators`), checked to be one group acting on
+    every index set.
+
+    Actions of one `Group` object are always accepted, faithful or not. Otherwise the generator tuples
+    generate a joint group acting on all the sets at once; when it is larger than every side's own group,
+    no group acts on each side by these generators (C4 on one side and C5 on the other generate C20),
+    and a `ValueError` names the offending generator, unless ``joint`` asks for the joint group.
+    """
+    stacks = stack_generators(actions, names)
+    owners = [a.group if isinstance(a, Action) else a if isinstance(a, Group) else None for a in actions]
+    if joint or (owners[0] is not None and all(o is owners[0] for o in owners)):
+        return stacks
+    if len(stacks) < 2 or stacks[0].shape[0] == 0:
+        return stacks
+    sizes = [s.shape[1] for s in stacks]
+    offsets = np.cumsum([0, *sizes[:-1]])
+    union = np.concatenate([s + off for s, off in zip(stacks, offsets, strict=True)], axis=1)
+    together = _stack_order(union)
+    alone = [_stack_order(s) for s in stacks]
+    if together > max(alone):
+        orders = ", ".join(f"{n} {o}" for n, o in zip(names, alone, strict=True))
+        raise ValueError(
+            f"{' and '.join(names)} are not actions of one group: together their generators generate a "
+            f"group of order {together}, larger than each side's own ({orders}); "
+            f"{_offending_generator(stacks, names)}. Build them from one Group, or pass joint=True to "
+            "use the joint group"
+        )
     return stacks

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from eqlab._arguments import flag, integer
 from eqlab.groups.group import Action, Group
 from eqlab.groups.perm import as_permutations
 
@@ -29,6 +30,9 @@ __all__ = ["Representation", "closure"]
 
 _KEY_DECIMALS = 9
 
+
+_GROWTH_LIMIT = 1e100
+"""A product with a larger entry cannot belong to a finite group at float64 precision."""
 
 _MATCH_TOLERANCE = 1e-8
 """Two matrices are one element when their entries agree to this, relative to the largest entry."""
@@ -51,6 +55,14 @@ def closure(generators: np.ndarray, limit: int, name: str = "the matrices") -> n
     ValueError
         when more than ``limit`` distinct matrices appear (an infinite or very large group).
     """
+    limit = integer(limit, "limit", minimum=1)
+    for j, g in enumerate(generators):
+        det = abs(float(np.linalg.det(g)))
+        if not abs(det - 1.0) <= 1e-9:
+            raise ValueError(
+                f"{name}: generator {j} has |det| = {det:.6g}, not 1, so it generates an infinite group; "
+                "only a finite group's elements can be enumerated"
+            )
     n = generators.shape[-1]
     buffer = np.empty((16, n, n))
     buffer[0] = np.eye(n)
@@ -61,6 +73,11 @@ def closure(generators: np.ndarray, limit: int, name: str = "the matrices") -> n
         for index in range(start, end):
             for g in generators:
                 product = g @ buffer[index]
+                if not np.abs(product).max() <= _GROWTH_LIMIT:
+                    raise ValueError(
+                        f"{name}: products of the generators grow beyond {_GROWTH_LIMIT:g} before the group "
+                        "closes: it is infinite"
+                    )
                 key = _key(product)
                 if key in keys:
                     continue
@@ -135,17 +152,35 @@ class Representation:
         return cls(np.broadcast_to(np.eye(dim), (num_generators, dim, dim)), name=name or f"trivial^{dim}")
 
     @classmethod
-    def direct_sum(cls, *reps: Representation, name: str | None = None) -> Representation:
-        """Block-diagonal generators: ``rho_1 + rho_2 + ...`` (generator ``j`` of each is one element)."""
-        if not reps or len({r.num_generators for r in reps}) != 1:
-            raise ValueError("direct_sum needs at least one representation, all with the same generators")
+    def direct_sum(
+        cls, *reps: Representation, name: str | None = None, joint: bool = False
+    ) -> Representation:
+        """Block-diagonal generators: ``rho_1 + rho_2 + ...`` (generator ``j`` of each is one element).
+
+        The summands must be representations of one group: when every summand's group is finite (it
+        closes within 10,000 elements) and the block-diagonal generators generate a larger group than
+        every summand's own (a rotation by 90 degrees beside one by 120 generate C12), a `ValueError`
+        names the offending generator, unless ``joint`` asks for the joint group. Summands of infinite
+        groups (SO(2) rotations, b-monomial scales) are accepted as given.
+        """
+        if not reps:
+            raise ValueError("direct_sum needs at least one representation, got none")
+        for i, r in enumerate(reps):
+            if not isinstance(r, Representation):
+                raise TypeError(f"reps[{i}] must be a Representation, got {type(r).__name__}")
+        if len({r.num_generators for r in reps}) != 1:
+            counts = ", ".join(str(r.num_generators) for r in reps)
+            raise ValueError(f"direct_sum needs summands with the same number of generators, got {counts}")
         dim = sum(r.dim for r in reps)
         mats = np.zeros((reps[0].num_generators, dim, dim))
         start = 0
         for r in reps:
             mats[:, start : start + r.dim, start : start + r.dim] = r.generators
             start += r.dim
-        return cls(mats, name=name or " + ".join(r.name for r in reps))
+        out = cls(mats, name=name or " + ".join(r.name for r in reps))
+        if not flag(joint, "joint") and len(reps) > 1:
+            _require_one_group(reps, out)
+        return out
 
     @classmethod
     def rotation(cls, n: int, degrees: float | None = None) -> Representation:
@@ -173,6 +208,45 @@ class Representation:
 
     def __repr__(self) -> str:
         return f"Representation({self.name!r}, dim={self.dim}, generators={self.num_generators})"
+
+
+def _order_or_none(rep: Representation, limit: int) -> int | None:
+    try:
+        return len(rep.elements(limit))
+    except ValueError:
+        return None
+
+
+def _require_one_group(reps: tuple[Representation, ...], joined: Representation, limit: int = 10_000) -> None:
+    """Raise when finite summands generate together a group larger than each one's own."""
+    orders = [_order_or_none(r, limit) for r in reps]
+    if any(o is None for o in orders):
+        return  # an infinite (or very large) summand: its group cannot be compared by enumeration
+    largest = max(o for o in orders if o is not None)
+    together = _order_or_none(joined, max(limit, largest * largest))
+    if together is not None and together <= largest:
+        return
+    count = "more than " + str(max(limit, largest * largest)) if together is None else str(together)
+    detail = "the generators satisfy different relations in different summands"
+    for j in range(reps[0].num_generators):
+        own = [_matrix_order(r.generators[j]) for r in reps]
+        if len(set(own)) > 1 and any(a % b and b % a for a in own for b in own):
+            detail = f"generator {j} has order " + " and ".join(str(o) for o in own) + " in the summands"
+            break
+    raise ValueError(
+        f"the summands are not representations of one group: their generators generate together a group "
+        f"of order {count}, larger than each summand's own ({', '.join(map(str, orders))}); {detail}. "
+        "Pass joint=True to use the joint group"
+    )
+
+
+def _matrix_order(matrix: np.ndarray, limit: int = 10_000) -> int:
+    power = matrix.copy()
+    for k in range(1, limit + 1):
+        if np.allclose(power, np.eye(matrix.shape[0]), atol=1e-9):
+            return k
+        power = power @ matrix
+    return 0
 
 
 def paired_elements(

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from eqlab.groups.group import stack_generators
+from eqlab._arguments import flag
+from eqlab.groups.group import joint_generators
 from eqlab.sharing.pattern import SharingPattern, dense_pattern, sparse_pattern
 
 __all__ = ["DESIGNS", "EquivariantLinear"]
@@ -48,6 +49,11 @@ class EquivariantLinear(nn.Module):
         orbit then carries an ``(out_channels, in_channels)`` block. Otherwise ``(..., N) -> (..., M)``.
     connections
         Generator indices for the sparse design's connection set (default: all generators).
+    joint
+        Accept generator tuples that generate, acting on inputs and outputs together, a group larger than
+        each side's own (C4 on the inputs and C5 on the outputs generate C20; the layer is then
+        equivariant to C20). Without it such inputs are refused with a `ValueError`; actions of one
+        `Group` object are always accepted.
 
     Examples
     --------
@@ -77,6 +83,7 @@ class EquivariantLinear(nn.Module):
         in_channels: int | None = None,
         out_channels: int | None = None,
         connections: Sequence[int] | None = None,
+        joint: bool = False,
     ) -> None:
         super().__init__()
         if design not in DESIGNS:
@@ -86,7 +93,9 @@ class EquivariantLinear(nn.Module):
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
-        in_gens, out_gens = stack_generators([in_perms, out_perms], ["in_perms", "out_perms"])
+        in_gens, out_gens = joint_generators(
+            [in_perms, out_perms], ["in_perms", "out_perms"], joint=flag(joint, "joint")
+        )
         self.in_generators: np.ndarray = in_gens
         self.out_generators: np.ndarray = out_gens
         self.design = design

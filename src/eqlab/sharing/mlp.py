@@ -78,6 +78,9 @@ class EquivariantMLP(nn.Module):
     head_channels
         Widths of an MLP applied to the pooled invariant features before the output layer (the
         ``rho`` of Deep Sets); empty for a single linear output layer.
+    joint
+        Passed to every `EquivariantLinear`: accept an ``in_action`` and a ``hidden_action`` whose
+        generators only generate a larger joint group together.
 
     Shapes: ``(..., N[, in_channels]) -> (..., out_features)``, invariant to the group.
 
@@ -100,6 +103,7 @@ class EquivariantMLP(nn.Module):
         activation: str | Callable[[], nn.Module] = "relu",
         design: str = "dense",
         head_channels: Sequence[int] = (),
+        joint: bool = False,
     ) -> None:
         super().__init__()
         if not hidden_channels:
@@ -117,7 +121,12 @@ class EquivariantMLP(nn.Module):
         for width in hidden_channels:
             layers += [
                 EquivariantLinear(
-                    source, hidden_action, design=design, in_channels=channels, out_channels=width
+                    source,
+                    hidden_action,
+                    design=design,
+                    in_channels=channels,
+                    out_channels=width,
+                    joint=joint,
                 ),
                 activation(),
             ]
