@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -177,4 +179,37 @@ def tensor(
         raise ValueError(f"{name} must not be empty, got {describe(value)}")
     if finite and value.is_floating_point() and not bool(torch.isfinite(value).all()):
         raise ValueError(f"{name} must hold only finite values, got {describe(value)} with NaN or Inf")
+    return value
+
+
+def string(value: Any, name: str, *, empty: bool = False) -> str:
+    """``value`` when it is a ``str`` (non-empty unless ``empty``)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {describe(value)}")
+    if not empty and not value:
+        raise ValueError(f"{name} must be a non-empty string, got ''")
+    return value
+
+
+def path(value: Any, name: str) -> Path:
+    """``value`` as a `pathlib.Path`: a non-empty ``str`` or an ``os.PathLike`` of one."""
+    text = os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
+    if not isinstance(text, str):
+        raise TypeError(f"{name} must be a path (a str or os.PathLike), got {describe(value)}")
+    if not text:
+        raise ValueError(f"{name} must be a non-empty path, got ''")
+    return Path(text)
+
+
+def generator(value: Any, name: str) -> torch.Generator:
+    """``value`` when it is a `torch.Generator`."""
+    if not isinstance(value, torch.Generator):
+        raise TypeError(f"{name} must be a torch.Generator, got {describe(value)}")
+    return value
+
+
+def function(value: Any, name: str) -> Any:
+    """``value`` when it is callable and not a class (a function, a bound method, a module instance)."""
+    if not callable(value) or isinstance(value, type):
+        raise TypeError(f"{name} must be a function, got {describe(value)}")
     return value
