@@ -7,6 +7,8 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 
+from eqlab._arguments import choice, describe, flag, integer, tensor
+from eqlab._arguments import generator as check_generator
 from eqlab.data.transforms import rot90, rotate
 
 __all__ = ["digits", "paste_in_quadrants", "rotated_digits"]
@@ -27,19 +29,17 @@ def digits(size: int = 8, mode: str = "pad") -> tuple[torch.Tensor, torch.Tensor
     ``mode="pad"`` centres the 8 x 8 digit on a zero canvas (for odd margins the extra row and column
     go to the bottom and right); ``mode="resize"`` resamples bilinearly to ``size``.
     """
-    if not isinstance(size, int) or size < 1:
-        raise ValueError(f"size must be a positive integer, got {size!r}")
+    size = integer(size, "size", minimum=1)
+    mode = choice(mode, "mode", ("pad", "resize"))
     images, labels = _raw_digits()
     images = images[:, None]
     if mode == "pad":
         if size < 8:
-            raise ValueError(f"mode='pad' needs size >= 8, got {size}; use mode='resize' to shrink")
+            raise ValueError(f"size must be >= 8 for mode='pad', got {size}; use mode='resize' to shrink")
         before = (size - 8) // 2
         after = size - 8 - before
         return F.pad(images, (before, after, before, after)), labels
-    if mode == "resize":
-        return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False), labels
-    raise ValueError(f"mode must be 'pad' or 'resize', got {mode!r}")
+    return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False), labels
 
 
 def rotated_digits(
@@ -47,15 +47,20 @@ def rotated_digits(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Each image rotated by a random angle: ``"quarter"`` (multiples of 90, exact) or ``"any"``
     (uniform in [0, 360), interpolated beyond the quarter turns). Returns images and the angles."""
+    tensor(images, "images", min_ndim=3)
+    check_generator(generator, "generator")
+    angles = choice(angles, "angles", ("quarter", "any"))
+    if angles == "any" and images.shape[-1] != images.shape[-2]:
+        raise ValueError(f"images must be square for angles='any', got {describe(images)}")
+    if angles == "any" and not images.is_floating_point():
+        raise TypeError(f"images must be a floating-point tensor for angles='any', got {describe(images)}")
     n = images.shape[0]
     if angles == "quarter":
         quarters = torch.randint(0, 4, (n,), generator=generator)
         out = torch.stack([rot90(img, int(k)) for img, k in zip(images, quarters, strict=True)])
         return out, quarters.double() * 90
-    if angles == "any":
-        degrees = torch.rand(n, generator=generator, dtype=torch.float64) * 360
-        return torch.stack([rotate(img, float(a)) for img, a in zip(images, degrees, strict=True)]), degrees
-    raise ValueError(f"angles must be 'quarter' or 'any', got {angles!r}")
+    degrees = torch.rand(n, generator=generator, dtype=torch.float64) * 360
+    return torch.stack([rotate(img, float(a)) for img, a in zip(images, degrees, strict=True)]), degrees
 
 
 def paste_in_quadrants(
@@ -66,7 +71,17 @@ def paste_in_quadrants(
     The label stays the digit, or becomes ``digit + 10 * quadrant`` with ``label_quadrant`` (quadrants
     0..3: top-left, top-right, bottom-left, bottom-right), a task no rotation-invariant model can solve.
     """
-    n, c, s, _ = images.shape
+    tensor(images, "images", ndim=4, nonempty=False)
+    n, c, s, width = images.shape
+    if s != width:
+        raise ValueError(f"images must be square (N, C, S, S), got {describe(images)}")
+    tensor(labels, "labels", ndim=1, nonempty=False)
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        raise TypeError(f"labels must be an integer tensor, got {describe(labels)}")
+    if labels.shape[0] != n:
+        raise ValueError(f"labels must have one entry per image ({n}), got {describe(labels)}")
+    check_generator(generator, "generator")
+    label_quadrant = flag(label_quadrant, "label_quadrant")
     quadrant = torch.randint(0, 4, (n,), generator=generator)
     canvas = images.new_zeros(n, c, 2 * s, 2 * s)
     for i in range(n):

@@ -11,6 +11,9 @@ import math
 
 import torch
 
+from eqlab._arguments import generator as check_generator
+from eqlab._arguments import integer
+
 __all__ = ["gaussian_scale_sets"]
 
 
@@ -18,8 +21,9 @@ def gaussian_scale_sets(
     num_sets: int, set_size: int, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Sets ``(num_sets, set_size)`` and targets ``(num_sets, 1)`` (log sigma), float32."""
-    if num_sets < 1 or set_size < 2:
-        raise ValueError(f"need num_sets >= 1 and set_size >= 2, got {num_sets} and {set_size}")
+    num_sets = integer(num_sets, "num_sets", minimum=1)
+    set_size = integer(set_size, "set_size", minimum=2)
+    check_generator(generator, "generator")
     mu = torch.rand(num_sets, 1, generator=generator) * 2 - 1
     log_sigma = math.log(0.3) + torch.rand(num_sets, 1, generator=generator) * math.log(10.0)
     x = mu + torch.randn(num_sets, set_size, generator=generator) * log_sigma.exp()

@@ -12,22 +12,29 @@ import math
 import torch
 import torch.nn.functional as F
 
+from eqlab._arguments import describe, integer, real, tensor
+
 __all__ = ["hflip", "rot90", "rotate", "rotate_batch", "vflip"]
+
+
+def _images(x: torch.Tensor, name: str = "x") -> torch.Tensor:
+    """``x`` when it is a tensor of images ``(..., H, W)`` (at least two dimensions; may be empty)."""
+    return tensor(x, name, min_ndim=2, nonempty=False)
 
 
 def rot90(x: torch.Tensor, k: int = 1) -> torch.Tensor:
     """Rotate by ``k`` quarter turns (exact): ``(..., H, W) -> (..., W, H)``."""
-    return torch.rot90(x, k, dims=(-2, -1))
+    return torch.rot90(_images(x), integer(k, "k"), dims=(-2, -1))
 
 
 def hflip(x: torch.Tensor) -> torch.Tensor:
     """Mirror left-right (exact)."""
-    return torch.flip(x, dims=(-1,))
+    return torch.flip(_images(x), dims=(-1,))
 
 
 def vflip(x: torch.Tensor) -> torch.Tensor:
     """Mirror top-bottom (exact)."""
-    return torch.flip(x, dims=(-2,))
+    return torch.flip(_images(x), dims=(-2,))
 
 
 def _rotate_small(x: torch.Tensor, degrees: float) -> torch.Tensor:
@@ -50,9 +57,17 @@ def _rotate_small(x: torch.Tensor, degrees: float) -> torch.Tensor:
 def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
     """Rotate ``(..., H, W)`` images about their centre by ``degrees`` (square images for non-multiples
     of 90). Multiples of 90 degrees are exact `rot90` calls; the rest is bilinear."""
-    quarters, rest = divmod(float(degrees), 90.0)
+    _images(x)
+    quarters, rest = divmod(real(degrees, "degrees"), 90.0)
     if rest and x.shape[-1] != x.shape[-2]:
-        raise ValueError(f"rotate by {degrees} degrees needs square images, got {tuple(x.shape[-2:])}")
+        raise ValueError(
+            f"x must hold square images to rotate by {degrees} degrees, got {describe(x)} "
+            f"({x.shape[-2]} x {x.shape[-1]})"
+        )
+    if rest and not x.is_floating_point():
+        raise TypeError(
+            f"x must be a floating-point tensor to rotate by {degrees} degrees, got {describe(x)}"
+        )
     return rot90(_rotate_small(x, rest), int(quarters) % 4)
 
 
@@ -62,10 +77,18 @@ def rotate_batch(x: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
     Same rule as `rotate`: the remainder below 90 degrees is bilinear (one ``grid_sample`` for the
     batch), whole quarter turns are exact `rot90`, so ``rotate_batch(x, a)[i] == rotate(x[i], a[i])``.
     """
-    if x.dim() != 4 or x.shape[-1] != x.shape[-2]:
-        raise ValueError(f"rotate_batch needs square images (B, C, H, W), got {tuple(x.shape)}")
+    tensor(x, "x", ndim=4, floating=True, nonempty=False)
+    if x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"x must hold square images (B, C, H, H), got {describe(x)}")
+    tensor(degrees, "degrees", ndim=1, nonempty=False)
+    if degrees.dtype == torch.bool or degrees.is_complex():
+        raise TypeError(f"degrees must be a real tensor of angles, got {describe(degrees)}")
     if degrees.shape != (x.shape[0],):
-        raise ValueError(f"degrees must have shape ({x.shape[0]},), got {tuple(degrees.shape)}")
+        raise ValueError(
+            f"degrees must have shape ({x.shape[0]},), one angle per image of x, got {describe(degrees)}"
+        )
+    if degrees.is_floating_point() and not bool(torch.isfinite(degrees).all()):
+        raise ValueError(f"degrees must hold only finite angles, got {describe(degrees)} with NaN or Inf")
     angles = degrees.to(torch.float64)
     quarters = torch.div(angles, 90.0, rounding_mode="floor")
     rest = torch.deg2rad(angles - 90.0 * quarters)
