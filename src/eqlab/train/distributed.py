@@ -7,6 +7,8 @@ import os
 import torch
 import torch.distributed as dist
 
+from eqlab._arguments import choice
+
 __all__ = ["init_from_env", "is_distributed", "rank"]
 
 
@@ -20,6 +22,7 @@ def init_from_env(device: str = "cpu") -> int:
 
     Does nothing (and returns 0) outside torchrun.
     """
+    device = choice(device, "device", ("cpu", "cuda"))
     if not is_distributed():
         return 0
     if not dist.is_initialized():

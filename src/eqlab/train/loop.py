@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -26,6 +26,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampler, TensorDataset
 
+from eqlab._arguments import choice, describe, function, integer, real, string
+from eqlab._arguments import module as check_module
 from eqlab.runs.checkpoint import load_checkpoint, save_checkpoint
 from eqlab.runs.folder import RunFolder
 from eqlab.runs.progress import Progress
@@ -55,12 +57,59 @@ class TrainSettings:
     checkpoint_every: int = 1
 
     def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if self.epochs < 1 or self.batch_size < 1 or self.checkpoint_every < 1:
-            raise ValueError(f"epochs, batch_size and checkpoint_every must be >= 1, got {self}")
+        checked = {
+            "epochs": integer(self.epochs, "epochs", minimum=1),
+            "batch_size": integer(self.batch_size, "batch_size", minimum=1),
+            "lr": real(self.lr, "lr", positive=True),
+            "optimizer": choice(self.optimizer, "optimizer", OPTIMIZERS),
+            "momentum": real(self.momentum, "momentum", minimum=0.0, maximum=1.0),
+            "weight_decay": real(self.weight_decay, "weight_decay", minimum=0.0),
+            "schedule": choice(self.schedule, "schedule", SCHEDULES),
+            "checkpoint_every": integer(self.checkpoint_every, "checkpoint_every", minimum=1),
+        }
+        for name, value in checked.items():  # plain Python numbers (numpy ones would pass through)
+            object.__setattr__(self, name, value)
+
+
+RESERVED = frozenset(
+    ("model", "optimizer", "scheduler", "generator", "history", "epoch", "settings", "config", "unit", "rng")
+)
+"""Checkpoint entries that `train` writes itself; ``checkpoint_extra`` may not replace them."""
+
+
+def _check_data(data: Any) -> int:
+    """The number of examples of ``data``, a dataset of ``(x, y)`` pairs, or a TypeError/ValueError."""
+    expected = "a Dataset of (x, y) pairs, e.g. TensorDataset(x, y)"
+    if isinstance(data, torch.Tensor) or not (hasattr(data, "__len__") and hasattr(data, "__getitem__")):
+        raise TypeError(f"data must be {expected}, got {describe(data)}")
+    size = len(data)
+    if size == 0:
+        raise ValueError(f"data must hold at least one example, got an empty {type(data).__name__}")
+    first = data[0]
+    if not isinstance(first, (tuple, list)) or len(first) != 2:
+        raise ValueError(f"data must be {expected}; its first example is {describe(first)}")
+    return size
+
+
+def _check_unit(unit: Any) -> str:
+    unit = string(unit, "unit")
+    if any(sep in unit for sep in ("/", "\\")) or unit in (".", ".."):
+        raise ValueError(f"unit must be a plain name (it names a checkpoint file), got {unit!r}")
+    return unit
+
+
+def _check_extra(extra: Any) -> dict[str, Any]:
+    if extra is None:
+        return {}
+    if not isinstance(extra, Mapping):
+        raise TypeError(f"checkpoint_extra must be a dict or None, got {describe(extra)}")
+    clash = sorted(str(k) for k in extra if k in RESERVED)
+    if clash:
+        raise ValueError(
+            "checkpoint_extra must not replace the entries train writes itself "
+            f"({', '.join(sorted(RESERVED))}), got {clash}"
+        )
+    return dict(extra)
 
 
 def _world() -> tuple[int, int]:
@@ -127,6 +176,22 @@ def train(
     dict
         ``{"train_loss": [per-epoch mean loss], "epochs": n}``.
     """
+    check_module(model, "model")
+    if next(model.parameters(), None) is None:
+        raise ValueError(f"model must have parameters to train, got a {type(model).__name__} without any")
+    _check_data(data)
+    if not isinstance(settings, TrainSettings):
+        raise TypeError(f"settings must be a TrainSettings, got {describe(settings)}")
+    function(loss_fn, "loss_fn")
+    seed = integer(seed, "seed", minimum=0)
+    if run is not None and not isinstance(run, RunFolder):
+        raise TypeError(f"run must be a RunFolder or None, got {describe(run)}")
+    unit = _check_unit(unit)
+    if augment is not None:
+        function(augment, "augment")
+    if config is not None and not isinstance(config, Mapping):
+        raise TypeError(f"config must be a dict or None, got {describe(config)}")
+    extra = _check_extra(checkpoint_extra)
     rank, world = _world()
     if settings.batch_size % world:
         raise ValueError(f"batch_size {settings.batch_size} must be divisible by the world size {world}")
@@ -164,8 +229,8 @@ def train(
             for x, y in loader:
                 x, y = x.to(device), y.to(device)
                 if augment is not None:
-                    x = augment(x, generator)
-                loss = loss_fn(wrapped(x), y)
+                    x = _augmented(augment, x, generator)
+                loss = _loss(loss_fn, _forward(wrapped, x), y)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -197,9 +262,39 @@ def train(
                         "settings": asdict(settings),
                         "config": config,
                         "unit": unit,
-                        **(checkpoint_extra or {}),
+                        **extra,
                     },
                 )
     if not all(math.isfinite(v) for v in history):
         log.warning("%s: the training loss became non-finite", unit)
     return {"train_loss": history, "epochs": settings.epochs}
+
+
+def _augmented(augment: Augment, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    out = augment(x, generator)
+    if not isinstance(out, torch.Tensor) or out.shape[:1] != x.shape[:1]:
+        raise ValueError(
+            f"augment must return a tensor of the batch's {x.shape[0]} examples, got {describe(out)} "
+            f"for a batch {describe(x)}"
+        )
+    return out
+
+
+def _forward(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    try:
+        return model(x)
+    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+        raise ValueError(f"data: the model cannot take a batch of inputs {describe(x)}: {exc}") from exc
+
+
+def _loss(loss_fn: LossFn, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    try:
+        loss = loss_fn(outputs, targets)
+    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+        raise ValueError(
+            f"loss_fn failed on the model's outputs {describe(outputs)} and the targets {describe(targets)} "
+            f"from data: {exc}"
+        ) from exc
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        raise ValueError(f"loss_fn must return a scalar tensor (the batch mean), got {describe(loss)}")
+    return loss
