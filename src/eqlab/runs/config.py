@@ -13,9 +13,12 @@ Demo(epochs=5, sizes=(8, 16, 32), name='x')
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from collections.abc import Mapping
 from typing import Any
+
+from eqlab._arguments import describe
 
 __all__ = ["ConfigError", "apply_overrides", "config_to_dict", "parse_assignments"]
 
@@ -26,8 +29,12 @@ class ConfigError(ValueError):
 
 def parse_assignments(items: list[str]) -> dict[str, str]:
     """Split ``["a=1", "b=x"]`` into ``{"a": "1", "b": "x"}``."""
+    if isinstance(items, (str, bytes)) or not isinstance(items, (list, tuple)):
+        raise TypeError(f"items must be a list of 'key=value' strings, got {describe(items)}")
     out: dict[str, str] = {}
     for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"items must hold 'key=value' strings, got {describe(item)}")
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set expects key=value, got {item!r}")
@@ -45,9 +52,12 @@ def _parse_scalar(text: str, kind: type, key: str) -> Any:
         raise ConfigError(f"{key} expects a boolean (true/false), got {text!r}")
     if kind in (int, float, str):
         try:
-            return kind(text)
+            value = kind(text)
         except ValueError:
             raise ConfigError(f"{key} expects {kind.__name__}, got {text!r}") from None
+        if isinstance(value, float) and math.isnan(value):
+            raise ConfigError(f"{key} expects float (not NaN), got {text!r}")
+        return value
     raise ConfigError(f"{key} has a type ({kind}) that --set cannot parse")
 
 
@@ -68,6 +78,13 @@ def apply_overrides(config: Any, overrides: Mapping[str, str]) -> Any:
     ConfigError
         for an unknown key (listing the valid ones) or an unparsable value.
     """
+    if not dataclasses.is_dataclass(config) or isinstance(config, type):
+        raise TypeError(f"config must be a dataclass instance, got {describe(config)}")
+    if not isinstance(overrides, Mapping):
+        raise TypeError(f"overrides must be a mapping of key -> string value, got {describe(overrides)}")
+    for key, value in overrides.items():
+        if not isinstance(value, str):
+            raise TypeError(f"overrides[{key!r}] must be a string to parse, got {describe(value)}")
     hints = typing.get_type_hints(type(config))
     fields = {f.name for f in dataclasses.fields(config)}
     unknown = sorted(set(overrides) - fields)
@@ -79,4 +96,6 @@ def apply_overrides(config: Any, overrides: Mapping[str, str]) -> Any:
 
 def config_to_dict(config: Any) -> dict[str, Any]:
     """The config as a JSON-ready dict (tuples become lists)."""
+    if not dataclasses.is_dataclass(config) or isinstance(config, type):
+        raise TypeError(f"config must be a dataclass instance, got {describe(config)}")
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}

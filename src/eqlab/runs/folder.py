@@ -25,9 +25,13 @@ from typing import Any
 
 import torch
 
+from eqlab._arguments import choice, integer
+from eqlab._arguments import path as check_path
 from eqlab.runs.atomic import atomic_write_json
 
-__all__ = ["RunFolder", "environment"]
+__all__ = ["DEVICES", "RunFolder", "environment"]
+
+DEVICES = ("cpu", "cuda")
 
 
 def _git_commit() -> str | None:
@@ -47,6 +51,8 @@ def _git_commit() -> str | None:
 
 def environment(seed: int, device: str) -> dict[str, Any]:
     """Versions, git commit, device and seed, for env.json."""
+    seed = integer(seed, "seed", minimum=0)
+    device = choice(device, "device", DEVICES)
     import numpy
     import scipy
 
@@ -94,11 +100,19 @@ class RunFolder:
         data_dir: str | None = None,
         rank: int = 0,
     ) -> None:
-        self.path = Path(path)
-        self.seed = seed
-        self.device = device
+        self.path = check_path(path, "path")
+        if self.path.exists() and not self.path.is_dir():
+            raise ValueError(f"path must be a folder (it is created if missing), got the file {self.path}")
+        self.seed = integer(seed, "seed", minimum=0)
+        self.device = choice(device, "device", DEVICES)
+        if data_dir is not None:
+            folder = check_path(data_dir, "data_dir")
+            if not folder.is_dir():
+                what = "a file" if folder.exists() else "missing"
+                raise ValueError(f"data_dir must be an existing folder or None, got {str(folder)!r} ({what})")
+            data_dir = str(folder)
         self.data_dir = data_dir
-        self.rank = rank
+        self.rank = integer(rank, "rank", minimum=0)
         if self.writes:
             for sub in ("units", "checkpoints", "plots"):
                 (self.path / sub).mkdir(parents=True, exist_ok=True)

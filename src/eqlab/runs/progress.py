@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 
+from eqlab._arguments import integer, string
+
 __all__ = ["Progress", "stderr_console"]
 
 stderr_console = Console(stderr=True)
@@ -20,6 +22,9 @@ class Progress:
     """
 
     def __init__(self, total: int, description: str, completed: int = 0) -> None:
+        total = integer(total, "total", minimum=0)
+        description = string(description, "description", empty=True)
+        completed = integer(completed, "completed", minimum=0, maximum=total)
         self.enabled = stderr_console.is_terminal
         self._bar: RichProgress | None = None
         if self.enabled:
@@ -40,6 +45,7 @@ class Progress:
 
     def advance(self, steps: int = 1) -> None:
         """Move the bar on by ``steps``."""
+        steps = integer(steps, "steps", minimum=0)
         if self._bar is not None:
             self._bar.advance(self._task, steps)
 

@@ -10,10 +10,17 @@ from __future__ import annotations
 import base64
 import html
 import math
+import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+import numpy as np
+import torch
+
+from eqlab._arguments import describe, string
+from eqlab._arguments import path as check_path
 from eqlab.runs.atomic import atomic_write_text
 from eqlab.runs.verdict import Verdict
 
@@ -34,6 +41,26 @@ class Table:
     headers: list[str]
     rows: list[list[Any]]
 
+    def __post_init__(self) -> None:
+        string(self.title, "title", empty=True)
+        if not isinstance(self.headers, (list, tuple)) or not self.headers:
+            raise TypeError(f"headers must be a non-empty list of column names, got {describe(self.headers)}")
+        for i, header in enumerate(self.headers):
+            string(header, f"headers[{i}]", empty=True)
+        if not isinstance(self.rows, (list, tuple)):
+            raise TypeError(f"rows must be a list of rows (lists of cells), got {describe(self.rows)}")
+        for i, row in enumerate(self.rows):
+            if not isinstance(row, (list, tuple)):
+                raise TypeError(f"rows[{i}] must be a list of cells, got {describe(row)}")
+            if len(row) != len(self.headers):
+                raise ValueError(
+                    f"rows[{i}] must have one cell per header ({len(self.headers)}), got {len(row)} cells"
+                )
+            for j, cell in enumerate(row):
+                _check_cell(cell, f"rows[{i}][{j}]")
+        self.headers = list(self.headers)
+        self.rows = [list(row) for row in self.rows]
+
 
 @dataclass
 class Figure:
@@ -41,6 +68,13 @@ class Figure:
 
     filename: str
     caption: str
+
+    def __post_init__(self) -> None:
+        string(self.filename, "filename")
+        parts = (PurePosixPath(self.filename).parts, PureWindowsPath(self.filename).parts)
+        if any(len(p) != 1 or p[0] in (".", "..") for p in parts):
+            raise ValueError(f"filename must be a plain file name inside plots/, got {self.filename!r}")
+        string(self.caption, "caption")
 
 
 @dataclass
@@ -58,13 +92,49 @@ class Report:
     notes: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        string(self.study, "study")
+        string(self.title, "title")
+        for name in ("paper", "claim", "measured"):
+            string(getattr(self, name), name, empty=True)
+        for name, kind in (("verdicts", Verdict), ("tables", Table), ("figures", Figure), ("notes", str)):
+            items = getattr(self, name)
+            if not isinstance(items, (list, tuple)):
+                raise TypeError(f"{name} must be a list of {kind.__name__}, got {describe(items)}")
+            for i, item in enumerate(items):
+                if not isinstance(item, kind):
+                    raise TypeError(f"{name}[{i}] must be a {kind.__name__}, got {describe(item)}")
+            setattr(self, name, list(items))
+        if not isinstance(self.settings, Mapping):
+            raise TypeError(f"settings must be a dict of name -> value, got {describe(self.settings)}")
+        self.settings = dict(self.settings)
+
+
+def _check_cell(value: Any, name: str) -> Any:
+    """``value`` as a table cell: a string, a number (numpy's and one-entry tensors too), a bool or None."""
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        if value.size == 1 if isinstance(value, np.ndarray) else value.numel() == 1:
+            value = value.item()
+        else:
+            raise TypeError(f"{name} must be a string or a number, got {describe(value)}")
+    if value is None or isinstance(value, (str, bool, np.bool_)):
+        return value
+    if isinstance(value, numbers.Real):
+        return value
+    raise TypeError(f"{name} must be a string or a number, got {describe(value)}")
+
 
 def format_number(value: Any) -> str:
-    """Readable numbers: 4 significant digits, scientific for very small or large magnitudes."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """Readable numbers: 4 significant digits, scientific for very small or large magnitudes.
+
+    ``value`` is a table cell: strings, bools and None are written as they are.
+    """
+    value = _check_cell(value, "value")
+    if value is None or isinstance(value, (str, bool, np.bool_)):
         return str(value)
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    value = float(value)
     if math.isnan(value):
         return "n/a"
     if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
@@ -167,6 +237,11 @@ def to_html(report: Report, plots: Path) -> str:
 
 def write_report(report: Report, run_dir: Path) -> None:
     """Write ``report.md`` and ``report.html`` into ``run_dir`` atomically."""
+    if not isinstance(report, Report):
+        raise TypeError(f"report must be a Report, got {describe(report)}")
+    run_dir = check_path(run_dir, "run_dir")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"run_dir must be a folder, got the file {run_dir}")
     atomic_write_text(run_dir / "report.md", to_markdown(report))
     atomic_write_text(run_dir / "report.html", to_html(report, run_dir / "plots"))
 
@@ -177,6 +252,7 @@ def write_index(path: Path, entries: list[dict[str, Any]]) -> None:
     Each entry holds ``study``, ``title``, ``folder`` (relative link target), ``status`` (``"ok"`` or
     ``"failed"``) and ``verdicts`` (list of `Verdict`).
     """
+    _check_entries(entries)
     rows = []
     for e in entries:
         verdicts = "<br>".join(
@@ -193,3 +269,22 @@ def write_index(path: Path, entries: list[dict[str, Any]]) -> None:
         + "</table></body></html>"
     )
     atomic_write_text(path, page)
+
+
+_INDEX_KEYS = ("study", "title", "folder", "status")
+
+
+def _check_entries(entries: Any) -> None:
+    if not isinstance(entries, (list, tuple)):
+        raise TypeError(f"entries must be a list of dicts, got {describe(entries)}")
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            raise TypeError(f"entries[{i}] must be a dict, got {describe(entry)}")
+        missing = [k for k in (*_INDEX_KEYS, "verdicts") if k not in entry]
+        if missing:
+            raise ValueError(f"entries[{i}] lacks {missing}")
+        for key in _INDEX_KEYS:
+            string(entry[key], f"entries[{i}][{key!r}]", empty=True)
+        verdicts = entry["verdicts"]
+        if not isinstance(verdicts, (list, tuple)) or not all(isinstance(v, Verdict) for v in verdicts):
+            raise TypeError(f"entries[{i}]['verdicts'] must be a list of Verdict, got {describe(verdicts)}")

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from eqlab._arguments import integer
+
 __all__ = ["unit_seed"]
 
 
 def unit_seed(base: int, *parts: int) -> int:
     """A 32-bit seed from ``(base, *parts)`` by `numpy.random.SeedSequence`."""
-    return int(np.random.SeedSequence([base, *parts]).generate_state(1)[0])
+    base = integer(base, "base", minimum=0)
+    entropy = [integer(p, f"parts[{i}]", minimum=0) for i, p in enumerate(parts)]
+    return int(np.random.SeedSequence([base, *entropy]).generate_state(1)[0])

@@ -19,11 +19,15 @@ interval straddles it, or lies on the other side); with fewer seeds, or non-fini
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 from scipy import stats
+
+from eqlab._arguments import choice, describe, integer, real, string
 
 __all__ = ["CONFIDENCE", "MIN_SEEDS", "STATUSES", "Verdict", "judge"]
 
@@ -66,9 +70,11 @@ def judge(
     min_seeds: int = MIN_SEEDS,
 ) -> Verdict:
     """Decide ``claim``: is the per-seed quantity ``values`` reliably ``direction`` than ``threshold``?"""
-    if direction not in ("greater", "less"):
-        raise ValueError(f"direction must be 'greater' or 'less', got {direction!r}")
-    vals = tuple(float(v) for v in values)
+    claim = string(claim, "claim")
+    vals = _values(values)
+    threshold = real(threshold, "threshold")
+    direction = choice(direction, "direction", ("greater", "less"))
+    min_seeds = integer(min_seeds, "min_seeds", minimum=2)
     n = len(vals)
     mean = sum(vals) / n if n else math.nan
     if n < min_seeds or not all(math.isfinite(v) for v in vals):
@@ -87,3 +93,24 @@ def judge(
     else:
         status, detail = STATUSES[1], f"the 95% interval contains {threshold:g}"
     return Verdict(claim, status, mean, low, high, vals, threshold, direction, f"{detail} ({n} values)")
+
+
+def _values(values: Any) -> tuple[float, ...]:
+    """The per-seed values as floats; NaN and infinities pass (they make a claim not measurable)."""
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        values = values.tolist()
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise TypeError(f"values must be a sequence of numbers (one per seed), got {describe(values)}")
+    out = []
+    for i, v in enumerate(values):
+        number = None
+        numeric = isinstance(v, numbers.Real) or hasattr(v, "__float__")
+        if numeric and not isinstance(v, (bool, np.bool_, complex)):
+            try:
+                number = float(v)  # numbers, numpy scalars, one-element tensors
+            except (TypeError, ValueError):
+                number = None
+        if number is None:
+            raise TypeError(f"values[{i}] must be a number, got {describe(v)}")
+        out.append(number)
+    return tuple(out)

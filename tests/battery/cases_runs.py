@@ -1,0 +1,600 @@
+"""Bad inputs for `eqlab.runs`: run folders, atomic writes, checkpoints, configs, verdicts and reports."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from eqlab import runs
+from eqlab.runs import Figure, Report, RunFolder, Study, Table
+from tests.battery.harness import Battery
+
+_ROOT = tempfile.TemporaryDirectory(prefix="eqlab-battery-runs-")
+
+
+def _folder() -> Path:
+    return Path(tempfile.mkdtemp(dir=_ROOT.name))
+
+
+def _a_file() -> Path:
+    path = _folder() / "a-file.txt"
+    path.write_text("hello")
+    return path
+
+
+class _Lazy:
+    """A bad value made when the case runs (a file or folder that must exist afresh)."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+def _lazy(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        args = tuple(a.make() if isinstance(a, _Lazy) else a for a in args)
+        return fn(*args, **{k: v.make() if isinstance(v, _Lazy) else v for k, v in kwargs.items()})
+
+    return call
+
+
+def _in_scratch(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` run with a fresh scratch folder as the working directory (for empty or relative paths)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        with contextlib.chdir(_folder()):
+            return fn(*args, **kwargs)
+
+    return call
+
+
+@dataclass(frozen=True)
+class Demo:
+    epochs: int = 3
+    lr: float = 0.1
+    sizes: tuple[int, ...] = (10, 20)
+    name: str = "x"
+    flag: bool = False
+
+
+def _run(config: Any, run: RunFolder) -> dict[str, Any]:
+    return {"values": [1.0, 2.0, 3.0]}
+
+
+def _report(config: Any, results: dict[str, Any], plots: Path) -> Report:
+    return Report("demo", "Demo", "paper", "claim", "measured")
+
+
+def _verdict() -> runs.Verdict:
+    return runs.judge("gap", [0.3, 0.25, 0.28])
+
+
+def _report_value() -> Report:
+    return Report(
+        study="demo",
+        title="Demo",
+        paper="A paper (2024)",
+        claim="A claim",
+        measured="What was measured",
+        verdicts=[_verdict()],
+        tables=[Table("t", ["a", "b"], [[1, 2.5]])],
+        figures=[Figure("plot.png", "A plot")],
+        notes=["a note"],
+        settings={"epochs": 3},
+    )
+
+
+def _checkpoint_file(value: Any) -> Path:
+    path = _folder() / "state.pt"
+    torch.save(value, path)
+    return path
+
+
+def _bytes_file(payload: bytes) -> Path:
+    path = _folder() / "state.pt"
+    path.write_bytes(payload)
+    return path
+
+
+def _index_entry(**change: Any) -> list[dict[str, Any]]:
+    entry = {
+        "study": "demo",
+        "title": "Demo",
+        "folder": "../x-demo",
+        "status": "ok",
+        "verdicts": [_verdict()],
+    }
+    entry.update(change)
+    return [entry]
+
+
+def _paths(label: str = "path") -> list[tuple[str, Any]]:
+    """Bad paths to write to."""
+    return [
+        ("None", None),
+        ("int", 5),
+        ("empty string", ""),
+        ("an existing folder", _Lazy(_folder)),
+        ("a list", ["a", "b"]),
+    ]
+
+
+def build() -> Battery:
+    b = Battery()
+
+    # ---- atomic writes ---------------------------------------------------------------------------
+    target = lambda: _folder() / "out.bin"  # noqa: E731
+    b.mutate(
+        "eqlab.runs.atomic_write_bytes",
+        _in_scratch(_lazy(runs.atomic_write_bytes)),
+        lambda: {"path": target(), "data": b"abc"},
+        {
+            "path": _paths(),
+            "data": [("str", "text"), ("None", None), ("int", 5), ("list of ints", [1, 2])],
+        },
+    )
+    b.mutate(
+        "eqlab.runs.atomic_write_text",
+        _in_scratch(_lazy(runs.atomic_write_text)),
+        lambda: {"path": target(), "text": "abc"},
+        {
+            "path": _paths(),
+            "text": [("bytes", b"bytes"), ("None", None), ("int", 5), ("list", ["a"])],
+        },
+    )
+    b.mutate(
+        "eqlab.runs.atomic_write_json",
+        _in_scratch(_lazy(runs.atomic_write_json)),
+        lambda: {"path": target(), "value": {"a": [1, 2.5, None]}},
+        {
+            "path": _paths(),
+            "value": [
+                ("an object", object()),
+                ("a set inside", {"a": {1, 2}}),
+                ("a tensor", torch.zeros(2)),
+                ("a tuple key", {("a",): 1}),
+                ("a numpy array", np.zeros(2)),
+            ],
+        },
+    )
+    b.mutate(
+        "eqlab.runs.atomic_torch_save",
+        _in_scratch(_lazy(runs.atomic_torch_save)),
+        lambda: {"path": target(), "value": {"a": torch.zeros(2)}},
+        {
+            "path": _paths(),
+            "value": [
+                ("a lambda", lambda: 1),
+                ("a lock", threading.Lock()),
+                ("a generator expression", (i for i in range(3))),
+                ("a module", os),
+            ],
+        },
+    )
+
+    # ---- checkpoints -------------------------------------------------------------------------------
+    b.mutate(
+        "eqlab.runs.save_checkpoint",
+        _in_scratch(_lazy(runs.save_checkpoint)),
+        lambda: {"path": _folder() / "c.pt", "state": {"epoch": 1}},
+        {
+            "path": _paths(),
+            "state": [
+                ("None", None),
+                ("string", "x"),
+                ("list", [1]),
+                ("int", 5),
+                ("reserved key rng", {"rng": 1}),
+            ],
+        },
+    )
+    b.mutate(
+        "eqlab.runs.load_checkpoint",
+        _lazy(runs.load_checkpoint),
+        lambda: {"path": _good_checkpoint()},
+        {
+            "path": [
+                ("None", None),
+                ("int", 5),
+                ("a folder", _Lazy(_folder)),
+                ("garbage", _Lazy(lambda: _bytes_file(b"not a checkpoint"))),
+                ("empty file", _Lazy(lambda: _bytes_file(b""))),
+                ("no rng states", _Lazy(lambda: _checkpoint_file({"epoch": 1}))),
+                ("a list", _Lazy(lambda: _checkpoint_file([1, 2, 3]))),
+                ("a text file", _Lazy(_a_file)),
+            ]
+        },
+    )
+    b.mutate(
+        "eqlab.runs.set_rng_state",
+        runs.set_rng_state,
+        lambda: {"state": runs.get_rng_state()},
+        {
+            "state": [
+                ("None", None),
+                ("empty dict", {}),
+                ("string", "x"),
+                ("int", 5),
+                ("list", [1, 2]),
+                ("no numpy state", _without("numpy")),
+                ("torch state of the wrong dtype", _replaced("torch", torch.zeros(3))),
+                ("python state garbage", _replaced("python", "garbage")),
+                ("numpy state garbage", _replaced("numpy", 5)),
+            ]
+        },
+    )
+
+    # ---- configs --------------------------------------------------------------------------------------
+    b.mutate(
+        "eqlab.runs.parse_assignments",
+        runs.parse_assignments,
+        {"items": ["a=1", "b=x"]},
+        {
+            "items": [
+                ("a string", "a=1"),
+                ("None", None),
+                ("int", 5),
+                ("no equals sign", ["novalue"]),
+                ("empty key", ["=1"]),
+                ("an int item", [5]),
+                ("a None item", [None]),
+                ("bytes item", [b"a=1"]),
+            ]
+        },
+        names={"items": ("items", "--set")},
+    )
+    b.mutate(
+        "eqlab.runs.apply_overrides",
+        runs.apply_overrides,
+        lambda: {"config": Demo(), "overrides": {"epochs": "5", "sizes": "8,16"}},
+        {
+            "config": [
+                ("None", None),
+                ("a dict", {"epochs": 3}),
+                ("a dataclass type", Demo),
+                ("int", 5),
+            ],
+            "overrides": [
+                ("a list", ["epochs=5"]),
+                ("a string", "epochs=5"),
+                ("None", None),
+                ("an int value for a bool", {"flag": 1}),
+                ("a None value", {"epochs": None}),
+                ("unknown key", {"nokey": "1"}),
+                ("not an int", {"epochs": "x"}),
+                ("nan for a float", {"lr": "nan"}),
+                ("a bad tuple entry", {"sizes": "1,a"}),
+                ("not a bool", {"flag": "maybe"}),
+            ],
+        },
+        names={"overrides": ("overrides", "epochs", "nokey", "lr", "sizes", "flag")},
+    )
+    b.mutate(
+        "eqlab.runs.config_to_dict",
+        runs.config_to_dict,
+        lambda: {"config": Demo()},
+        {
+            "config": [
+                ("None", None),
+                ("a dict", {"a": 1}),
+                ("a dataclass type", Demo),
+                ("int", 5),
+                ("string", "x"),
+                ("list", [1]),
+                ("an object", object()),
+                ("float", 3.5),
+            ]
+        },
+    )
+    b.mutate(
+        "eqlab.runs.config_from_dict",
+        runs.config_from_dict,
+        lambda: {
+            "kind": Demo,
+            "values": {"epochs": 3, "lr": 0.5, "sizes": [1, 2], "name": "y", "flag": True},
+        },
+        {
+            "kind": [
+                ("None", None),
+                ("an instance", Demo()),
+                ("dict type", dict),
+                ("int", 5),
+            ],
+            "values": [
+                ("None", None),
+                ("a list of pairs", [("epochs", 3)]),
+                ("unknown key", {"nokey": 1}),
+                ("a string for an int", {"epochs": "3"}),
+                ("a float for an int", {"epochs": 3.5}),
+                ("a bool for an int", {"epochs": True}),
+                ("a string for a bool", {"flag": "yes"}),
+                ("strings in a tuple of ints", {"sizes": ["a"]}),
+                ("a string", "epochs=3"),
+            ],
+        },
+        names={"values": ("values", "nokey", "epochs", "flag", "sizes")},
+    )
+
+    # ---- seeds, environment, progress ------------------------------------------------------------------
+    b.mutate(
+        "eqlab.runs.unit_seed",
+        runs.unit_seed,
+        {"base": 0},
+        {
+            "base": [
+                ("negative", -1),
+                ("float", 1.5),
+                ("string", "0"),
+                ("None", None),
+                ("bool", True),
+            ]
+        },
+        args=(),
+    )
+    for label, parts in (
+        ("negative", (1, -1)),
+        ("float", (1, 2.5)),
+        ("string", ("a",)),
+        ("None", (None,)),
+        ("bool", (True,)),
+    ):
+        b.add("eqlab.runs.unit_seed", "parts", label, lambda p=parts: runs.unit_seed(0, *p))
+    b.mutate(
+        "eqlab.runs.environment",
+        runs.environment,
+        {"seed": 0, "device": "cpu"},
+        {
+            "seed": [("negative", -1), ("float", 1.5), ("string", "0"), ("None", None), ("bool", True)],
+            "device": [("unknown", "gpu"), ("int", 5), ("None", None)],
+        },
+    )
+    b.mutate(
+        "eqlab.runs.Progress",
+        runs.Progress,
+        {"total": 10, "description": "train", "completed": 2},
+        {
+            "total": [("negative", -1), ("float", 2.5), ("string", "10"), ("None", None), ("bool", True)],
+            "description": [("None", None), ("int", 5)],
+            "completed": [("negative", -1), ("above total", 11), ("float", 1.5)],
+        },
+    )
+
+    # ---- run folders and studies -------------------------------------------------------------------------
+    b.mutate(
+        "eqlab.runs.RunFolder",
+        _in_scratch(_lazy(RunFolder)),
+        lambda: {"path": _folder() / "run", "seed": 0, "device": "cpu", "data_dir": None, "rank": 0},
+        {
+            "path": [
+                ("None", None),
+                ("int", 5),
+                ("empty string", ""),
+                ("an existing file", _Lazy(_a_file)),
+                ("a list", ["runs"]),
+            ],
+            "seed": [("negative", -1), ("float", 1.5), ("string", "0"), ("bool", True), ("None", None)],
+            "device": [("unknown", "gpu"), ("None", None), ("int", 5)],
+            "data_dir": [
+                ("int", 5),
+                ("missing folder", str(Path(tempfile.gettempdir()) / "eqlab-battery-no-such-folder")),
+                ("a file", _Lazy(lambda: str(_a_file()))),
+                ("list", ["data"]),
+            ],
+            "rank": [("negative", -1), ("float", 1.5), ("string", "0"), ("bool", True), ("None", None)],
+        },
+    )
+    b.mutate(
+        "eqlab.runs.Study",
+        Study,
+        {
+            "name": "demo",
+            "summary": "A demo study",
+            "config": Demo,
+            "run": _run,
+            "report": _report,
+            "budget_minutes": 1.0,
+            "quick": {"epochs": 1},
+        },
+        {
+            "name": [("empty", ""), ("with a space", "my study"), ("int", 5), ("None", None)],
+            "summary": [("None", None), ("int", 5)],
+            "config": [
+                ("an instance", Demo()),
+                ("not a dataclass", dict),
+                ("None", None),
+            ],
+            "run": [("None", None), ("string", "run")],
+            "report": [("None", None), ("int", 5)],
+            "budget_minutes": [
+                ("negative", -1.0),
+                ("zero", 0.0),
+                ("nan", float("nan")),
+                ("string", "3"),
+            ],
+            "quick": [
+                ("unknown field", {"nokey": 1}),
+                ("a string", "epochs=1"),
+                ("a list of pairs", [("epochs", 1)]),
+            ],
+        },
+    )
+
+    # ---- verdicts and reports -------------------------------------------------------------------------
+    b.mutate(
+        "eqlab.runs.judge",
+        runs.judge,
+        {
+            "claim": "gap",
+            "values": [0.3, 0.25, 0.28],
+            "threshold": 0.0,
+            "direction": "greater",
+            "min_seeds": 3,
+        },
+        {
+            "claim": [("None", None), ("int", 5), ("empty", "")],
+            "values": [
+                ("a string", "123"),
+                ("None", None),
+                ("a string entry", [1.0, "a", 2.0]),
+                ("int", 5),
+                ("nested lists", [[1.0], [2.0], [3.0]]),
+            ],
+            "threshold": [("nan", float("nan")), ("string", "0"), ("None", None), ("inf", float("inf"))],
+            "direction": [("unknown", "more"), ("None", None)],
+            "min_seeds": [
+                ("zero", 0),
+                ("negative", -1),
+                ("one", 1),
+                ("float", 2.5),
+                ("bool", True),
+                ("string", "3"),
+            ],
+        },
+    )
+    b.add_valid(
+        "eqlab.runs.judge", lambda: runs.judge("gap", np.array([0.3, 0.2, 0.4]), min_seeds=np.int64(3))
+    )
+    b.add_valid("eqlab.runs.unit_seed", lambda: runs.unit_seed(np.int64(3), np.int32(1)))
+    b.add_valid("eqlab.runs.format_number", lambda: runs.format_number(np.float32(0.5)))
+    b.add_valid("eqlab.runs.format_number", lambda: runs.format_number("a label"))
+
+    b.mutate(
+        "eqlab.runs.format_number",
+        runs.format_number,
+        {"value": 0.123456},
+        {
+            "value": [
+                ("a list", [1.0, 2.0]),
+                ("a dict", {"a": 1}),
+                ("a tuple", (1, 2)),
+                ("a set", {1}),
+                ("bytes", b"1.5"),
+                ("a tensor of two entries", torch.zeros(2)),
+                ("an array of two entries", np.zeros(2)),
+                ("a function", len),
+                ("an object", object()),
+                ("complex", 1 + 2j),
+            ]
+        },
+    )
+    b.mutate(
+        "eqlab.runs.Figure",
+        Figure,
+        {"filename": "plot.png", "caption": "What to read from it"},
+        {
+            "filename": [
+                ("None", None),
+                ("int", 5),
+                ("empty", ""),
+                ("outside plots/", "../up.png"),
+                ("absolute", "/abs/plot.png"),
+            ],
+            "caption": [("None", None), ("int", 5), ("empty", ""), ("list", ["a"])],
+        },
+    )
+    b.mutate(
+        "eqlab.runs.Table",
+        Table,
+        {"title": "Results", "headers": ["a", "b"], "rows": [[1, 2.5], ["x", 3]]},
+        {
+            "title": [("None", None), ("int", 5)],
+            "headers": [("a string", "ab"), ("ints", [1, 2]), ("None", None), ("empty", [])],
+            "rows": [
+                ("a row too short", [[1]]),
+                ("a row too long", [[1, 2, 3]]),
+                ("a string", "rows"),
+                ("rows that are ints", [1, 2]),
+                ("None", None),
+                ("a list cell", [[[1, 2], 3]]),
+            ],
+        },
+    )
+    report_fields = {
+        "study": "demo",
+        "title": "Demo",
+        "paper": "A paper (2024)",
+        "claim": "A claim",
+        "measured": "What was measured",
+    }
+    b.mutate(
+        "eqlab.runs.Report",
+        Report,
+        lambda: {
+            **report_fields,
+            "verdicts": [_verdict()],
+            "tables": [Table("t", ["a"], [[1]])],
+            "figures": [Figure("p.png", "A plot")],
+            "notes": ["a note"],
+            "settings": {"epochs": 3},
+        },
+        {
+            "study": [("None", None), ("int", 5), ("empty", "")],
+            "title": [("None", None), ("list", ["Demo"])],
+            "paper": [("int", 5)],
+            "claim": [("None", None)],
+            "measured": [("int", 3)],
+            "verdicts": [
+                ("strings", ["supported"]),
+                ("None", None),
+                ("a Verdict, not a list", _verdict()),
+            ],
+            "tables": [("figures", [Figure("p.png", "c")]), ("a string", "t")],
+            "figures": [("tables", [Table("t", ["a"], [[1]])]), ("a string", "f")],
+            "notes": [("a string", "one note"), ("ints", [1])],
+            "settings": [("a list of pairs", [("a", 1)]), ("a string", "x")],
+        },
+    )
+
+    b.mutate(
+        "eqlab.runs.write_report",
+        _lazy(runs.write_report),
+        lambda: {"report": _report_value(), "run_dir": _folder()},
+        {
+            "report": [
+                ("None", None),
+                ("a dict", {"title": "x"}),
+                ("a string", "report"),
+                ("a table", Table("t", ["a"], [[1]])),
+            ],
+            "run_dir": [("None", None), ("int", 5), ("an existing file", _Lazy(_a_file)), ("a list", ["a"])],
+        },
+    )
+    b.mutate(
+        "eqlab.runs.write_index",
+        _lazy(runs.write_index),
+        lambda: {"path": _folder() / "index.html", "entries": _index_entry()},
+        {
+            "path": [("None", None), ("int", 5), ("an existing folder", _Lazy(_folder))],
+            "entries": [
+                ("a string", "x"),
+                ("None", None),
+                ("a missing key", [{"study": "demo"}]),
+                ("an int entry", [5]),
+                ("strings as verdicts", _Lazy(lambda: _index_entry(verdicts=["supported"]))),
+                ("an int title", _Lazy(lambda: _index_entry(title=5))),
+            ],
+        },
+    )
+    return b
+
+
+def _good_checkpoint() -> Path:
+    path = _folder() / "good.pt"
+    runs.save_checkpoint(path, {"epoch": 1})
+    return path
+
+
+def _without(key: str) -> dict[str, Any]:
+    return {k: v for k, v in runs.get_rng_state().items() if k != key}
+
+
+def _replaced(key: str, value: Any) -> dict[str, Any]:
+    return {**runs.get_rng_state(), key: value}
