@@ -11,11 +11,13 @@ import json
 import logging
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eqlab._arguments import choice, describe, flag, integer
+from eqlab._arguments import path as check_path
 from eqlab.runs import (
     MIN_SEEDS,
     STATUSES,
@@ -49,11 +51,30 @@ class StudyOutcome:
     error: str | None = None
 
 
+def _config_error(check: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``check(*args, **kwargs)``, its ValueError raised as a ConfigError (a usage error on the command
+    line)."""
+    try:
+        return check(*args, **kwargs)
+    except ConfigError:
+        raise
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def select_studies(names: Sequence[str]) -> list[Study]:
     """The named studies (all, in registry order, when ``names`` is empty)."""
+    if isinstance(names, (str, bytes)) or not isinstance(names, (list, tuple)):
+        raise TypeError(f"names must be a list of study names, got {describe(names)}")
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"names must hold study names (strings), got {describe(name)}")
     unknown = [n for n in names if n not in STUDIES]
     if unknown:
         raise ConfigError(f"unknown study {unknown}; available: {', '.join(STUDIES)}")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"names must name each study once, got {twice} more than once")
     return [STUDIES[n] for n in (names or list(STUDIES))]
 
 
@@ -63,6 +84,19 @@ def resolve_configs(studies: Sequence[Study], overrides: Mapping[str, str], quic
     ``key=value`` applies to every selected study that has ``key``; ``study.key=value`` to one study.
     A key that no selected study has is refused, listing the valid keys.
     """
+    if isinstance(studies, Study) or not isinstance(studies, (list, tuple)):
+        raise TypeError(f"studies must be a list of Study (see select_studies), got {describe(studies)}")
+    for study in studies:
+        if not isinstance(study, Study):
+            raise TypeError(f"studies must hold Study objects (see select_studies), got {describe(study)}")
+    if len({s.name for s in studies}) != len(studies):
+        raise ConfigError(f"studies must hold each study once, got {[s.name for s in studies]}")
+    if not isinstance(overrides, Mapping):
+        raise TypeError(f"overrides must be a mapping of key -> string value, got {describe(overrides)}")
+    for key, value in overrides.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(f"overrides must map strings to strings, got {key!r}: {describe(value)}")
+    quick = flag(quick, "quick")
     per_study: dict[str, dict[str, str]] = {s.name: {} for s in studies}
     fields = {s.name: {f.name for f in dataclasses.fields(s.config)} for s in studies}
     for key, value in overrides.items():
@@ -108,13 +142,26 @@ def run_studies(
 ) -> list[StudyOutcome]:
     """Run the named studies (all by default) and write their folders, reports and the index."""
     studies = select_studies(names)
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise TypeError(
+            f"overrides must be a mapping of key -> string value or None, got {describe(overrides)}"
+        )
     configs = resolve_configs(studies, overrides or {}, quick)
+    seed = _config_error(integer, seed, "seed", minimum=0)
+    device = _config_error(choice, device, "device", ("cpu", "cuda"))
+    if data_dir is not None:
+        folder = _config_error(check_path, data_dir, "data_dir")
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"data_dir must be a folder or None, got the file {str(folder)!r}")
+        data_dir = str(folder)
+    out_dir: Path = _config_error(check_path, out, "out")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"out must be a folder (it is created if missing), got the file {out_dir}")
     rank = init_from_env(device)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = Path(out)
     outcomes = []
     for study in studies:
-        folder = out / f"{stamp}-{study.name}"
+        folder = out_dir / f"{stamp}-{study.name}"
         run = RunFolder(folder, seed=seed, device=device, data_dir=data_dir, rank=rank)
         settings = {"seed": seed, "device": device, "quick": quick, "data_dir": data_dir}
         run.write_json(
@@ -125,7 +172,7 @@ def run_studies(
         log.info("study %s: %s", study.name, config_to_dict(configs[study.name]))
         outcomes.append(_execute(study, configs[study.name], run))
     if rank == 0:
-        _write_run_index(out / stamp, outcomes)
+        _write_run_index(out_dir / stamp, outcomes)
     return outcomes
 
 
@@ -143,21 +190,53 @@ def _write_run_index(index_dir: Path, outcomes: Sequence[StudyOutcome]) -> None:
     write_index(index_dir / "index.html", entries)
 
 
+def _run_dir(run_dir: Any) -> Path:
+    folder = _config_error(check_path, run_dir, "run_dir")
+    if not folder.is_dir():
+        what = "a file" if folder.exists() else "missing"
+        raise ConfigError(f"run_dir {folder} is not a run folder ({what})")
+    return folder
+
+
+def _read_json(path: Path, run_dir: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"run_dir {run_dir}: {path.name} is not valid JSON ({exc})") from None
+
+
 def _load_run(run_dir: Path) -> tuple[Study, Any, dict[str, Any]]:
     config_path = run_dir / "config.json"
-    if not config_path.exists():
-        raise ConfigError(f"{run_dir} is not a run folder: it has no config.json")
-    saved = json.loads(config_path.read_text())
+    if not config_path.is_file():
+        raise ConfigError(f"run_dir {run_dir} is not a run folder: it has no config.json")
+    saved = _read_json(config_path, run_dir)
+    if not isinstance(saved, dict) or not isinstance(saved.get("config"), dict):
+        raise ConfigError(f"run_dir {run_dir}: config.json does not hold a study's config")
     if saved.get("study") not in STUDIES:
-        raise ConfigError(f"{config_path} names an unknown study {saved.get('study')!r}")
+        raise ConfigError(f"run_dir {run_dir}: config.json names an unknown study {saved.get('study')!r}")
     study = STUDIES[saved["study"]]
-    return study, config_from_dict(study.config, saved["config"]), saved["run"]
+    settings = saved.get("run")
+    if not isinstance(settings, dict) or any(k not in settings for k in ("seed", "device", "data_dir")):
+        raise ConfigError(f"run_dir {run_dir}: config.json lacks the run settings (seed, device, data_dir)")
+    try:
+        config = config_from_dict(study.config, saved["config"])
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"run_dir {run_dir}: config.json does not fit study {study.name!r}: {exc}"
+        ) from None
+    return study, config, settings
 
 
 def resume(run_dir: str | Path) -> StudyOutcome:
     """Continue an interrupted study run from its finished units and last checkpoint."""
-    run_dir = Path(run_dir)
+    run_dir = _run_dir(run_dir)
     study, config, settings = _load_run(run_dir)
+    try:
+        RunFolder(
+            run_dir, seed=settings["seed"], device=settings["device"], data_dir=settings["data_dir"], rank=1
+        )
+    except (ValueError, TypeError) as exc:  # rank 1 writes nothing: this only checks the settings
+        raise ConfigError(f"run_dir {run_dir}: config.json has unusable run settings: {exc}") from None
     rank = init_from_env(settings["device"])
     run = RunFolder(
         run_dir, seed=settings["seed"], device=settings["device"], data_dir=settings["data_dir"], rank=rank
@@ -172,12 +251,14 @@ def resume(run_dir: str | Path) -> StudyOutcome:
 
 def rebuild_report(run_dir: str | Path) -> list[Verdict]:
     """Rewrite a run's plots and reports from its saved config and results; return its verdicts."""
-    run_dir = Path(run_dir)
+    run_dir = _run_dir(run_dir)
     study, config, _ = _load_run(run_dir)
     results_path = run_dir / "results.json"
-    if not results_path.exists():
-        raise ConfigError(f"{run_dir} has no results.json: the run did not finish (resume it with --resume)")
-    results = json.loads(results_path.read_text())
+    if not results_path.is_file():
+        raise ConfigError(
+            f"run_dir {run_dir} has no results.json: the run did not finish (resume it with --resume)"
+        )
+    results = _read_json(results_path, run_dir)
     (run_dir / "plots").mkdir(exist_ok=True)
     report = study.report(config, results, run_dir / "plots")
     report.settings = config_to_dict(config)

@@ -116,7 +116,7 @@ def _index_entry(**change: Any) -> list[dict[str, Any]]:
     return [entry]
 
 
-def _paths(label: str = "path") -> list[tuple[str, Any]]:
+def _paths() -> list[tuple[str, Any]]:
     """Bad paths to write to."""
     return [
         ("None", None),
@@ -384,7 +384,7 @@ def build() -> Battery:
             "device": [("unknown", "gpu"), ("None", None), ("int", 5)],
             "data_dir": [
                 ("int", 5),
-                ("missing folder", str(Path(tempfile.gettempdir()) / "eqlab-battery-no-such-folder")),
+                ("empty string", ""),
                 ("a file", _Lazy(lambda: str(_a_file()))),
                 ("list", ["data"]),
             ],

@@ -105,11 +105,10 @@ class RunFolder:
             raise ValueError(f"path must be a folder (it is created if missing), got the file {self.path}")
         self.seed = integer(seed, "seed", minimum=0)
         self.device = choice(device, "device", DEVICES)
-        if data_dir is not None:
+        if data_dir is not None:  # a missing folder holds no data: studies fall back to bundled data
             folder = check_path(data_dir, "data_dir")
-            if not folder.is_dir():
-                what = "a file" if folder.exists() else "missing"
-                raise ValueError(f"data_dir must be an existing folder or None, got {str(folder)!r} ({what})")
+            if folder.exists() and not folder.is_dir():
+                raise ValueError(f"data_dir must be a folder or None, got the file {str(folder)!r}")
             data_dir = str(folder)
         self.data_dir = data_dir
         self.rank = integer(rank, "rank", minimum=0)
