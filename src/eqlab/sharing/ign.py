@@ -22,8 +22,11 @@ import math
 from collections.abc import Iterator, Sequence
 from functools import cache
 
+import numpy as np
 import torch
 from torch import nn
+
+from eqlab._arguments import choice, describe, flag, integer, tensor
 
 __all__ = ["GraphLinear", "SetLinear", "SymmetricLinear", "equality_pattern", "set_partitions"]
 
@@ -33,6 +36,7 @@ _LETTERS = "abdefghijk"  # block letters; "c" is the channel axis
 def set_partitions(size: int) -> list[tuple[int, ...]]:
     """All set partitions of ``size`` positions as restricted growth strings (block ids in order of first
     appearance), e.g. ``(0, 1, 0)`` puts positions 0 and 2 together. Bell(size) of them."""
+    size = integer(size, "size", minimum=0)
 
     def grow(prefix: tuple[int, ...], blocks: int) -> Iterator[tuple[int, ...]]:
         if len(prefix) == size:
@@ -50,8 +54,11 @@ def equality_pattern(indices: Sequence[int]) -> tuple[int, ...]:
     >>> equality_pattern([5, 2, 5, 7])
     (0, 1, 0, 2)
     """
+    if isinstance(indices, (str, bytes)) or not isinstance(indices, (Sequence, np.ndarray, torch.Tensor)):
+        raise TypeError(f"indices must be a sequence of integers, got {describe(indices)}")
+    values = [integer(v, f"indices[{i}]") for i, v in enumerate(indices)]
     first: dict[int, int] = {}
-    return tuple(first.setdefault(int(v), len(first)) for v in indices)
+    return tuple(first.setdefault(v, len(first)) for v in values)
 
 
 def _finer(pi: tuple[int, ...], sigma: tuple[int, ...]) -> bool:
@@ -114,12 +121,15 @@ class SymmetricLinear(nn.Module):
         aggregation: str = "sum",
     ) -> None:
         super().__init__()
-        if in_order not in (1, 2):
+        if integer(in_order, "in_order") not in (1, 2):
             raise ValueError(f"in_order must be 1 or 2, got {in_order!r}")
-        if out_order not in (0, 1, 2):
+        if integer(out_order, "out_order") not in (0, 1, 2):
             raise ValueError(f"out_order must be 0, 1 or 2, got {out_order!r}")
-        if aggregation not in ("sum", "mean"):
-            raise ValueError(f"aggregation must be 'sum' or 'mean', got {aggregation!r}")
+        in_order, out_order = int(in_order), int(out_order)
+        in_channels = integer(in_channels, "in_channels", minimum=1)
+        out_channels = integer(out_channels, "out_channels", minimum=1)
+        bias = flag(bias, "bias")
+        aggregation = choice(aggregation, "aggregation", ("sum", "mean"))
         self.in_order, self.out_order = in_order, out_order
         self.in_channels, self.out_channels = in_channels, out_channels
         self.aggregation = aggregation
@@ -170,9 +180,10 @@ class SymmetricLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., n, [n,] in_channels) -> (..., [n, [n,]] out_channels)``."""
         r = self.in_order
+        tensor(x, "x", floating=True, nonempty=False)
         if x.dim() < r + 1 or x.shape[-1] != self.in_channels or len(set(x.shape[-r - 1 : -1])) != 1:
             raise ValueError(
-                f"SymmetricLinear(in_order={r}) expects inputs (..., {', '.join(['n'] * r)}, "
+                f"SymmetricLinear(in_order={r}) expects inputs x of shape (..., {', '.join(['n'] * r)}, "
                 f"{self.in_channels}), got {tuple(x.shape)}"
             )
         batch = x.shape[: -r - 1]

@@ -21,12 +21,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import torch
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from eqlab._arguments import describe
 from eqlab.groups.group import orbit_labels, split_orbits
+from eqlab.groups.perm import as_permutations
 
 __all__ = ["SharingPattern", "dense_pattern", "pair_orbit_labels", "sparse_pattern"]
 
@@ -66,6 +70,18 @@ class SharingPattern:
         return int((self.weight_colours >= 0).sum())
 
 
+def _generator_pair(in_generators: Any, out_generators: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Both stacks validated as permutations, with one row per generator on each side."""
+    in_gens = as_permutations(in_generators, name="in_generators")
+    out_gens = as_permutations(out_generators, name="out_generators")
+    if in_gens.shape[0] != out_gens.shape[0]:
+        raise ValueError(
+            "in_generators and out_generators must hold the same generators, one row each, got "
+            f"{in_gens.shape[0]} rows (in_generators) and {out_gens.shape[0]} (out_generators)"
+        )
+    return in_gens, out_gens
+
+
 def pair_orbit_labels(in_generators: np.ndarray, out_generators: np.ndarray) -> np.ndarray:
     """Orbit label of every (output, input) pair under the generated group, shape ``(M, N)``.
 
@@ -74,6 +90,7 @@ def pair_orbit_labels(in_generators: np.ndarray, out_generators: np.ndarray) -> 
     the connected components of that graph on ``M * N`` nodes, numbered by first occurrence in
     row-major order.
     """
+    in_generators, out_generators = _generator_pair(in_generators, out_generators)
     k, n_in = in_generators.shape
     m_out = out_generators.shape[1]
     nodes = m_out * n_in
@@ -91,6 +108,7 @@ def pair_orbit_labels(in_generators: np.ndarray, out_generators: np.ndarray) -> 
 
 def dense_pattern(in_generators: np.ndarray, out_generators: np.ndarray) -> SharingPattern:
     """The dense design: one free weight per orbit on (output, input) pairs, one bias per output orbit."""
+    in_generators, out_generators = _generator_pair(in_generators, out_generators)
     labels = pair_orbit_labels(in_generators, out_generators)
     bias = orbit_labels(out_generators)
     return SharingPattern(
@@ -102,6 +120,25 @@ def dense_pattern(in_generators: np.ndarray, out_generators: np.ndarray) -> Shar
     )
 
 
+def _connections(connections: Any, k: int) -> list[int]:
+    if isinstance(connections, (str, bytes)) or not isinstance(
+        connections, (Sequence, np.ndarray, torch.Tensor)
+    ):
+        raise TypeError(
+            f"connections must be a sequence of generator indices or None, got {describe(connections)}"
+        )
+    chosen = []
+    for j in connections:
+        if isinstance(j, torch.Tensor) and j.dim() == 0 and not j.is_floating_point():
+            j = int(j)
+        if isinstance(j, (bool, np.bool_)) or not isinstance(j, (int, np.integer)):
+            raise TypeError(f"connections must hold generator indices in 0..{k - 1}, got {describe(j)}")
+        if not 0 <= j < k:
+            raise ValueError(f"connections must hold generator indices in 0..{k - 1}, got {j}")
+        chosen.append(int(j))
+    return chosen
+
+
 def sparse_pattern(
     in_generators: np.ndarray, out_generators: np.ndarray, connections: Sequence[int] | None = None
 ) -> SharingPattern:
@@ -110,11 +147,9 @@ def sparse_pattern(
     ``S`` holds the identity and the generators whose indices are in ``connections`` (all generators
     when ``None``). Pairs of other orbits get colour ``-1``.
     """
+    in_generators, out_generators = _generator_pair(in_generators, out_generators)
     k = in_generators.shape[0]
-    chosen = list(range(k)) if connections is None else list(connections)
-    for j in chosen:
-        if not 0 <= j < k:
-            raise ValueError(f"connections must hold generator indices in 0..{k - 1}, got {j}")
+    chosen = list(range(k)) if connections is None else _connections(connections, k)
     labels = pair_orbit_labels(in_generators, out_generators)
     out_reps = [int(o[0]) for o in split_orbits(orbit_labels(out_generators))]
     in_reps = [int(o[0]) for o in split_orbits(orbit_labels(in_generators))]

@@ -19,6 +19,7 @@ from functools import cached_property
 import igraph
 import numpy as np
 
+from eqlab._arguments import describe
 from eqlab.groups.group import Group
 from eqlab.sharing.linear import EquivariantLinear
 from eqlab.sharing.pattern import SharingPattern
@@ -86,7 +87,7 @@ def symmetry_group(layer: EquivariantLinear) -> PatternSymmetry:
     (24, 12, False)
     """
     if not isinstance(layer, EquivariantLinear):
-        raise TypeError(f"layer must be an EquivariantLinear, got {type(layer).__name__}")
+        raise TypeError(f"layer must be an EquivariantLinear, got {describe(layer)}")
     pattern = layer.pattern
     graph, colours = _pattern_graph(pattern, with_bias=layer.free_bias is not None)
     order = int(graph.count_automorphisms(color=colours))
