@@ -23,18 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from eqlab._arguments import choice, flag, integer, integer_pair, tensor
 from eqlab.gconv.pointgroup import point_group
 
 __all__ = ["GroupConv2d", "LiftingConv2d"]
 
 _PADDING_MODES = ("zeros", "circular")
-
-
-def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) for v in pair):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return (int(pair[0]), int(pair[1]))
 
 
 class _GroupConvBase(nn.Module):
@@ -56,22 +50,17 @@ class _GroupConvBase(nn.Module):
         padding_mode: str = "zeros",
     ) -> None:
         super().__init__()
-        for name, value in (
-            ("in_channels", in_channels),
-            ("out_channels", out_channels),
-            ("kernel_size", kernel_size),
-        ):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}")
+        in_channels = integer(in_channels, "in_channels", minimum=1)
+        out_channels = integer(out_channels, "out_channels", minimum=1)
+        kernel_size = integer(kernel_size, "kernel_size", minimum=1)
         self.pg = point_group(group)
         self.group = group
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
-        self.stride = _pair(stride, "stride")
-        self.padding = _pair(padding, "padding")
-        self.dilation = _pair(dilation, "dilation")
-        self.padding_mode = padding_mode
+        self.stride = integer_pair(stride, "stride", minimum=1)
+        self.padding = integer_pair(padding, "padding", minimum=0)
+        self.dilation = integer_pair(dilation, "dilation", minimum=1)
+        bias = flag(bias, "bias")
+        self.padding_mode = choice(padding_mode, "padding_mode", _PADDING_MODES)
         n, k = self.pg.order, kernel_size
         lifting = self.lifting
         in_orientations = 1 if lifting else n
@@ -125,6 +114,22 @@ class _GroupConvBase(nn.Module):
 
     def _fold_input(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def _check_spatial(self, x: torch.Tensor) -> None:
+        """Refuse an input too small for the kernel (or for circular padding) before torch does."""
+        for axis, (n, p, d) in enumerate(zip(x.shape[-2:], self.padding, self.dilation, strict=True)):
+            reach = d * (self.kernel_size - 1) + 1
+            if n + 2 * p < reach or n == 0:
+                raise ValueError(
+                    f"x must be at least {max(reach - 2 * p, 1)} pixels along {('height', 'width')[axis]} "
+                    f"for kernel_size={self.kernel_size}, padding={self.padding}, dilation={self.dilation}, "
+                    f"got shape {tuple(x.shape)}"
+                )
+            if self.padding_mode == "circular" and p > n:
+                raise ValueError(
+                    f"x must be at least {p} pixels along {('height', 'width')[axis]} for circular padding "
+                    f"{self.padding}, got shape {tuple(x.shape)}"
+                )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """See the class docstring for shapes."""
@@ -190,8 +195,12 @@ class LiftingConv2d(_GroupConvBase):
     lifting = True
 
     def _fold_input(self, x: torch.Tensor) -> torch.Tensor:
+        tensor(x, "x", floating=True, nonempty=False)
         if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"LiftingConv2d expects (B, {self.in_channels}, H, W), got {tuple(x.shape)}")
+            raise ValueError(
+                f"LiftingConv2d expects (B, {self.in_channels}, H, W) for x, got {tuple(x.shape)}"
+            )
+        self._check_spatial(x)
         return x
 
 
@@ -211,8 +220,11 @@ class GroupConv2d(_GroupConvBase):
 
     def _fold_input(self, x: torch.Tensor) -> torch.Tensor:
         n = self.pg.order
+        tensor(x, "x", floating=True, nonempty=False)
         if x.dim() != 5 or x.shape[1] != self.in_channels or x.shape[2] != n:
             raise ValueError(
-                f"GroupConv2d({self.group}) expects (B, {self.in_channels}, {n}, H, W), got {tuple(x.shape)}"
+                f"GroupConv2d({self.group}) expects (B, {self.in_channels}, {n}, H, W) for x, "
+                f"got {tuple(x.shape)}"
             )
+        self._check_spatial(x)
         return x.flatten(1, 2)

@@ -22,8 +22,11 @@ True
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 import torch
+
+from eqlab._arguments import choice, integer, tensor
 
 __all__ = ["GROUPS", "PointGroup", "point_group"]
 
@@ -40,9 +43,7 @@ class PointGroup:
     """
 
     def __init__(self, group: str) -> None:
-        if group not in GROUPS:
-            raise ValueError(f"group must be one of {GROUPS}, got {group!r}")
-        self.group = group
+        self.group = choice(group, "group", GROUPS)
         self.order = 4 if group == "p4" else 8
         self.table = torch.tensor(
             [[self._multiply(a, b) for b in range(self.order)] for a in range(self.order)], dtype=torch.long
@@ -58,22 +59,29 @@ class PointGroup:
         # r^ka m^ja r^kb m^jb = r^(ka + (-1)^ja kb) m^(ja + jb)
         return (ka + (kb if ja == 0 else -kb)) % 4 + 4 * ((ja + jb) % 2)
 
+    def _element(self, a: Any, name: str = "a") -> int:
+        """``a`` checked to be an element index ``0..order-1`` of this group."""
+        return integer(a, name, minimum=0, maximum=self.order - 1)
+
     def multiply(self, a: int, b: int) -> int:
         """Index of the product ``a * b``."""
-        return int(self.table[a, b])
+        return int(self.table[self._element(a, "a"), self._element(b, "b")])
 
     def inverse(self, a: int) -> int:
         """Index of ``a^-1``."""
-        return int(self.inverses[a])
+        return int(self.inverses[self._element(a)])
 
     def name_of(self, a: int) -> str:
         """Readable name: ``e``, ``r``, ``r2``, ``r3``, ``m``, ``rm``, ``r2m``, ``r3m``."""
+        a = self._element(a)
         k, j = a % 4, a // 4
         rot = "" if k == 0 else ("r" if k == 1 else f"r{k}")
         return (rot + ("m" if j else "")) or "e"
 
     def act_on_image(self, x: torch.Tensor, a: int) -> torch.Tensor:
         """``T_a x`` for ``(..., H, W)`` tensors: flip (if ``a`` has ``m``) then rotate (exact)."""
+        a = self._element(a)
+        tensor(x, "x", min_ndim=2, nonempty=False)
         k, j = a % 4, a // 4
         if j:
             x = torch.flip(x, dims=(-1,))
@@ -81,10 +89,12 @@ class PointGroup:
 
     def act_on_features(self, f: torch.Tensor, a: int) -> torch.Tensor:
         """``a . f`` on ``(..., |G|, H, W)``: ``out[..., a h, :, :] = T_a f[..., h, :, :]``."""
+        a = self._element(a)
+        tensor(f, "f", nonempty=False)
         if f.dim() < 3 or f.shape[-3] != self.order:
             raise ValueError(
-                f"{self.group} feature maps need a group axis of size {self.order} at dim -3, "
-                f"got {tuple(f.shape)}"
+                f"f must be {self.group} feature maps with a group axis of size {self.order} at dim -3, "
+                f"got shape {tuple(f.shape)}"
             )
         moved = self.act_on_image(f, a)
         # position a*h receives h: gather with the inverse map, position p takes h = a^-1 p
@@ -95,7 +105,11 @@ class PointGroup:
         return f"PointGroup({self.group!r})"
 
 
-@cache
 def point_group(group: str) -> PointGroup:
     """The shared, immutable `PointGroup` for ``"p4"`` or ``"p4m"``."""
+    return _point_group(choice(group, "group", GROUPS))
+
+
+@cache
+def _point_group(group: str) -> PointGroup:
     return PointGroup(group)
