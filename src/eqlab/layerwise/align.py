@@ -17,10 +17,19 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import nn
 
-from eqlab.layerwise.match import Solver, activation_matching, collect_features, weight_matching
+from eqlab._arguments import choice, describe, flag, function, integer
+from eqlab._arguments import module as check_module
+from eqlab.layerwise._checks import check_inputs, same_architecture
+from eqlab.layerwise.match import (
+    Solver,
+    activation_matching,
+    checked_solver,
+    collect_features,
+    weight_matching,
+)
 from eqlab.layerwise.permute import permute_model
-from eqlab.layerwise.spec import PermutationSpec, derive_spec
-from eqlab.layerwise.transform import transform_network
+from eqlab.layerwise.spec import PermutationSpec, spec_of
+from eqlab.layerwise.transform import TRANSFORMS, transform_network
 
 __all__ = [
     "EXACT_INVOLUTION_MAX",
@@ -50,6 +59,7 @@ def involution_assignment(cost: np.ndarray) -> np.ndarray:
     channel covered. Above, a heuristic: the cycles of the unconstrained assignment are split optimally
     into fixed channels and pairs of neighbours along the cycle (dynamic programming).
     """
+    cost = _cost_matrix(cost)
     n = cost.shape[0]
     if n > EXACT_INVOLUTION_MAX:
         return _split_cycles(cost)
@@ -64,6 +74,25 @@ def involution_assignment(cost: np.ndarray) -> np.ndarray:
         if isinstance(u, int) and isinstance(v, int):
             perm[u], perm[v] = v, u
     return perm
+
+
+def _cost_matrix(cost: Any) -> np.ndarray:
+    """``cost`` as a finite real square float64 array (numpy arrays, tensors and nested lists pass)."""
+    if isinstance(cost, torch.Tensor):
+        cost = cost.detach().cpu().numpy()
+    elif isinstance(cost, (list, tuple)):
+        cost = np.asarray(cost)
+    if not isinstance(cost, np.ndarray):
+        raise TypeError(f"cost must be a square matrix (a numpy array or a tensor), got {describe(cost)}")
+    if cost.dtype == np.bool_ or not (
+        np.issubdtype(cost.dtype, np.integer) or np.issubdtype(cost.dtype, np.floating)
+    ):
+        raise TypeError(f"cost must hold real numbers, got {describe(cost)}")
+    if cost.ndim != 2 or cost.shape[0] != cost.shape[1]:
+        raise ValueError(f"cost must be a square matrix, got {describe(cost)}")
+    if not np.isfinite(cost).all():
+        raise ValueError(f"cost must hold only finite values, got {describe(cost)} with NaN or Inf")
+    return cost.astype(np.float64, copy=False)
 
 
 def _split_cycles(cost: np.ndarray) -> np.ndarray:
@@ -185,17 +214,25 @@ def align(
         The assignment step, ``cost -> perm``; default the linear assignment, `involution_assignment`
         constrains every permutation to an involution.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    spec = derive_spec(model_a)
-    if [g.size for g in derive_spec(model_b).groups] != [g.size for g in spec.groups]:
+    check_module(model_a, "model_a")
+    check_module(model_b, "model_b")
+    method = choice(method, "method", METHODS)
+    if solver is not None:
+        function(solver, "solver")
+    seed = integer(seed, "seed", minimum=0)
+    if data is not None:
+        check_inputs(data)
+    spec = spec_of(model_a, "model_a")
+    if [g.size for g in spec_of(model_b, "model_b").groups] != [g.size for g in spec.groups]:
         raise ValueError("model_a and model_b must have the same architecture (their channel groups differ)")
+    same_architecture([("model_a", model_a), ("model_b", model_b)])
+    solve = checked_solver(solver)
     if method == "weights":
-        perms = weight_matching(spec, model_a.state_dict(), model_b.state_dict(), seed=seed, solver=solver)
+        perms = weight_matching(spec, model_a.state_dict(), model_b.state_dict(), seed=seed, solver=solve)
     else:
         if data is None:
             raise ValueError("method='activations' needs data (a tensor of inputs or a DataLoader)")
-        perms = activation_matching(spec, model_a, model_b, data, solver=solver)
+        perms = activation_matching(spec, model_a, model_b, data, solver=solve)
     aligned = permute_model(model_b, spec, perms)
     act_errors = _activation_errors(spec, model_a, aligned, data) if data is not None else {}
     return AlignResult(perms, _layer_errors(spec, model_a, aligned), act_errors, aligned, spec, method)
@@ -216,7 +253,17 @@ class GroupStructure:
 
 def cycle_structure(perm: torch.Tensor, order: int = 2) -> tuple[int, int, int, bool]:
     """``(fixed points, 2-cycles, longer cycles, perm^order == id)``."""
+    if not isinstance(perm, torch.Tensor) or perm.dim() != 1:
+        raise TypeError(f"perm must be a 1-D tensor of indices, got {describe(perm)}")
+    if perm.is_floating_point() or perm.is_complex() or perm.dtype == torch.bool:
+        raise TypeError(f"perm must be an integer tensor, got {describe(perm)}")
     n = perm.numel()
+    if not torch.equal(perm.sort().values.cpu().long(), torch.arange(n)):
+        raise ValueError(
+            f"perm must be a permutation of 0..{n - 1}, got {perm.tolist() if n <= 16 else describe(perm)}"
+        )
+    order = integer(order, "order", minimum=1)
+    perm = perm.cpu().long()
     seen = torch.zeros(n, dtype=torch.bool)
     lengths = []
     for start in range(n):
@@ -288,6 +335,17 @@ def self_align(
     ``involution=True`` (flips only) constrains every permutation to an involution, so that the group
     average of the network and its aligned flipped self is exactly invariant.
     """
+    check_module(model, "model")
+    transform = choice(transform, "transform", TRANSFORMS)
+    method = choice(method, "method", METHODS)
+    involution = flag(involution, "involution")
+    if input_size is not None:
+        integer(input_size, "input_size", minimum=1)
+    seed = integer(seed, "seed", minimum=0)
+    if method == "activations" and data is None:
+        raise ValueError("method='activations' needs data (a tensor of inputs or a DataLoader)")
+    if data is not None:
+        check_inputs(data)
     if involution and transform == "rot90":
         raise ValueError("involution=True needs an order-2 transform (hflip or vflip), got 'rot90'")
     transformed = transform_network(model, transform, input_size=input_size)

@@ -16,7 +16,7 @@ Both return ``perm`` with ``aligned_channel[o] = model_b_channel[perm[o]]``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import fx, nn
 
+from eqlab.layerwise._checks import describe, device_of, forward, input_batches
 from eqlab.layerwise.permute import permute_tensor
 from eqlab.layerwise.spec import PermGroup, PermutationSpec
 
@@ -106,15 +107,10 @@ def weight_matching(
     return perms
 
 
-def batches(data: Any) -> Iterator[torch.Tensor]:
-    """Input batches from a tensor (one batch), or a DataLoader / iterable of tensors or ``(x, y)``."""
-    if isinstance(data, torch.Tensor):
-        yield data
-        return
-    if not isinstance(data, Iterable):
-        raise TypeError(f"data must be a tensor of inputs or a DataLoader, got {type(data).__name__}")
-    for item in data:
-        yield item[0] if isinstance(item, (tuple, list)) else item
+def batches(data: Any, name: str = "data") -> Iterator[torch.Tensor]:
+    """Input batches from a tensor (one batch), an ``(x, y)`` pair, or a DataLoader / iterable of tensors
+    or ``(x, y)``; each is checked, and errors name the argument ``name``."""
+    return input_batches(data, name)
 
 
 class _Recorder(fx.Interpreter):
@@ -131,18 +127,20 @@ class _Recorder(fx.Interpreter):
 
 
 def collect_features(
-    model: nn.Module, spec: PermutationSpec, names: Sequence[str], data: Any
+    model: nn.Module, spec: PermutationSpec, names: Sequence[str], data: Any, data_name: str = "data"
 ) -> dict[str, torch.Tensor]:
-    """``node name -> (N, C, ...)`` outputs of the traced nodes over all of ``data``, in eval mode."""
+    """``node name -> (N, C, ...)`` outputs of the traced nodes over all of ``data``, in eval mode
+    (errors name the argument ``data_name``)."""
     graph = fx.GraphModule(model, spec.graph.graph)
     was_training = model.training
     model.eval()
     out: dict[str, list[torch.Tensor]] = {n: [] for n in names}
+    device = device_of(model)
     try:
         with torch.no_grad():
-            for x in batches(data):
+            for x in batches(data, data_name):
                 recorder = _Recorder(graph, set(names))
-                recorder.run(x.to(next(model.parameters()).device))
+                forward(recorder.run, x, data_name, device)
                 for n in names:
                     out[n].append(recorder.values[n].cpu())
     finally:
@@ -155,6 +153,24 @@ def _standardised(features: torch.Tensor) -> torch.Tensor:
     rows = features.double().movedim(1, -1).reshape(-1, features.shape[1])
     rows = rows - rows.mean(dim=0)
     return rows / rows.std(dim=0).clamp_min(1e-12)
+
+
+def checked_solver(solver: Solver | None, name: str = "solver") -> Solver:
+    """``solver`` (default: the linear assignment), its answers checked to be permutations."""
+    if solver is None:
+        return _linear
+
+    def solve(cost: np.ndarray) -> np.ndarray:
+        perm = np.asarray(solver(cost))
+        n = cost.shape[0]
+        if perm.shape != (n,) or not np.array_equal(np.sort(perm), np.arange(n)):
+            raise ValueError(
+                f"{name} must return a permutation of 0..{n - 1} for an {n} x {n} cost matrix, "
+                f"got {describe(perm)}: {perm.tolist() if perm.size <= 16 else '...'}"
+            )
+        return perm
+
+    return solve
 
 
 def activation_matching(

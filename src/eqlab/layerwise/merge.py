@@ -21,10 +21,21 @@ from typing import Any
 import torch
 from torch import nn
 
+from eqlab._arguments import choice
+from eqlab._arguments import module as check_module
+from eqlab.layerwise._checks import alpha as check_alpha
+from eqlab.layerwise._checks import (
+    check_inputs,
+    device_of,
+    forward,
+    same_architecture,
+    spec_fits,
+)
+from eqlab.layerwise._checks import permutations as check_permutations
 from eqlab.layerwise.match import batches, collect_features
 from eqlab.layerwise.permute import permute_model
-from eqlab.layerwise.spec import PermutationSpec, derive_spec
-from eqlab.layerwise.transform import apply_transform, transform_network
+from eqlab.layerwise.spec import PermutationSpec, spec_of
+from eqlab.layerwise.transform import TRANSFORMS, apply_transform, transform_network
 
 __all__ = ["STATISTICS", "group_average", "interpolate", "merge", "repair", "reset_batchnorm"]
 
@@ -34,6 +45,12 @@ _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 
 def interpolate(model_a: nn.Module, model_b: nn.Module, alpha: float) -> nn.Module:
     """``(1 - alpha) W_a + alpha W_b`` for every floating parameter and buffer (a copy of model_a)."""
+    same_architecture([("model_a", model_a), ("model_b", model_b)])
+    alpha = check_alpha(alpha)
+    return _interpolate(model_a, model_b, alpha)
+
+
+def _interpolate(model_a: nn.Module, model_b: nn.Module, alpha: float) -> nn.Module:
     out = copy.deepcopy(model_a)
     state_b = model_b.state_dict()
     mixed = {
@@ -52,18 +69,30 @@ def has_batchnorm(model: nn.Module) -> bool:
 def reset_batchnorm(model: nn.Module, data: Any) -> nn.Module:
     """Recompute every batch-norm layer's running statistics as the exact average over ``data``
     (train-mode forward passes, no gradients); the model is left in eval mode."""
+    check_module(model, "model")
+    if data is None:
+        raise TypeError(
+            "data must be inputs to recompute the statistics on (a tensor or a DataLoader), got None"
+        )
+    check_inputs(data)
+    return _reset_batchnorm(model, data)
+
+
+def _reset_batchnorm(model: nn.Module, data: Any, name: str = "data") -> nn.Module:
     norms = [m for m in model.modules() if isinstance(m, _NORMS)]
     momenta = [m.momentum for m in norms]
     for m in norms:
         m.reset_running_stats()
         m.momentum = None  # cumulative average
     model.train()
-    device = next(model.parameters()).device
-    with torch.no_grad():
-        for x in batches(data):
-            model(x.to(device))
-    for m, momentum in zip(norms, momenta, strict=True):
-        m.momentum = momentum
+    device = device_of(model)
+    try:
+        with torch.no_grad():
+            for x in batches(data, name):
+                forward(model, x, name, device)
+    finally:
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum
     return model.eval()
 
 
@@ -75,31 +104,50 @@ def _channel_stats(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def repair(merged: nn.Module, model_a: nn.Module, model_b: nn.Module, alpha: float, data: Any) -> nn.Module:
     """REPAIR: rescale each hidden channel of ``merged`` so its pre-activation mean and standard deviation
     are ``(1 - alpha)`` times model_a's plus ``alpha`` times model_b's, layer by layer on ``data``."""
-    spec = derive_spec(merged)
+    same_architecture([("merged", merged), ("model_a", model_a), ("model_b", model_b)])
+    alpha = check_alpha(alpha)
+    if data is None:
+        raise TypeError(
+            "data must be inputs to measure the statistics on (a tensor or a DataLoader), got None"
+        )
+    check_inputs(data)
+    return _repair(merged, model_a, model_b, alpha, data)
+
+
+def _repair(
+    merged: nn.Module, model_a: nn.Module, model_b: nn.Module, alpha: float, data: Any, name: str = "data"
+) -> nn.Module:
+    spec = spec_of(merged, "merged")
     hidden = {m.module for g in spec.groups for m in g.members if m.param == "weight" and m.axis == 0}
     modules = dict(merged.named_modules())
+    unbiased = [
+        layer
+        for layer in spec.layers
+        if layer in hidden and not isinstance(modules[layer].bias, torch.Tensor)
+    ]
+    if unbiased:
+        raise ValueError(
+            "merged: REPAIR (statistics='repair', or 'auto' without batch norm) needs a bias in every "
+            f"hidden layer to shift its mean; {unbiased} have none"
+        )
     for layer in spec.layers:
         if layer not in hidden:
             continue  # the output layer keeps its channels
         node = spec.layer_nodes[layer]
-        mean_a, std_a = _channel_stats(collect_features(model_a, spec, [node], data)[node])
-        mean_b, std_b = _channel_stats(collect_features(model_b, spec, [node], data)[node])
-        mean_m, std_m = _channel_stats(collect_features(merged, spec, [node], data)[node])
+        mean_a, std_a = _channel_stats(collect_features(model_a, spec, [node], data, name)[node])
+        mean_b, std_b = _channel_stats(collect_features(model_b, spec, [node], data, name)[node])
+        mean_m, std_m = _channel_stats(collect_features(merged, spec, [node], data, name)[node])
         target_mean, target_std = (1 - alpha) * mean_a + alpha * mean_b, (1 - alpha) * std_a + alpha * std_b
         scale = target_std / std_m.clamp_min(1e-12)
         module = modules[layer]
-        weight = module.weight
-        if not isinstance(weight, torch.Tensor):
-            raise TypeError(f"{layer} has no weight tensor")
+        weight, bias = module.weight, module.bias
+        if not isinstance(weight, torch.Tensor) or not isinstance(bias, torch.Tensor):
+            raise TypeError(f"merged: {layer} has no weight and bias tensors")
         with torch.no_grad():
             shape = (-1,) + (1,) * (weight.dim() - 1)
             weight.mul_(scale.view(shape).to(weight.dtype))
-            bias = module.bias if isinstance(module.bias, torch.Tensor) else torch.zeros_like(mean_m)
             new_bias = (bias.double() - mean_m) * scale + target_mean
-            if isinstance(module.bias, torch.Tensor):
-                module.bias.copy_(new_bias.to(module.bias.dtype))
-            else:
-                raise ValueError(f"REPAIR needs a bias in {layer} to shift its mean")
+            bias.copy_(new_bias.to(bias.dtype))
     return merged.eval()
 
 
@@ -123,14 +171,23 @@ def merge(
         ``"auto"``: reset batch norm if the model has it, else REPAIR; or ``"reset"``, ``"repair"``,
         ``"none"``.
     """
-    if statistics not in STATISTICS:
-        raise ValueError(f"statistics must be one of {STATISTICS}, got {statistics!r}")
-    merged = interpolate(model_a, model_b_aligned, alpha)
+    same_architecture([("model_a", model_a), ("model_b_aligned", model_b_aligned)])
+    alpha = check_alpha(alpha)
+    statistics = choice(statistics, "statistics", STATISTICS)
+    if data is not None:
+        check_inputs(data)
+    return _merge(model_a, model_b_aligned, alpha, data, statistics)
+
+
+def _merge(
+    model_a: nn.Module, model_b: nn.Module, alpha: float, data: Any, statistics: str, name: str = "data"
+) -> nn.Module:
+    merged = _interpolate(model_a, model_b, alpha)
     if data is None or statistics == "none":
         return merged.eval()
     if statistics == "reset" or (statistics == "auto" and has_batchnorm(merged)):
-        return reset_batchnorm(merged, data)
-    return repair(merged, model_a, model_b_aligned, alpha, data)
+        return _reset_batchnorm(merged, data, name)
+    return _repair(merged, model_a, model_b, alpha, data, name)
 
 
 def _power(perm: torch.Tensor, k: int) -> torch.Tensor:
@@ -158,18 +215,24 @@ def group_average(
         Inputs for batch-norm statistics, used together with their transformed copies; the statistics
         are then averaged over the permutations' orbits.
     """
-    spec = spec or derive_spec(model)
+    check_module(model, "model")
+    transform = choice(transform, "transform", TRANSFORMS)
+    spec = spec_of(model, "model") if spec is None else spec_fits(spec, model)
+    sizes = [(g.name, g.size) for g in spec.groups]
+    perms = check_permutations(permutations, sizes, "permutations")
+    if data is not None:
+        check_inputs(data)
     order = 4 if transform == "rot90" else 2
-    for group, perm in zip(spec.groups, permutations, strict=True):
+    for k, (group, perm) in enumerate(zip(spec.groups, perms, strict=True)):
         if not torch.equal(_power(perm, order), torch.arange(perm.numel())):
             raise ValueError(
-                f"the permutation of group {group.name!r} does not have order dividing {order}, so the group "
-                "average is not invariant; use self_align(..., involution=True) for flips"
+                f"permutations[{k}] (group {group.name!r}) does not have order dividing {order}, so the "
+                "group average is not invariant; use self_align(..., involution=True) for flips"
             )
     terms, current = [model], model
     for k in range(1, order):
         current = transform_network(current, transform)
-        terms.append(permute_model(current, spec, [_power(p, k) for p in permutations]))
+        terms.append(permute_model(current, spec, [_power(p, k) for p in perms]))
     states = [t.state_dict() for t in terms]
     averaged = {
         key: _mean([s[key] for s in states]) if value.is_floating_point() else value
@@ -179,9 +242,9 @@ def group_average(
     out.load_state_dict(averaged)
     if data is not None and has_batchnorm(out):
         orbit = (torch.cat([apply_transform(x, transform, k) for k in range(order)]) for x in batches(data))
-        reset_batchnorm(out, list(orbit))
+        _reset_batchnorm(out, list(orbit))
     if has_batchnorm(out):
-        _symmetrise_statistics(out, spec, permutations, order)
+        _symmetrise_statistics(out, spec, perms, order)
     return out.eval()
 
 

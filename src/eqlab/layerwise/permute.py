@@ -8,6 +8,9 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from eqlab._arguments import describe
+from eqlab._arguments import module as check_module
+from eqlab.layerwise._checks import permutations, spec_fits
 from eqlab.layerwise.spec import PermutationSpec
 
 __all__ = ["expand", "permute_model", "permute_state", "permute_tensor"]
@@ -40,17 +43,11 @@ def permute_state(
 
 def permute_model(model: nn.Module, spec: PermutationSpec, perms: Sequence[torch.Tensor]) -> nn.Module:
     """A copy of ``model`` with its hidden channels permuted; it computes the same function."""
-    _check(spec, perms)
+    check_module(model, "model")
+    if not isinstance(spec, PermutationSpec):
+        raise TypeError(f"spec must be a PermutationSpec (from derive_spec), got {describe(spec)}")
+    spec_fits(spec, model)
+    perms = permutations(perms, [(g.name, g.size) for g in spec.groups], "perms")
     out = copy.deepcopy(model)
     out.load_state_dict(permute_state(model.state_dict(), spec, perms))
     return out
-
-
-def _check(spec: PermutationSpec, perms: Sequence[torch.Tensor]) -> None:
-    if len(perms) != len(spec.groups):
-        raise ValueError(f"perms must hold one permutation per group ({len(spec.groups)}), got {len(perms)}")
-    for group, perm in zip(spec.groups, perms, strict=True):
-        if perm.shape != (group.size,) or not torch.equal(perm.sort().values, torch.arange(group.size)):
-            raise ValueError(
-                f"perms for group {group.name!r} must be a permutation of {group.size}, got {perm}"
-            )

@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
+from eqlab._arguments import module as check_module
+
 __all__ = ["Member", "PermGroup", "PermutationSpec", "derive_spec"]
 
 _KEEP_MODULES = (
@@ -161,6 +163,19 @@ def derive_spec(model: nn.Module) -> PermutationSpec:
     ValueError
         For a module or operation whose channel behaviour is unknown, naming it.
     """
+    return spec_of(model, "model")
+
+
+def spec_of(model: Any, name: str) -> PermutationSpec:
+    """`derive_spec` of the argument ``name``: errors start with the argument's name."""
+    check_module(model, name)
+    try:
+        return _derive(model)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from exc.__cause__
+
+
+def _derive(model: nn.Module) -> PermutationSpec:
     try:
         graph = fx.symbolic_trace(model)
     except Exception as exc:  # fx raises many kinds; the message is what matters

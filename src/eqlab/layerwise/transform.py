@@ -19,8 +19,10 @@ import math
 import torch
 from torch import nn
 
+from eqlab._arguments import choice, integer, tensor
+from eqlab._arguments import module as check_module
 from eqlab.exactness import check as check_exactness
-from eqlab.layerwise.spec import derive_spec
+from eqlab.layerwise.spec import spec_of
 
 __all__ = ["TRANSFORMS", "apply_transform", "inverse_transform", "transform_network"]
 
@@ -28,14 +30,15 @@ TRANSFORMS = ("hflip", "vflip", "rot90")
 
 
 def _check_transform(transform: str) -> None:
-    if transform not in TRANSFORMS:
-        raise ValueError(f"transform must be one of {TRANSFORMS}, got {transform!r}")
+    choice(transform, "transform", TRANSFORMS)
 
 
 def apply_transform(x: torch.Tensor, transform: str, times: int = 1) -> torch.Tensor:
     """``t^times`` on the last two axes: a mirror (``hflip``: left-right, ``vflip``: top-bottom) or
     `torch.rot90` by quarter turns."""
+    tensor(x, "x", min_ndim=2, nonempty=False)
     _check_transform(transform)
+    times = integer(times, "times")
     if transform == "rot90":
         return torch.rot90(x, times, dims=(-2, -1))
     if times % 2 == 0:
@@ -71,14 +74,24 @@ def transform_network(model: nn.Module, transform: str, input_size: int | None =
     >>> torch.allclose(transform_network(net, "rot90")(x), net(torch.rot90(x, 1, (-2, -1))))
     True
     """
+    check_module(model, "model")
     _check_transform(transform)
-    spec = derive_spec(model)
+    if input_size is not None:
+        integer(input_size, "input_size", minimum=1)
+    spec = spec_of(model, "model")
+    flat_input = [name for name, block in spec.flattened.items() if block == -1]
+    if flat_input:
+        raise ValueError(
+            f"model: {flat_input[0]} reads the flattened input image; transform_network needs a conv first"
+        )
     modules = dict(model.named_modules())
     for name, module in modules.items():
         if isinstance(module, nn.Conv2d) and isinstance(module.padding, str) and module.padding == "same":
             kh, kw = module.kernel_size
             if (kh - 1) * module.dilation[0] % 2 or (kw - 1) * module.dilation[1] % 2:
-                raise ValueError(f"{name}: padding='same' with an even kernel pads asymmetrically")
+                raise ValueError(
+                    f"model: {name} has padding='same' with an even kernel, which pads asymmetrically"
+                )
     if input_size is not None:
         report = check_exactness(
             model, input_size, confirm=False, group="p4" if transform == "rot90" else "p4m"
