@@ -11,15 +11,30 @@ same space by orbit tying, much faster.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from eqlab._arguments import describe, flag, real, tensor
 from eqlab.groups.representation import Representation
 
 __all__ = ["RepLinear", "equivariant_basis", "invariant_basis"]
+
+
+def _representation(value: Any, name: str) -> Representation:
+    if not isinstance(value, Representation):
+        raise TypeError(f"{name} must be an eqlab Representation, got {describe(value)}")
+    return value
+
+
+def _tolerance(tol: Any) -> float:
+    value = real(tol, "tol")
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"tol must be a number in (0, 1), got {value}")
+    return value
 
 
 def _nullspace(constraint: np.ndarray, size: int, tol: float) -> np.ndarray:
@@ -34,6 +49,9 @@ def _nullspace(constraint: np.ndarray, size: int, tol: float) -> np.ndarray:
 
 def equivariant_basis(rep_in: Representation, rep_out: Representation, tol: float = 1e-9) -> np.ndarray:
     """Orthonormal basis of the equivariant matrices, shape ``(d, n_out, n_in)``."""
+    _representation(rep_in, "rep_in")
+    _representation(rep_out, "rep_out")
+    tol = _tolerance(tol)
     if rep_in.num_generators != rep_out.num_generators:
         raise ValueError(
             f"rep_in has {rep_in.num_generators} generators but rep_out has {rep_out.num_generators}: "
@@ -52,6 +70,8 @@ def equivariant_basis(rep_in: Representation, rep_out: Representation, tol: floa
 
 def invariant_basis(rep: Representation, tol: float = 1e-9) -> np.ndarray:
     """Orthonormal basis of the vectors every generator fixes, shape ``(d, n)``."""
+    _representation(rep, "rep")
+    tol = _tolerance(tol)
     blocks = [g - np.eye(rep.dim) for g in rep.generators]
     constraint = np.concatenate(blocks) if blocks else np.zeros((0, rep.dim))
     return _nullspace(constraint, rep.dim, tol)
@@ -84,9 +104,10 @@ class RepLinear(nn.Module):
 
     def __init__(self, rep_in: Representation, rep_out: Representation, bias: bool = True) -> None:
         super().__init__()
-        self.rep_in, self.rep_out = rep_in, rep_out
+        self.rep_in = _representation(rep_in, "rep_in")
+        self.rep_out = _representation(rep_out, "rep_out")
         weights = equivariant_basis(rep_in, rep_out)
-        biases = invariant_basis(rep_out) if bias else np.zeros((0, rep_out.dim))
+        biases = invariant_basis(rep_out) if flag(bias, "bias") else np.zeros((0, rep_out.dim))
         # bases stay float64 (exact to rounding) and are cast to the parameters' dtype when used
         self.register_buffer("weight_basis", torch.as_tensor(weights, dtype=torch.float64))
         self.register_buffer("bias_basis", torch.as_tensor(biases, dtype=torch.float64))
@@ -127,8 +148,9 @@ class RepLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., n_in) -> (..., n_out)``."""
+        tensor(x, "x", min_ndim=1, floating=True, nonempty=False)
         if x.shape[-1] != self.rep_in.dim:
-            raise ValueError(f"RepLinear expects inputs (..., {self.rep_in.dim}), got {tuple(x.shape)}")
+            raise ValueError(f"RepLinear expects inputs (..., {self.rep_in.dim}) for x, got {tuple(x.shape)}")
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:

@@ -19,11 +19,14 @@ Weights are Kaiming-uniform for ReLU and biases start at zero, as in the paper's
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
-from eqlab.nn.sparse import SparseConv, SparseDense
+from eqlab._arguments import choice, describe, flag, integer, tensor
+from eqlab.nn.sparse import SparseConv, SparseDense, _geometry, _size
 
 __all__ = ["PATHS", "GroupedLinear", "SoftBlock", "polyphase_subsample", "soft_backbone"]
 
@@ -33,8 +36,14 @@ PATHS = ("conv", "fc", "ffc", "fc+conv", "ffc+conv", "s-conv", "s-fc", "s-fc+s-c
 def polyphase_subsample(x: torch.Tensor) -> torch.Tensor:
     """Stride 2 by adaptive polyphase sampling: per sample, of the four components ``x[..., a::2, b::2]``
     the one with the largest maximum. ``(B, C, H, W) -> (B, C, H/2, W/2)``, ``H`` and ``W`` even."""
-    if x.shape[-1] % 2 or x.shape[-2] % 2:
-        raise ValueError(f"polyphase subsampling needs even height and width, got {tuple(x.shape[-2:])}")
+    tensor(x, "x", ndim=4, nonempty=False)
+    if x.is_complex():
+        raise TypeError(f"x must be a real tensor, got {describe(x)}")
+    if x.shape[-1] % 2 or x.shape[-2] % 2 or 0 in x.shape[-2:]:
+        raise ValueError(
+            f"polyphase subsampling needs x with an even height and width of at least 2, "
+            f"got {tuple(x.shape[-2:])}"
+        )
     parts = torch.stack([x[..., a::2, b::2] for a in (0, 1) for b in (0, 1)], dim=1)  # (B, 4, C, H/2, W/2)
     best = parts.flatten(2).amax(dim=2).argmax(dim=1)  # (B,)
     return parts[torch.arange(x.shape[0]), best]
@@ -47,12 +56,22 @@ class GroupedLinear(nn.Module):
 
     def __init__(self, groups: int, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
+        groups = integer(groups, "groups", minimum=1)
+        in_features = integer(in_features, "in_features", minimum=1)
+        out_features = integer(out_features, "out_features", minimum=1)
         self.groups, self.in_features, self.out_features = groups, in_features, out_features
+        bias = flag(bias, "bias")
         bound = math.sqrt(6.0 / in_features)  # Kaiming-uniform for ReLU
         self.weight = nn.Parameter(torch.empty(groups, out_features, in_features).uniform_(-bound, bound))
         self.bias = nn.Parameter(torch.zeros(groups, out_features)) if bias else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tensor(x, "x", min_ndim=2, floating=True, nonempty=False)
+        if tuple(x.shape[-2:]) != (self.groups, self.in_features):
+            raise ValueError(
+                f"GroupedLinear expects x of shape (..., groups, in_features) = "
+                f"(..., {self.groups}, {self.in_features}), got {tuple(x.shape)}"
+            )
         out = torch.einsum("...gi,goi->...go", x, self.weight)
         return out if self.bias is None else out + self.bias
 
@@ -123,11 +142,10 @@ class SoftBlock(nn.Module):
 
     def __init__(self, path: str, c_in: int, c_out: int, size: int, stride: int = 1) -> None:
         super().__init__()
-        if path not in PATHS:
-            raise ValueError(f"path must be one of {PATHS}, got {path!r}")
-        if stride not in (1, 2):
-            raise ValueError(f"stride must be 1 or 2, got {stride}")
-        self.path = path
+        path = choice(path, "path", PATHS)
+        c_in, c_out, stride = _geometry(c_in, c_out, stride)
+        size = _size(size, stride)
+        self.path, self.c_in, self.size = path, c_in, size
         parts = path.split("+")
         conv: nn.Module | None = None
         dense: nn.Module | None = None
@@ -145,8 +163,20 @@ class SoftBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> (B, C', H / stride, W / stride)``."""
+        tensor(x, "x", ndim=4, floating=True, nonempty=False)
+        if x.shape[1] != self.c_in or (self.dense is not None and tuple(x.shape[-2:]) != (self.size,) * 2):
+            size = f"{self.size}, {self.size}" if self.dense is not None else "H, W"
+            raise ValueError(
+                f"SoftBlock({self.path!r}) expects x of shape (B, {self.c_in}, {size}), got {tuple(x.shape)}"
+            )
         outs = [p(x) for p in (self.conv, self.dense) if p is not None]
         return torch.relu(outs[0] if len(outs) == 1 else 0.5 * (outs[0] + outs[1]))
+
+
+def _integers(values: Any, name: str, minimum: int, maximum: int | None) -> tuple[int, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"{name} must be a sequence of integers, got {describe(values)}")
+    return tuple(integer(v, f"{name}[{i}]", minimum=minimum, maximum=maximum) for i, v in enumerate(values))
 
 
 def soft_backbone(
@@ -161,6 +191,22 @@ def soft_backbone(
     """The paper's backbone scaled down: blocks with ``alpha * widths`` channels and the given strides
     (defaults: 16 x 16 -> 1 x 1 in five blocks), then flatten, ``Linear(-> 4 alpha)``, ReLU and a linear
     classifier (the paper: eight blocks on 32 x 32, head width 64 alpha)."""
+    path = choice(path, "path", PATHS)
+    alpha = integer(alpha, "alpha", minimum=1)
+    size = integer(size, "size", minimum=1)
+    in_channels = integer(in_channels, "in_channels", minimum=1)
+    num_classes = integer(num_classes, "num_classes", minimum=1)
+    widths = _integers(widths, "widths", 1, None)
+    strides = _integers(strides, "strides", 1, 2)
+    if len(widths) != len(strides):
+        raise ValueError(
+            f"widths and strides must have one entry per block, got {len(widths)} (widths) and "
+            f"{len(strides)} (strides)"
+        )
+    if size % math.prod(strides):
+        raise ValueError(
+            f"size must be a multiple of the product of strides, {math.prod(strides)}, got {size}"
+        )
     layers: list[nn.Module] = []
     c_in = in_channels
     for width, stride in zip(widths, strides, strict=True):
