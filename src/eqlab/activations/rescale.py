@@ -105,9 +105,9 @@ def rescale_to_permutation(matrices: Any) -> Rescaling:
                 elif abs(log_scale[j] - wanted) > 1e3 * TOLERANCE * max(1.0, abs(wanted)):
                     factor = math.exp(wanted - log_scale[j])
                     raise ValueError(
-                        f"no positive diagonal rescaling exists: around a cycle through matrix {index}, "
-                        f"basis vectors {i} and {j}, the scales multiply to {factor:.6g}, not 1, so the "
-                        "matrices generate an infinite group"
+                        "matrices admit no positive diagonal rescaling: around a cycle through matrix "
+                        f"{index}, basis vectors {i} and {j}, the scales multiply to {factor:.6g}, not 1, so "
+                        "the matrices generate an infinite group"
                     )
     for root in np.unique(component):
         members = component == root
