@@ -213,3 +213,18 @@ def function(value: Any, name: str) -> Any:
     if not callable(value) or isinstance(value, type):
         raise TypeError(f"{name} must be a function, got {describe(value)}")
     return value
+
+
+def dataset(value: Any, name: str) -> int:
+    """The length of ``value``, a map-style dataset of ``(x, y)`` pairs (``TensorDataset(x, y)``) with at
+    least one example; a bare tensor is refused (its rows are not pairs)."""
+    expected = "a Dataset of (x, y) pairs, e.g. TensorDataset(x, y)"
+    if isinstance(value, torch.Tensor) or not (hasattr(value, "__len__") and hasattr(value, "__getitem__")):
+        raise TypeError(f"{name} must be {expected}, got {describe(value)}")
+    size = len(value)
+    if size == 0:
+        raise ValueError(f"{name} must hold at least one example, got an empty {type(value).__name__}")
+    first = value[0]
+    if not isinstance(first, (tuple, list)) or len(first) != 2:
+        raise ValueError(f"{name} must be {expected}; its first example is {describe(first)}")
+    return size
