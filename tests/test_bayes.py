@@ -202,3 +202,75 @@ def test_errors_name_the_problem() -> None:
         la.log_marginal_likelihood(1.0, sigma_noise=0.5)
     with pytest.raises(ValueError, match="likelihood must be"):
         KronLaplace(_mlp(), "poisson")
+
+
+class _SharedHalves(nn.Module):
+    """One Linear map applied to both halves of the input, outputs side by side: weight sharing where
+    each output depends on one call only, so KFAC-expand is exact with a Gaussian likelihood."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(4)
+        self.shared = nn.Linear(3, 2).double()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.shared(x[:, :3]), self.shared(x[:, 3:])], dim=1)
+
+
+def test_a_layer_called_twice_counts_both_calls_and_is_exact_where_kfac_expand_is() -> None:
+    model = _SharedHalves()
+    x, y = torch.randn(7, 6, dtype=torch.float64), torch.randn(7, 4, dtype=torch.float64)
+    la = KronLaplace(model, "regression")
+    la.fit([(x[:3], y[:3]), (x[3:], y[3:])])
+    delta = torch.tensor([0.4, 1.3], dtype=torch.float64)
+    expected = _dense_lml(model, x, y, "regression", delta, sigma=0.6)
+    torch.testing.assert_close(la.log_marginal_likelihood(delta, 0.6), expected, rtol=1e-10, atol=1e-10)
+
+
+class _Siamese(nn.Module):
+    """A classifier that sums the features of one shared layer over two inputs (a nonlinear net)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(5)
+        self.shared = nn.Linear(3, 4).double()
+        self.head = nn.Linear(4, 3).double()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.tanh(self.shared(x[:, :3])) + torch.tanh(self.shared(x[:, 3:])))
+
+
+def test_factors_of_a_layer_called_twice_equal_brute_force_sums_over_both_calls() -> None:
+    from eqlab.bayes import accumulate_factors
+
+    model = _Siamese()
+    x, y = torch.randn(5, 6, dtype=torch.float64), torch.randint(0, 3, (5,))
+    factors, *_ = accumulate_factors(model, [(x, y)], "classification")
+    shared = next(f for f in factors if f.name == "shared")
+    # brute force: both calls written out, each call's output gradient taken on its own
+    halves = (x[:, :3], x[:, 3:])
+    s = [nn.functional.linear(h, model.shared.weight, model.shared.bias) for h in halves]
+    out = model.head(torch.tanh(s[0]) + torch.tanh(s[1]))
+    p = out.detach().softmax(dim=1)
+    a_sum = sum(h.T @ h for h in halves)
+    g_sum = torch.zeros(4, 4, dtype=torch.float64)
+    for k in range(3):
+        v = p[:, k : k + 1].sqrt() * (torch.eye(3, dtype=torch.float64)[k] - p)  # rows of L_n, class k
+        for g in torch.autograd.grad(out, s, grad_outputs=v, retain_graph=True):
+            g_sum += g.T @ g
+    assert shared.rows == 2 * len(x)
+    torch.testing.assert_close(shared.a_sum, a_sum, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(shared.g_sum, g_sum, rtol=1e-12, atol=1e-12)
+
+
+def test_a_trainable_layer_the_forward_pass_skips_is_named() -> None:
+    class Skips(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.used, self.unused = nn.Linear(2, 2), nn.Linear(2, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.used(x)
+
+    with pytest.raises(ValueError, match="did not call its trainable layer 'unused'"):
+        KronLaplace(Skips(), "classification").fit([(torch.randn(3, 2), torch.zeros(3, dtype=torch.long))])

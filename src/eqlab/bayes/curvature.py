@@ -10,6 +10,9 @@ where a *row* is one data point for a Linear layer and one (data point, output p
 convolution (KFAC-expand, Eschenhagen et al. 2023), and ``R`` is the number of rows: ``A`` is a mean
 and ``G`` a sum over the data, so the factors do not depend on the batch size. A bias is its own
 block ``G``. This is exact for one data point or identical inputs in networks of Linear layers.
+A layer called several times in one forward pass (weight sharing) contributes the rows of every
+call, as a convolution does those of every position: KFAC-expand again, exact when each output depends
+on one call only (e.g. one Linear map applied to the parts of the input, with a Gaussian likelihood).
 A `GroupedLinear` (the factored layer's parts) gets one ``A_g ⊗ G_g`` per group: its GGN block is
 block-diagonal over the groups in KFAC, which needs no fork of any curvature library.
 
@@ -23,7 +26,7 @@ Output Hessians, per data point with logits or outputs ``f`` (``C`` of them):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,11 +34,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from eqlab._arguments import choice, describe, integer
+from eqlab._arguments import module as check_module
 from eqlab.nn.soft import GroupedLinear
 
 __all__ = ["LIKELIHOODS", "Layer", "LayerFactors", "accumulate_factors", "supported_layers"]
 
 LIKELIHOODS = ("classification", "regression")
+GGNS = ("exact", "mc")
 
 
 @dataclass
@@ -83,6 +89,7 @@ def _outer(rows: torch.Tensor) -> torch.Tensor:
 def supported_layers(model: nn.Module) -> list[tuple[str, Layer]]:
     """The Linear and Conv2d layers holding the model's trainable parameters; anything else with
     trainable parameters is refused by name."""
+    check_module(model, "model")
     layers: list[tuple[str, Layer]] = []
     for name, module in model.named_modules():
         own = [p for p in module.parameters(recurse=False) if p.requires_grad]
@@ -94,12 +101,12 @@ def supported_layers(model: nn.Module) -> list[tuple[str, Layer]]:
             layers.append((name, module))
         else:
             raise ValueError(
-                "KronLaplace has Kronecker factors for Linear, Conv2d (groups=1) and GroupedLinear layers; "
-                f"{name!r} is a "
-                f"{type(module).__name__} with trainable parameters"
+                f"model has a layer KronLaplace cannot factor: {name!r} is a {type(module).__name__} with "
+                "trainable parameters; there are Kronecker factors for Linear, Conv2d (groups=1) and "
+                "GroupedLinear layers only (freeze the others with requires_grad_(False))"
             )
     if not layers:
-        raise ValueError("the model has no trainable Linear or Conv2d layer")
+        raise ValueError(f"model has no trainable Linear or Conv2d layer, got a {type(model).__name__}")
     return layers
 
 
@@ -161,18 +168,22 @@ def accumulate_factors(
     Returns ``(factors, fit, n_data, n_outputs)``: for classification ``fit`` is the summed
     cross-entropy, for regression the residual sum of squares.
     """
-    if likelihood not in LIKELIHOODS:
-        raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
-    if ggn not in ("exact", "mc"):
-        raise ValueError(f"ggn must be 'exact' or 'mc', got {ggn!r}")
     layers = supported_layers(model)
+    likelihood = choice(likelihood, "likelihood", LIKELIHOODS)
+    ggn = choice(ggn, "ggn", GGNS)
+    samples = integer(samples, "samples", minimum=1)
+    seed = integer(seed, "seed", minimum=0)
+    if isinstance(loader, (torch.Tensor, str, bytes, Mapping)) or not isinstance(loader, Iterable):
+        raise TypeError(
+            f"loader must yield (x, y) batches (a DataLoader or a list of pairs), got {describe(loader)}"
+        )
     factors = [LayerFactors(name, module) for name, module in layers]
     generator = torch.Generator().manual_seed(seed)
-    store: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+    store: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}  # every call of each layer
 
     def hook(index: int) -> Any:
         def record(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-            store[index] = (inputs[0].detach(), output)
+            store.setdefault(index, []).append((inputs[0].detach(), output))
 
         return record
 
@@ -181,10 +192,16 @@ def accumulate_factors(
     was_training = model.training
     model.eval()
     try:
-        for x, y in loader:
-            outputs = model(x)
-            if outputs.dim() != 2:
-                raise ValueError(f"the model must output (batch, outputs), got {tuple(outputs.shape)}")
+        for batch in loader:
+            store.clear()
+            x, y = _batch(batch)
+            try:
+                outputs = model(x)
+            except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+                raise ValueError(f"loader: the model cannot take the batch {describe(x)}: {exc}") from exc
+            if not isinstance(outputs, torch.Tensor) or outputs.dim() != 2:
+                raise ValueError(f"model must output (batch, outputs), got {describe(outputs)}")
+            _check_targets(y, outputs, likelihood)
             n_data += outputs.shape[0]
             n_outputs = outputs.shape[1]
             with torch.no_grad():
@@ -192,20 +209,72 @@ def accumulate_factors(
                     fit += float(F.cross_entropy(outputs.double(), y, reduction="sum"))
                 else:
                     fit += float(((outputs.double() - y.double().reshape(outputs.shape)) ** 2).sum())
-            for i, factor in enumerate(factors):
-                factor.add_inputs(_input_rows(factor.module, store[i][0]))
-            layer_outputs = [store[i][1] for i in range(len(factors))]
+            skipped = [factors[i].name for i in range(len(factors)) if i not in store]
+            if skipped:
+                raise ValueError(
+                    f"model did not call its trainable layer {skipped[0]!r} in the forward pass; KronLaplace "
+                    "needs every trainable layer to take part (freeze it with requires_grad_(False))"
+                )
+            calls = [(i, a, s) for i in range(len(factors)) for a, s in store[i]]
+            for i, a, _ in calls:
+                factors[i].add_inputs(_input_rows(factors[i].module, a))
             for v in _hessian_factors(outputs, likelihood, ggn, samples, generator):
                 grads = torch.autograd.grad(
-                    outputs, layer_outputs, grad_outputs=v.to(outputs.dtype), retain_graph=True
+                    outputs,
+                    [s for _, _, s in calls],
+                    grad_outputs=v.to(outputs.dtype),
+                    retain_graph=True,
+                    allow_unused=True,
                 )
-                for factor, g in zip(factors, grads, strict=True):
-                    factor.add_output_grads(_output_rows(factor.module, g))
-            store.clear()
+                for (i, _, _), g in zip(calls, grads, strict=True):
+                    if g is not None:  # None: this call does not reach the outputs
+                        factors[i].add_output_grads(_output_rows(factors[i].module, g))
+        store.clear()
     finally:
         for handle in handles:
             handle.remove()
         model.train(was_training)
     if n_data == 0:
-        raise ValueError("the loader yielded no data")
+        raise ValueError("loader must yield at least one (x, y) batch of data, got none")
     return factors, fit, n_data, n_outputs
+
+
+def _batch(batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """One ``(x, y)`` batch of the loader: two tensors with one target per input."""
+    if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+        pair = isinstance(batch, (tuple, list))
+        what = f"a {type(batch).__name__} of {len(batch)}" if pair else describe(batch)
+        raise ValueError(f"loader must yield (x, y) batches, got {what}")
+    x, y = batch
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError(f"loader must yield (x, y) pairs of tensors, got {describe(x)} and {describe(y)}")
+    if x.dim() == 0 or x.shape[0] == 0:
+        raise ValueError(f"loader must yield batches of at least one input, got {describe(x)}")
+    if y.dim() == 0 or y.shape[0] != x.shape[0]:
+        raise ValueError(f"loader must yield one target per input, got {describe(x)} and {describe(y)}")
+    return x, y
+
+
+def _check_targets(y: torch.Tensor, outputs: torch.Tensor, likelihood: str) -> None:
+    if likelihood == "classification":
+        if y.dim() != 1 or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+            raise TypeError(
+                f"loader must yield 1-D integer class labels for classification, got {describe(y)}"
+            )
+        if int(y.min()) < 0 or int(y.max()) >= outputs.shape[1]:
+            raise ValueError(
+                f"loader must yield labels in 0..{outputs.shape[1] - 1} (the model's outputs), "
+                f"got {int(y.min())}..{int(y.max())}"
+            )
+        return
+    if y.numel() != outputs.numel():
+        raise ValueError(
+            f"loader must yield regression targets of the outputs' shape {tuple(outputs.shape)}, "
+            f"got {describe(y)}"
+        )
+    if not (
+        y.is_floating_point() or y.dtype in (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
+    ):
+        raise TypeError(f"loader must yield real regression targets, got {describe(y)}")
+    if y.is_floating_point() and not bool(torch.isfinite(y).all()):
+        raise ValueError(f"loader must yield finite regression targets, got {describe(y)} with NaN or Inf")

@@ -24,15 +24,72 @@ from typing import Any
 import torch
 from torch import nn
 
-from eqlab.bayes.curvature import LIKELIHOODS, LayerFactors, accumulate_factors
+from eqlab._arguments import choice, describe, integer
+from eqlab._arguments import module as check_module
+from eqlab.bayes.curvature import GGNS, LIKELIHOODS, LayerFactors, accumulate_factors, supported_layers
 
 __all__ = ["KronLaplace", "kron_logdet"]
 
 
 def kron_logdet(eig_a: torch.Tensor, eig_g: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
     """``log det(A ⊗ G + delta I)`` from the eigenvalues of ``A`` and ``G`` (``(D,)`` each, or
-    ``(groups, D)`` for a block-diagonal sum of Kronecker products)."""
+    ``(groups, D)`` for a block-diagonal sum of Kronecker products); ``delta > 0``, differentiable."""
+    eig_a = _eigenvalue_arg(eig_a, "eig_a")
+    eig_g = _eigenvalue_arg(eig_g, "eig_g")
+    if eig_a.dim() != eig_g.dim() or (eig_a.dim() == 2 and eig_a.shape[0] != eig_g.shape[0]):
+        raise ValueError(
+            "eig_a and eig_g must both be (D,) or both (groups, D) with the same groups, "
+            f"got {describe(eig_a)} and {describe(eig_g)}"
+        )
+    return _kron_logdet(eig_a, eig_g, _positive(delta, "delta", scalar=True))
+
+
+def _kron_logdet(eig_a: torch.Tensor, eig_g: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
     return torch.log(eig_a[..., :, None] * eig_g[..., None, :] + delta).sum()
+
+
+def _eigenvalue_arg(value: Any, name: str) -> torch.Tensor:
+    """Eigenvalues of a positive semi-definite factor: rounding below zero is clamped, more is refused."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a tensor of eigenvalues, got {describe(value)}")
+    if value.dim() not in (1, 2) or not value.is_floating_point():
+        raise ValueError(f"{name} must be a (D,) or (groups, D) floating-point tensor, got {describe(value)}")
+    detached = value.detach()
+    if not bool(torch.isfinite(detached).all()):
+        raise ValueError(f"{name} must hold finite eigenvalues, got {describe(value)} with NaN or Inf")
+    scale = float(detached.abs().max()) if detached.numel() else 0.0
+    if detached.numel() and float(detached.min()) < -1e-10 * max(scale, 1.0):
+        raise ValueError(
+            f"{name} must hold the eigenvalues of a positive semi-definite factor (>= 0), got minimum "
+            f"{float(detached.min()):.3g}"
+        )
+    return value.clamp_min(0)
+
+
+def _positive(
+    value: Any, name: str, *, scalar: bool = False, size: int | None = None, groups: str = ""
+) -> torch.Tensor:
+    """``value`` as a float64 tensor of finite positive numbers (a scalar, or ``size`` entries when given),
+    keeping its autograd graph."""
+    expected = (
+        "a positive number"
+        if scalar
+        else f"a positive scalar or have one entry per parameter group ({size}: {groups})"
+    )
+    if value is None or isinstance(value, (str, bytes, bool)):
+        raise TypeError(f"{name} must be {expected}, got {describe(value)}")
+    if isinstance(value, torch.Tensor) and (value.dtype == torch.bool or value.is_complex()):
+        raise TypeError(f"{name} must be {expected}, got {describe(value)}")
+    try:
+        tensor = torch.as_tensor(value, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"{name} must be {expected}, got {describe(value)}") from None
+    if tensor.dim() != 0 and (scalar or tensor.shape != (size,)):
+        raise ValueError(f"{name} must be {expected}, got {describe(value)}")
+    detached = tensor.detach()
+    if not bool(torch.isfinite(detached).all()) or not bool((detached > 0).all()):
+        raise ValueError(f"{name} must be {expected} (finite, > 0), got {detached.tolist()}")
+    return tensor
 
 
 @dataclass
@@ -94,12 +151,12 @@ class KronLaplace:
         mc_samples: int = 1,
         seed: int = 0,
     ) -> None:
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
-        if ggn not in ("exact", "mc"):
-            raise ValueError(f"ggn must be 'exact' or 'mc', got {ggn!r}")
-        if mc_samples < 1:
-            raise ValueError(f"mc_samples must be >= 1, got {mc_samples}")
+        check_module(model, "model")
+        likelihood = choice(likelihood, "likelihood", LIKELIHOODS)
+        ggn = choice(ggn, "ggn", GGNS)
+        mc_samples = integer(mc_samples, "mc_samples", minimum=1)
+        seed = integer(seed, "seed", minimum=0)
+        supported_layers(model)  # a model without Kronecker factors is refused now, not at fit
         self.model, self.likelihood, self.ggn, self.mc_samples, self.seed = (
             model,
             likelihood,
@@ -160,22 +217,19 @@ class KronLaplace:
             raise RuntimeError("call fit(loader) first")
 
     def _precisions(self, prior_precision: Any) -> torch.Tensor:
-        delta = torch.as_tensor(prior_precision, dtype=torch.float64)
-        if delta.dim() == 0:
-            delta = delta.expand(len(self._groups))
-        if delta.shape != (len(self._groups),):
-            raise ValueError(
-                "prior_precision must be a scalar or have one entry per parameter group "
-                f"({len(self._groups)}: {', '.join(self.parameter_groups)}), got shape {tuple(delta.shape)}"
-            )
-        return delta
+        count = len(self._groups)
+        groups = ", ".join(self.parameter_groups)
+        delta = _positive(prior_precision, "prior_precision", size=count, groups=groups)
+        return delta.expand(count) if delta.dim() == 0 else delta
 
     def _noise(self, sigma_noise: Any) -> torch.Tensor:
         if self.likelihood == "classification":
             if sigma_noise is not None:
                 raise ValueError("sigma_noise applies to regression only")
             return torch.ones((), dtype=torch.float64)
-        return torch.as_tensor(1.0 if sigma_noise is None else sigma_noise, dtype=torch.float64)
+        if sigma_noise is None:
+            return torch.ones((), dtype=torch.float64)
+        return _positive(sigma_noise, "sigma_noise", scalar=True)
 
     def log_likelihood(self, sigma_noise: Any = None) -> torch.Tensor:
         """``log p(D | theta)`` at the fitted weights (differentiable in ``sigma_noise``)."""
@@ -196,11 +250,12 @@ class KronLaplace:
             if group.eig_a is None:
                 total = total + torch.log(group.eig_g * scale + delta[k]).sum()
             else:
-                total = total + kron_logdet(group.eig_a, group.eig_g * scale, delta[k])
+                total = total + _kron_logdet(group.eig_a, group.eig_g * scale, delta[k])
         return total
 
     def log_marginal_likelihood(self, prior_precision: Any, sigma_noise: Any = None) -> torch.Tensor:
         """The Laplace evidence (module docstring); ``prior_precision`` a scalar or one entry per group."""
+        self._check_fitted()
         delta = self._precisions(prior_precision)
         numel = torch.tensor(self.num_params, dtype=torch.float64)
         sq_norms = torch.tensor([g.sq_norm for g in self._groups], dtype=torch.float64)

@@ -19,7 +19,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from eqlab.bayes.curvature import supported_layers
+from eqlab._arguments import choice, dataset, describe, flag, integer, real
+from eqlab._arguments import module as check_module
+from eqlab.bayes.curvature import GGNS, LIKELIHOODS, supported_layers
 from eqlab.bayes.laplace import KronLaplace
 
 __all__ = ["MarglikSettings", "parameter_group_names", "train_marglik"]
@@ -43,12 +45,22 @@ class MarglikSettings:
     track_marglik: bool = True
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.frequency < 1 or self.hyper_steps < 0:
-            raise ValueError(
-                f"epochs, batch_size and frequency must be >= 1 and hyper_steps >= 0, got {self}"
-            )
-        if self.prior_precision <= 0:
-            raise ValueError(f"prior_precision must be positive, got {self.prior_precision}")
+        checked = {
+            "epochs": integer(self.epochs, "epochs", minimum=1),
+            "batch_size": integer(self.batch_size, "batch_size", minimum=1),
+            "lr": real(self.lr, "lr", positive=True),
+            "learn_prior": flag(self.learn_prior, "learn_prior"),
+            "prior_precision": real(self.prior_precision, "prior_precision", positive=True),
+            "burn_in": integer(self.burn_in, "burn_in", minimum=0),
+            "frequency": integer(self.frequency, "frequency", minimum=1),
+            "hyper_steps": integer(self.hyper_steps, "hyper_steps", minimum=0),
+            "hyper_lr": real(self.hyper_lr, "hyper_lr", positive=True),
+            "ggn": choice(self.ggn, "ggn", GGNS),
+            "marglik_batch_size": integer(self.marglik_batch_size, "marglik_batch_size", minimum=1),
+            "track_marglik": flag(self.track_marglik, "track_marglik"),
+        }
+        for name, value in checked.items():  # plain Python values (numpy ones would pass through)
+            object.__setattr__(self, name, value)
 
 
 def _group_parameters(model: nn.Module, names: list[str]) -> list[nn.Parameter]:
@@ -75,9 +87,15 @@ def train_marglik(
         ``groups`` (parameter group names), ``prior_precision`` (final, per group), ``train_loss`` (per
         epoch), ``marglik`` (``[epoch, log evidence / N]`` whenever it was computed).
     """
+    check_module(model, "model")
+    supported_layers(model)
+    n_data = dataset(data, "data")
+    if not isinstance(settings, MarglikSettings):
+        raise TypeError(f"settings must be a MarglikSettings, got {describe(settings)}")
+    seed = integer(seed, "seed", minimum=0)
+    likelihood = choice(likelihood, "likelihood", LIKELIHOODS)
     if likelihood != "classification":
         raise ValueError("train_marglik trains classifiers (likelihood='classification')")
-    n_data = len(data)  # type: ignore[arg-type]
     generator = torch.Generator().manual_seed(seed)
     loader = DataLoader(data, batch_size=settings.batch_size, shuffle=True, generator=generator)
     marglik_loader = DataLoader(data, batch_size=settings.marglik_batch_size)
@@ -96,7 +114,7 @@ def train_marglik(
         for x, y in loader:
             optimizer.zero_grad(set_to_none=True)
             penalty = sum(d * p.pow(2).sum() for d, p in zip(delta, params, strict=True))
-            loss = F.cross_entropy(model(x), y) + 0.5 * penalty / n_data
+            loss = _cross_entropy(model, x, y) + 0.5 * penalty / n_data
             loss.backward()
             optimizer.step()
             total += float(loss.detach()) * len(y)
@@ -128,3 +146,24 @@ def parameter_group_names(model: nn.Module) -> list[str]:
         if isinstance(module.bias, torch.Tensor) and module.bias.requires_grad:
             out.append(prefix + "bias")
     return out
+
+
+def _cross_entropy(model: nn.Module, x: Any, y: Any) -> torch.Tensor:
+    """The mean cross-entropy of one batch of ``data``; a batch the model cannot take, or labels that
+    are not classes of its outputs, name ``data``."""
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError(f"data must hold (x, y) pairs of tensors, got {describe(x)} and {describe(y)}")
+    try:
+        logits = model(x)
+    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+        raise ValueError(f"data: the model cannot take the batch {describe(x)}: {exc}") from exc
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
+        raise ValueError(f"model must output (batch, classes) logits, got {describe(logits)}")
+    if y.dim() != 1 or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise TypeError(f"data must hold 1-D integer class labels, got {describe(y)}")
+    if int(y.min()) < 0 or int(y.max()) >= logits.shape[1]:
+        raise ValueError(
+            f"data must hold labels in 0..{logits.shape[1] - 1} (the model's classes), "
+            f"got {int(y.min())}..{int(y.max())}"
+        )
+    return F.cross_entropy(logits, y)
