@@ -16,7 +16,18 @@ from tests.battery.harness import run_case
 BATTERY = load()
 MIN_CASES = 8
 
-RECORDS: dict[str, str] = {}
+RECORDS: dict[str, str] = {
+    "eqlab.layerwise.AlignResult": "returned by align; users read it and never build one",
+    "eqlab.layerwise.SelfAlignResult": "returned by self_align; users read it and never build one",
+    "eqlab.layerwise.GroupStructure": "one row of SelfAlignResult.structure, built by self_align only",
+    "eqlab.layerwise.BarrierCurve": "returned by interpolation_barrier(s); users read it and never build one",
+    "eqlab.layerwise.PermutationSpec": "derived from the model by derive_spec, never written by hand",
+    "eqlab.layerwise.PermGroup": "one group of a PermutationSpec, built by derive_spec only",
+    "eqlab.layerwise.Member": "one parameter axis of a PermGroup, built by derive_spec only",
+    "eqlab.runner.StudyOutcome": "returned by run_studies and resume; users read it and never build one",
+    "eqlab.runs.Verdict": "produced by judge (and read back by Verdict.from_dict); users never build one",
+    "eqlab.runs.ConfigError": "the exception eqlab raises for a bad config; users catch it, never call it",
+}
 """Public classes that eqlab returns and users do not build, by path, with why they have no cases."""
 
 
