@@ -26,7 +26,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampler, TensorDataset
 
-from eqlab._arguments import choice, describe, function, integer, real, string
+from eqlab._arguments import choice, dataset, describe, function, integer, real, string
 from eqlab._arguments import module as check_module
 from eqlab.runs.checkpoint import load_checkpoint, save_checkpoint
 from eqlab.runs.folder import RunFolder
@@ -75,20 +75,6 @@ RESERVED = frozenset(
     ("model", "optimizer", "scheduler", "generator", "history", "epoch", "settings", "config", "unit", "rng")
 )
 """Checkpoint entries that `train` writes itself; ``checkpoint_extra`` may not replace them."""
-
-
-def _check_data(data: Any) -> int:
-    """The number of examples of ``data``, a dataset of ``(x, y)`` pairs, or a TypeError/ValueError."""
-    expected = "a Dataset of (x, y) pairs, e.g. TensorDataset(x, y)"
-    if isinstance(data, torch.Tensor) or not (hasattr(data, "__len__") and hasattr(data, "__getitem__")):
-        raise TypeError(f"data must be {expected}, got {describe(data)}")
-    size = len(data)
-    if size == 0:
-        raise ValueError(f"data must hold at least one example, got an empty {type(data).__name__}")
-    first = data[0]
-    if not isinstance(first, (tuple, list)) or len(first) != 2:
-        raise ValueError(f"data must be {expected}; its first example is {describe(first)}")
-    return size
 
 
 def _check_unit(unit: Any) -> str:
@@ -179,7 +165,7 @@ def train(
     check_module(model, "model")
     if next(model.parameters(), None) is None:
         raise ValueError(f"model must have parameters to train, got a {type(model).__name__} without any")
-    _check_data(data)
+    dataset(data, "data")
     if not isinstance(settings, TrainSettings):
         raise TypeError(f"settings must be a TrainSettings, got {describe(settings)}")
     function(loss_fn, "loss_fn")
