@@ -17,6 +17,18 @@ BATTERY = load()
 MIN_CASES = 8
 
 RECORDS: dict[str, str] = {
+    "eqlab.activations.ActivationCheck": "the verdict check returns; users read it and never build one",
+    "eqlab.activations.ActivationInfo": "what as_activation and probe find out; users never build one",
+    "eqlab.activations.MatrixClass": "the Theorem 1 class classify returns; users never build one",
+    "eqlab.activations.PermutationBasis": "returned by permutation_basis; users read it and never build one",
+    "eqlab.activations.Rescaling": "the change of basis rescale_to_permutation returns; never built by hand",
+    "eqlab.activations.ScanEntry": "one finding of scan, inside a ScanReport; never built by hand",
+    "eqlab.activations.ScanReport": "returned by scan; users read it and never build one",
+    "eqlab.activations.WorstCase": "returned by worst_case; users read it and never build one",
+    "eqlab.exactness.ExactnessReport": "returned by exactness.check; users read it and never build one",
+    "eqlab.exactness.LayerExactness": "one layer's row of an ExactnessReport, built by check only",
+    "eqlab.sharing.PatternSymmetry": "returned by symmetry_group; users read it and never build one",
+    "eqlab.sharing.SharingPattern": "returned by dense_pattern / sparse_pattern, held by layers; never built",
     "eqlab.layerwise.AlignResult": "returned by align; users read it and never build one",
     "eqlab.layerwise.SelfAlignResult": "returned by self_align; users read it and never build one",
     "eqlab.layerwise.GroupStructure": "one row of SelfAlignResult.structure, built by self_align only",
