@@ -12,16 +12,29 @@ van Gemert, "Using and Abusing Equivariance", 2023.)
 False
 """
 
-from eqlab.exactness.analyser import ExactnessReport, LayerExactness, check, exact_sizes, nearest_exact_sizes
-from eqlab.exactness.grid import adaptive_offset, axis_offset, output_length
+from eqlab.exactness.analyser import (
+    EXACT,
+    ExactnessReport,
+    LayerExactness,
+    check,
+    exact_sizes,
+    nearest_exact_sizes,
+)
+from eqlab.exactness.grid import adaptive_offset, axis_offset, output_length, resize_offset, slice_offset
+from eqlab.exactness.symmetry import SYMMETRIES, Symmetry
 
 __all__ = [
+    "EXACT",
+    "SYMMETRIES",
     "ExactnessReport",
     "LayerExactness",
+    "Symmetry",
     "adaptive_offset",
     "axis_offset",
     "check",
     "exact_sizes",
     "nearest_exact_sizes",
     "output_length",
+    "resize_offset",
+    "slice_offset",
 ]

@@ -1,87 +1,100 @@
 """The subsampling exactness analyser: is this network exactly rotation/reflection equivariant at this
-input size, and if not, which layer breaks it and by how many pixels?
+input size, and if not, which node breaks it and by how many pixels?
 
-`check` traces the input size of every spatial layer with forward hooks on a dummy input, applies the
-grid condition of `eqlab.exactness.grid` to each subsampling layer, and (with ``confirm=True``)
-measures the equivariance error in float64, per layer in isolation (each layer fed a random input of
-its traced shape and the transformed version of it, so one broken layer does not make every later one
-look broken, and a degenerate input cannot make a broken layer look exact) and cumulatively by depth.
-Plain ``Conv2d`` layers are measured on copies whose filters are averaged over the point group: a
-generic filter is never rotation-equivariant, whatever the stride.
+`check` traces the model once (`eqlab.trace`), applies a rule to every node that touches the plane
+(`eqlab.exactness.rules`) and, with ``confirm=True``, measures in float64 (`eqlab.exactness.measure`)
+the whole model's output for every element of the symmetry, each analysed node in isolation, and
+each node's output by depth, on a copy whose filters are averaged over the symmetry.
+
+**What "exact" means.** The verdict is ``"exact"`` only when the grid analysis predicts it *and* the
+end-to-end measurement agrees (relative error below `EXACT`). Every other outcome is ``"not exact"``
+(the grid or the measurement says no; a disagreement is reported with both) or ``"not certified"``
+(the model cannot be traced, a node has no rule, or the output's action is unknown). The end-to-end
+measurement always runs: ``confirm=False`` only skips the per-node and by-depth measurements.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
-from eqlab.exactness.grid import adaptive_offset, axis_offset
-from eqlab.gconv.conv import GroupConv2d, LiftingConv2d, _GroupConvBase
-from eqlab.gconv.pointgroup import PointGroup, point_group
+from eqlab._arguments import choice, describe, flag, integer, integer_pair, module
+from eqlab.exactness import measure
+from eqlab.exactness.layout import GROUP, IMAGE, INVARIANT, Analysis, Average, LayerExactness
+from eqlab.exactness.rules import analyse
+from eqlab.exactness.symmetry import Symmetry, symmetry
+from eqlab.gconv.conv import GroupConv2d, LiftingConv2d
+from eqlab.trace import TracedModel, TraceFailure, trace_model
 
-__all__ = ["ExactnessReport", "LayerExactness", "check", "exact_sizes", "nearest_exact_sizes"]
+__all__ = ["EXACT", "ExactnessReport", "LayerExactness", "check", "exact_sizes", "nearest_exact_sizes"]
 
-_PADS = (nn.ZeroPad2d, nn.ConstantPad2d, nn.ReflectionPad2d, nn.ReplicationPad2d)
-_SPATIAL = (
-    nn.Conv2d,
-    nn.MaxPool2d,
-    nn.AvgPool2d,
-    nn.AdaptiveAvgPool2d,
-    nn.AdaptiveMaxPool2d,
-    _GroupConvBase,
-    *_PADS,
-)
+EXACT = 1e-12
+"""The largest end-to-end relative error (float64) that an ``"exact"`` verdict may stand beside."""
 
-
-@dataclass
-class LayerExactness:
-    """One spatial layer: its geometry at the traced input size, and whether its grid maps onto itself."""
-
-    name: str
-    kind: str
-    kernel: tuple[int, int]
-    stride: tuple[int, int]
-    padding: tuple[tuple[int, int], tuple[int, int]]  # (before, after) along height, then width
-    dilation: tuple[int, int]
-    ceil_mode: bool
-    input_size: tuple[int, int]
-    offset: tuple[int, int]  # pixels off along height and width (0 = exact)
-    error: float | None = None  # measured in isolation, float64 relative
-
-    @property
-    def exact(self) -> bool:
-        """Whether the sampling grid maps onto itself along both axes."""
-        return self.offset == (0, 0)
-
-    @property
-    def subsamples(self) -> bool:
-        """Whether the layer changes the grid (stride > 1, asymmetric padding, adaptive pooling)."""
-        asymmetric = any(before != after for before, after in self.padding)
-        return self.stride != (1, 1) or asymmetric or self.kind.startswith("Adaptive")
+VERDICTS = ("exact", "not exact", "not certified")
+_OUT_ACTIONS = ("invariant", "image", "features")
 
 
 @dataclass
 class ExactnessReport:
-    """The verdict for one model at one input size."""
+    """The verdict for one model at one input size.
+
+    Attributes
+    ----------
+    input_size
+        ``(height, width)``.
+    group
+        The symmetry checked (``"p4"``, ``"p4m"``, ``"rot180"``, ``"hflip"``, ``"vflip"``).
+    layers
+        The rows that matter: nodes that subsample, do not commute, or are not understood.
+    spatial_layers
+        Every analysed node, in graph order.
+    depth_errors
+        ``(node, error)``: each node's output inside the averaged model when the input is transformed.
+    verdict
+        ``"exact"``, ``"not exact"`` or ``"not certified"`` (see the module docstring).
+    reason
+        Why, in one sentence.
+    grid_exact
+        The grid analysis's prediction, made before any measurement (``None``: something is not
+        understood, or the model could not be traced).
+    end_to_end_error
+        The averaged model's output error, worst over the elements (``None`` when not measured).
+    out_action
+        The action on the output, in words, and whether it was given or inferred.
+    method
+        How the model was traced: ``"fx"``, ``"export"``, or ``None`` when it could not be.
+    """
 
     input_size: tuple[int, int]
     group: str
     layers: list[LayerExactness]
     spatial_layers: list[LayerExactness] = field(default_factory=list)
     depth_errors: list[tuple[str, float]] = field(default_factory=list)
+    verdict: str = "not certified"
+    reason: str = ""
+    grid_exact: bool | None = None
+    end_to_end_error: float | None = None
+    out_action: str = ""
+    method: str | None = None
 
     @property
     def exact(self) -> bool:
-        """Whether every subsampling layer's grid maps onto itself."""
-        return all(layer.exact for layer in self.layers)
+        """Whether the verdict is ``"exact"``: predicted by the grid and confirmed end to end."""
+        return self.verdict == "exact"
+
+    @property
+    def not_understood(self) -> list[LayerExactness]:
+        """The nodes no rule covers."""
+        return [layer for layer in self.spatial_layers if not layer.understood]
 
     def table(self) -> str:
-        """A plain-text table: one row per subsampling layer, verdict and measured error side by side."""
+        """A plain-text table: one row per node that matters, verdict and measured error side by side."""
         head = (
             f"{'layer':24s} {'kind':18s} {'k':>5s} {'s':>5s} {'pad (h; w)':>14s} {'d':>5s} {'input':>9s} "
             f"{'off':>6s} {'exact':>6s} {'error':>9s}"
@@ -90,147 +103,96 @@ class ExactnessReport:
         for layer in self.layers:
             pad = f"{layer.padding[0][0]},{layer.padding[0][1]};{layer.padding[1][0]},{layer.padding[1][1]}"
             error = "" if layer.error is None else f"{layer.error:.1e}"
+            verdict = "yes" if layer.exact else ("?" if not layer.understood else "NO")
             rows.append(
                 f"{layer.name[:24]:24s} {layer.kind[:18]:18s} {_pair_text(layer.kernel):>5s} "
-                f"{_pair_text(layer.stride):>5s} "
-                f"{pad:>14s} {_pair_text(layer.dilation):>5s} {_pair_text(layer.input_size):>9s} "
-                f"{_pair_text(layer.offset):>6s} {'yes' if layer.exact else 'NO':>6s} {error:>9s}"
+                f"{_pair_text(layer.stride):>5s} {pad:>14s} {_pair_text(layer.dilation):>5s} "
+                f"{_pair_text(layer.input_size):>9s} {_pair_text(layer.offset):>6s} {verdict:>6s} {error:>9s}"
             )
-        verdict = "exact" if self.exact else "NOT exact"
-        rows.append(f"{self.group} at input {_pair_text(self.input_size)}: {verdict}")
+            if not layer.exact and layer.effect:
+                rows.append(f"    {layer.effect}")
+        measured = "not measured" if self.end_to_end_error is None else f"{self.end_to_end_error:.1e}"
+        rows.append(f"output action: {self.out_action}; end-to-end error (float64): {measured}")
+        verdict = {"exact": "exact", "not exact": "NOT exact", "not certified": "NOT certified"}[self.verdict]
+        rows.append(f"{self.group} at input {_pair_text(self.input_size)}: {verdict}: {self.reason}")
         return "\n".join(rows)
 
 
-def _pair_text(pair: tuple[int, int]) -> str:
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+def _pair_text(pair: tuple[Any, Any]) -> str:
+    def one(v: Any) -> str:
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    return one(pair[0]) if pair[0] == pair[1] else f"{one(pair[0])}x{one(pair[1])}"
 
 
-def _pair(value: Any) -> tuple[int, int]:
-    return (int(value), int(value)) if isinstance(value, int) else (int(value[0]), int(value[1]))
-
-
-def _geometry(module: nn.Module, size: tuple[int, int]) -> tuple[Any, ...]:
-    """(kind, kernel, stride, padding, dilation, ceil_mode, offset) of one spatial layer."""
-    kind = type(module).__name__
-    kernel: Any
-    stride: Any
-    padding: Any
-    dilation: Any
-    offset: Any
-    if isinstance(module, _PADS):
-        left, right, top, bottom = module.padding
-        padding = ((top, bottom), (left, right))
-        return kind, (1, 1), (1, 1), padding, (1, 1), False, (top - bottom, left - right)
-    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
-        requested = module.output_size if module.output_size is not None else size
-        requested = (requested, requested) if isinstance(requested, int) else requested
-        out = (
-            int(requested[0]) if requested[0] is not None else size[0],
-            int(requested[1]) if requested[1] is not None else size[1],
-        )
-        offset = (adaptive_offset(size[0], out[0]), adaptive_offset(size[1], out[1]))
-        return kind, out, (1, 1), ((0, 0), (0, 0)), (1, 1), False, offset
-    if isinstance(module, _GroupConvBase):
-        kernel = (module.kernel_size, module.kernel_size)
-        stride, dilation, ceil_mode = module.stride, module.dilation, False
-        padding = tuple((p, p) for p in module.padding)
-    elif isinstance(module, nn.Conv2d):
-        kernel, stride, dilation, ceil_mode = (
-            _pair(module.kernel_size),
-            _pair(module.stride),
-            _pair(module.dilation),
-            False,
-        )
-        if isinstance(module.padding, str):
-            totals = (
-                [0, 0]
-                if module.padding == "valid"
-                else [d * (k - 1) for d, k in zip(dilation, kernel, strict=True)]
-            )
-            padding = tuple((t // 2, t - t // 2) for t in totals)
-        else:
-            padding = tuple((p, p) for p in _pair(module.padding))
-    else:  # MaxPool2d / AvgPool2d and their group versions
-        kernel = _pair(module.kernel_size)
-        stride = _pair(module.stride if module.stride is not None else module.kernel_size)
-        dilation = _pair(getattr(module, "dilation", 1))
-        ceil_mode = bool(module.ceil_mode)
-        padding = tuple((p, p) for p in _pair(module.padding))
-    offset = tuple(
-        axis_offset(n, k, s, pad, d, ceil_mode)
-        for n, k, s, pad, d in zip(size, kernel, stride, padding, dilation, strict=True)
-    )
-    return kind, kernel, stride, padding, dilation, ceil_mode, offset
-
-
-def _model_group(model: nn.Module, group: str | None) -> str:
-    found = {m.group for m in model.modules() if isinstance(m, _GroupConvBase)}
-    if group is not None:
-        return group
+def _model_group(model: nn.Module, group: str | None) -> tuple[Symmetry, str | None]:
+    found = {m.group for m in model.modules() if isinstance(m, (LiftingConv2d, GroupConv2d))}
     if len(found) > 1:
         raise ValueError(f"the model mixes point groups {sorted(found)}; pass group=")
-    return found.pop() if found else "p4"
+    layers = found.pop() if found else None
+    chosen = symmetry(group if group is not None else layers or "p4")
+    if layers is not None and not chosen.fits(layers):
+        raise ValueError(
+            f"group {chosen.name!r} has elements outside the model's {layers} layers; "
+            f"pass a subgroup of {layers}"
+        )
+    return chosen, layers
 
 
-def _dummy_input(model: nn.Module, size: tuple[int, int], dtype: torch.dtype) -> torch.Tensor:
-    for module in model.modules():
-        if isinstance(module, GroupConv2d):
-            return torch.zeros(1, module.in_channels, module.pg.order, *size, dtype=dtype)
-        if isinstance(module, (LiftingConv2d, nn.Conv2d)):
-            return torch.zeros(1, module.in_channels, *size, dtype=dtype)
+def _input_shape(
+    model: nn.Module, size: tuple[int, int], example_input: torch.Tensor | None
+) -> tuple[int, ...]:
+    if example_input is not None:
+        if tuple(example_input.shape[-2:]) != size:
+            raise ValueError(
+                f"example_input has height and width {tuple(example_input.shape[-2:])}, "
+                f"but input_size is {size}"
+            )
+        return (1, *example_input.shape[1:]) if example_input.dim() >= 3 else tuple(example_input.shape)
+    for sub in model.modules():
+        if isinstance(sub, GroupConv2d):
+            return (1, sub.in_channels, sub.pg.order, *size)
+        if isinstance(sub, (LiftingConv2d, nn.Conv2d)):
+            return (1, sub.in_channels, *size)
     raise ValueError(
         "the model has no Conv2d, LiftingConv2d or GroupConv2d to tell its input channels; "
         "pass example_input="
     )
 
 
-def _spatial_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    out: list[tuple[str, nn.Module]] = []
-    for name, module in model.named_modules():
-        if isinstance(module, _SPATIAL) and not any(isinstance(c, _SPATIAL) for c in module.children()):
-            out.append((name or type(module).__name__, module))
-    return out
+def _out_action(
+    out_action: Any, analysis: Analysis | None, sym: Symmetry, group: str | None, output: torch.Tensor
+) -> tuple[measure.OutAction | None, str]:
+    if callable(out_action):
+        return out_action, "given (a callable)"
+    if isinstance(out_action, str):
+        layout = {"invariant": INVARIANT, "image": IMAGE, "features": GROUP}[out_action]
+        action = measure.act(layout, sym, group)
+        if action is None:
+            raise ValueError("out_action 'features' needs a model with eqlab group layers")
+        return action, f"{out_action} (given)"
+    if analysis is None:
+        return None, "unknown: the model could not be traced"
+    layout = analysis.output
+    action = measure.act(layout, sym, analysis.group)
+    words = {
+        "image": "transform the output image",
+        "group": "transform the output group features",
+        "group_axis": "permute the output's group axis",
+        "invariant": "invariant (the output does not move)",
+        "constant": "invariant (the output does not depend on the input)",
+    }
+    if action is None:
+        return None, f"unknown: the output's layout is {layout.kind}; pass out_action="
+    if output.dim() >= 1 and layout.kind == "image" and output.dim() < 3:
+        return None, "unknown: the output is not an image; pass out_action="
+    return action, f"{words.get(layout.kind, layout.kind)} (inferred)"
 
 
-def _run_with_hooks(
-    model: nn.Module, x: torch.Tensor, modules: Sequence[tuple[str, nn.Module]]
-) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    seen: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-    handles = []
-    for name, module in modules:
-
-        def hook(_m: nn.Module, args: tuple[Any, ...], out: Any, name: str = name) -> None:
-            if name not in seen:  # a module called twice keeps its first call
-                seen[name] = (args[0].detach(), out.detach())
-
-        handles.append(module.register_forward_hook(hook))
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return seen
-
-
-def _act(pg: PointGroup, x: torch.Tensor, g: int) -> torch.Tensor:
-    if x.dim() == 5 and x.shape[2] == pg.order:
-        return pg.act_on_features(x, g)
-    return pg.act_on_image(x, g)
-
-
-def _symmetrise_filters(model: nn.Module, pg: PointGroup) -> None:
-    """Average every plain Conv2d filter over the point group (in place), making it invariant."""
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d) and module.kernel_size[0] == module.kernel_size[1]:
-            with torch.no_grad():
-                module.weight.copy_(
-                    torch.stack([pg.act_on_image(module.weight, g) for g in range(pg.order)]).mean(0)
-                )
-
-
-def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float((a - b).norm() / b.norm().clamp_min(1e-300))
+def _validate_out_action(out_action: Any) -> None:
+    if out_action is None or callable(out_action):
+        return
+    choice(out_action, "out_action", _OUT_ACTIONS)
 
 
 def check(
@@ -241,96 +203,184 @@ def check(
     group: str | None = None,
     example_input: torch.Tensor | None = None,
     seed: int = 0,
+    out_action: str | Callable[[torch.Tensor, int], torch.Tensor] | None = None,
 ) -> ExactnessReport:
-    """Check every subsampling layer of ``model`` at ``input_size`` and (``confirm``) measure the error.
+    """Check every node of ``model`` that touches the plane at ``input_size`` and confirm end to end.
 
     Parameters
     ----------
     model
-        Any module built from Conv2d, MaxPool2d, AvgPool2d, adaptive pooling, padding layers, eqlab's
-        group layers, Sequential and residual blocks. It is not modified.
+        Any image model taking one tensor ``(B, C, H, W)`` (or ``(B, C, |G|, H, W)`` for a first group
+        convolution). It is not modified.
     input_size
-        Height and width of the input (an int for square inputs).
+        Height and width of the input: an int for square inputs, or ``(height, width)``.
     confirm
-        Also measure float64 equivariance errors (per layer in isolation, and by depth).
+        Also measure each node in isolation and by depth (float64). The end-to-end measurement that
+        backs the verdict always runs.
     group
-        Point group for the measurement; default: the group of the model's eqlab layers, else ``"p4"``.
+        The symmetry: ``"p4"`` (``"rot90"``), ``"p4m"`` (``"d4"``), ``"rot180"``, ``"hflip"`` or
+        ``"vflip"``; default: the group of the model's eqlab layers, else ``"p4"``.
     example_input
-        An input to trace with, when the first layer does not tell the input channels.
+        An input whose shape (not values) to trace with, when the first layer does not tell the input
+        channels; its height and width must be ``input_size``.
     seed
-        Seeds the random input of the measurement.
+        Seeds the random inputs of the measurements.
+    out_action
+        How the symmetry acts on the output: ``"invariant"``, ``"image"`` (transform it like the input),
+        ``"features"`` (group feature maps of the model's group) or a callable ``(output, element) ->
+        output`` with elements numbered as in `eqlab.exactness.symmetry`. Default: inferred from the
+        traced graph, and reported as inferred.
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+    >>> check(net, 28).verdict, check(net, 27).verdict
+    ('exact', 'not exact')
     """
-    size = _pair(input_size)
-    group = _model_group(model, group)
-    pg = point_group(group)
-    probe = copy.deepcopy(model).double().eval()
-    modules = _spatial_modules(probe)
-    x = example_input.double() if example_input is not None else _dummy_input(probe, size, torch.float64)
-    traced = _run_with_hooks(probe, x, modules)
-    spatial = []
-    for name, _module in modules:
-        if name not in traced:
-            continue  # not on the forward path
-        inp = traced[name][0]
-        kind, kernel, stride, padding, dilation, ceil_mode, offset = _geometry(
-            _module, (inp.shape[-2], inp.shape[-1])
-        )
-        spatial.append(
-            LayerExactness(
-                name,
-                kind,
-                kernel,
-                stride,
-                padding,
-                dilation,
-                ceil_mode,
-                (int(inp.shape[-2]), int(inp.shape[-1])),
-                offset,
-            )
-        )
-    report = ExactnessReport(size, group, [s for s in spatial if s.subsamples], spatial)
-    if confirm and size[0] == size[1]:
-        _measure(probe, modules, report, x.shape, pg, seed)
+    module(model, "model")
+    size = integer_pair(input_size, "input_size", minimum=1)
+    flag(confirm, "confirm")
+    seed = integer(seed, "seed", minimum=0)
+    if example_input is not None and not isinstance(example_input, torch.Tensor):
+        raise TypeError(f"example_input must be a torch.Tensor or None, got {describe(example_input)}")
+    _validate_out_action(out_action)
+    grid = _grid(model, size, group, example_input)
+    report, sym, analysis, view = grid.report, grid.symmetry, grid.analysis, grid.view
+    generator = torch.Generator().manual_seed(seed)
+    inputs = torch.randn((2, *grid.shape[1:]), generator=generator, dtype=torch.float64)
+    in_action = measure.act(grid.input_layout, sym, grid.layers_group)
+    if in_action is None:
+        raise RuntimeError(f"no action on inputs of layout {grid.input_layout.kind}")
+    probe = grid.probe
+    with torch.no_grad():
+        base_output = probe(inputs)
+    if not isinstance(base_output, torch.Tensor):
+        base_output = torch.zeros(())
+    action, report.out_action = _out_action(out_action, analysis, sym, grid.layers_group, base_output)
+    if analysis is not None and view is not None:
+        measure.average(probe, analysis.averages, sym)
+        if view.graph_module is not probe:
+            measure.average(view.graph_module, analysis.averages, sym)
+        if confirm:
+            measure.isolated(view, analysis, sym, generator)
+            report.depth_errors = measure.by_depth(view, analysis, inputs, sym, in_action)
+    else:
+        measure.average(probe, _every_filter(probe), sym)
+    if action is not None:
+        error, _element, note = measure.end_to_end(probe, inputs, sym, in_action, action)
+        report.end_to_end_error = error
+        if note:
+            report.out_action += f"; {note}"
+    report.verdict, report.reason = _verdict(report, analysis, grid.failure)
     return report
 
 
-def _measure(
-    probe: nn.Module,
-    modules: Sequence[tuple[str, nn.Module]],
-    report: ExactnessReport,
-    shape: Sequence[int],
-    pg: PointGroup,
-    seed: int,
-) -> None:
-    _symmetrise_filters(probe, pg)
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(2, *shape[1:], generator=gen, dtype=torch.float64)
-    base = _run_with_hooks(probe, x, modules)
-    by_name = dict(modules)
-    elements = range(1, pg.order)
-    for layer in report.spatial_layers:
-        # a fresh random input of the traced shape: the propagated one may be degenerate (all zero
-        # after a ReLU), which would make any layer look exact
-        inp = torch.randn(base[layer.name][0].shape, generator=gen, dtype=torch.float64)
-        module = by_name[layer.name]
-        with torch.no_grad():
-            out = module(inp)
-            layer.error = max(_relative(module(_act(pg, inp, g)), _act(pg, out, g)) for g in elements)
-    moved = {g: _run_with_hooks(probe, _act(pg, x, g), modules) for g in elements}
-    for layer in report.spatial_layers:
-        out = base[layer.name][1]
-        report.depth_errors.append(
-            (layer.name, max(_relative(moved[g][layer.name][1], _act(pg, out, g)) for g in elements))
-        )
+@dataclass
+class _Grid:
+    """The traced model and the grid analysis at one size, before any measurement."""
+
+    report: ExactnessReport
+    symmetry: Symmetry
+    layers_group: str | None
+    shape: tuple[int, ...]
+    input_layout: Any
+    probe: nn.Module
+    view: TracedModel | None
+    analysis: Analysis | None
+    failure: str
+
+
+def _grid(
+    model: nn.Module, size: tuple[int, int], group: str | None, example_input: torch.Tensor | None
+) -> _Grid:
+    if group is not None and not isinstance(group, str):
+        raise TypeError(f"group must be a symmetry name or None, got {describe(group)}")
+    sym, layers_group = _model_group(model, group)
+    shape = _input_shape(model, size, example_input)
+    probe = copy.deepcopy(model).double().eval()
+    input_layout = GROUP if len(shape) == 5 and layers_group is not None else IMAGE
+    report = ExactnessReport(size, sym.name, [], [])
+    failure = ""
+    view: TracedModel | None = None
+    try:
+        view = trace_model(probe, torch.zeros(shape, dtype=torch.float64))
+    except TraceFailure as exc:
+        failure = str(exc)
+    analysis = analyse(view, sym, input_layout) if view is not None else None
+    if analysis is not None and view is not None:
+        report.spatial_layers = analysis.rows
+        report.layers = [r for r in analysis.rows if r.subsamples or not r.exact]
+        report.grid_exact = analysis.exact
+        report.method = view.method
+    return _Grid(report, sym, layers_group, shape, input_layout, probe, view, analysis, failure)
+
+
+def _every_filter(model: nn.Module) -> list[Average]:
+    """Every Conv2d / ConvTranspose2d filter, for a model that could not be traced."""
+    return [
+        Average(f"{name}.weight")
+        for name, sub in model.named_modules()
+        if isinstance(sub, (nn.Conv2d, nn.ConvTranspose2d)) and name
+    ]
+
+
+def _verdict(report: ExactnessReport, analysis: Analysis | None, failure: str) -> tuple[str, str]:
+    measured = report.end_to_end_error
+    numbers = "" if measured is None else f"; measured end-to-end error {measured:.2g}"
+    if analysis is None:
+        return "not certified", f"{failure}{numbers}"
+    broken = [r for r in analysis.rows if r.understood and not r.exact]
+    unknown = [r for r in analysis.rows if not r.understood]
+    if broken:
+        first = broken[0]
+        return "not exact", f"{first.name} ({first.kind}): {first.effect or 'does not commute'}" + numbers
+    if measured is not None and not measured <= EXACT:
+        if unknown:
+            return (
+                "not exact",
+                f"{unknown[0].name} ({unknown[0].kind}) is not understood: {unknown[0].effect}" + numbers,
+            )
+        if analysis.exact:
+            return "not exact", (
+                f"the grid analysis predicts exact, but the averaged model measures {measured:.2g}: "
+                "something no rule sees breaks the symmetry"
+            )
+        return "not exact", f"the output's action is not what was measured against{numbers}"
+    if unknown:
+        first = unknown[0]
+        return "not certified", f"{first.name} ({first.kind}) is not understood: {first.effect}" + numbers
+    if analysis.output.kind in ("unknown", "flat", "value") and report.out_action.startswith("unknown"):
+        return "not certified", f"the output's action is {report.out_action}"
+    if measured is None:
+        return "not certified", f"the output's action is {report.out_action}"
+    return "exact", f"every sampling grid maps onto itself, and the averaged model measures {measured:.1e}"
+
+
+def _int_sizes(sizes: Iterable[Any]) -> list[int]:
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
+        raise TypeError(f"sizes must be an iterable of integers, got {describe(sizes)}")
+    return [integer(n, "sizes", minimum=1) for n in sizes]
 
 
 def exact_sizes(model: nn.Module, sizes: Iterable[int]) -> list[int]:
-    """The sizes in ``sizes`` at which every subsampling layer of ``model`` is exact (no measurement)."""
-    return [n for n in sizes if check(model, n, confirm=False).exact]
+    """The sizes in ``sizes`` at which the grid analysis predicts every node exact (no measurement): a
+    prediction, which `check` confirms."""
+    module(model, "model")
+    return [n for n in _int_sizes(sizes) if _predicts_exact(model, n)]
+
+
+def _predicts_exact(model: nn.Module, size: int) -> bool:
+    try:
+        return _grid(model, (size, size), None, None).report.grid_exact is True
+    except RuntimeError:
+        return False  # the model does not run at this size
 
 
 def nearest_exact_sizes(model: nn.Module, size: int, radius: int = 16) -> tuple[int | None, int | None]:
-    """The nearest exact input sizes below and above ``size`` (within ``radius``), ``None`` if none."""
+    """The nearest sizes below and above ``size`` (within ``radius``) that the grid predicts exact."""
+    module(model, "model")
+    size = integer(size, "size", minimum=1)
+    radius = integer(radius, "radius", minimum=1)
     below = exact_sizes(model, range(size - 1, max(size - radius, 0), -1))
     above = exact_sizes(model, range(size + 1, size + radius + 1))
     return (below[0] if below else None, above[0] if above else None)

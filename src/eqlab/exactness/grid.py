@@ -20,7 +20,11 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["adaptive_offset", "axis_offset", "output_length"]
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = ["adaptive_offset", "axis_offset", "output_length", "resize_offset", "slice_offset"]
 
 
 def output_length(
@@ -62,3 +66,58 @@ def adaptive_offset(n: int, out: int) -> int:
         other_start, other_end = windows[out - 1 - i]
         worst = max(worst, abs(mirror_start - other_start), abs(mirror_end - other_end))
     return worst
+
+
+def slice_offset(n: int, start: int | None, stop: int | None, step: int | None) -> int:
+    """Offset of keeping ``range(n)[start:stop:step]``: 0 when the kept indices are mirror-symmetric
+    (``i`` kept exactly when ``n - 1 - i`` is), else the largest gap between them and their mirror.
+
+    >>> slice_offset(5, None, None, 2), slice_offset(6, None, None, 2), slice_offset(6, 1, -1, None)
+    (0, 1, 0)
+    """
+    kept = list(range(n))[slice(start, stop, step)]
+    if step is not None and step < 0:
+        kept = kept[::-1]
+    mirrored = sorted(n - 1 - i for i in kept)
+    return max((abs(a - b) for a, b in zip(sorted(kept), mirrored, strict=True)), default=0)
+
+
+def resize_weights(
+    n: int, out: int, mode: str, align_corners: bool | None, scale: float | None, antialias: bool = False
+) -> np.ndarray:
+    """The ``(out, n)`` matrix of one axis of ``F.interpolate`` (float64), computed by torch itself on a
+    one-hot input, so it follows torch's rounding exactly. ``scale`` is the factor passed to torch
+    (``None`` when the output size was given)."""
+    eye = torch.eye(n, dtype=torch.float64).reshape(1, n, n, 1)
+    kwargs: dict[str, object] = {"mode": mode}
+    if mode in ("linear", "bilinear", "bicubic", "trilinear"):
+        kwargs["align_corners"] = align_corners
+        kwargs["antialias"] = antialias
+    if scale is None:
+        moved = F.interpolate(eye, size=(out, 1), **kwargs)  # type: ignore[arg-type]
+    else:
+        moved = F.interpolate(eye, scale_factor=(scale, 1.0), **kwargs)  # type: ignore[arg-type]
+    return moved[0, :, :, 0].T.numpy()
+
+
+def resize_offset(
+    n: int, out: int, mode: str, align_corners: bool | None, scale: float | None, antialias: bool = False
+) -> float:
+    """Offset of resizing ``n`` pixels to ``out`` along one axis: 0 when the interpolation commutes with
+    the mirror image, else the largest shift of a row's centre of mass (pixels).
+
+    >>> resize_offset(4, 8, "nearest", None, 2.0), resize_offset(4, 8, "bilinear", False, 2.0)
+    (0.0, 0.0)
+    >>> resize_offset(5, 7, "nearest", None, None) > 0
+    True
+    """
+    weights = resize_weights(n, out, mode, align_corners, scale, antialias)
+    if weights.shape != (out, n):
+        raise ValueError(f"resizing {n} pixels gave {weights.shape[0]}, not {out}")
+    mirrored = weights[::-1, ::-1]
+    if np.allclose(weights, mirrored, rtol=0, atol=1e-12):
+        return 0.0
+    position = np.arange(n)
+    totals = weights.sum(axis=1).clip(min=1e-300)
+    centre, mirror_centre = weights @ position / totals, mirrored @ position / totals
+    return float(max(np.abs(centre - mirror_centre).max(), 1e-3))
