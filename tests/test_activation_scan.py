@@ -38,7 +38,9 @@ def test_scan_passes_permutation_layers_and_group_convolutions() -> None:
     s5 = symmetric(5).action()
     assert scan(EquivariantMLP(s5, [8, 8], 1), s5).ok
     assert scan(nn.Sequential(SetLinear(1, 4), nn.GELU(), SetLinear(4, 4), nn.ELU()), s5).ok
-    cnn = nn.Sequential(LiftingConv2d(1, 4, 3), nn.SiLU(), GroupConv2d(4, 4, 3, group="p4m"), nn.ReLU())
+    cnn = nn.Sequential(
+        LiftingConv2d(1, 4, 3, group="p4m"), nn.SiLU(), GroupConv2d(4, 4, 3, group="p4m"), nn.ReLU()
+    )  # both layers p4m: a p4 lifting before a p4m group convolution cannot run
     report = scan(nn.Sequential(cnn, GroupPool(), nn.Sigmoid()), Representation.rotation(4))
     assert report.ok and len(report.entries) == 3
     assert all(e.check is not None and e.check.max_error == 0.0 for e in report.entries)
