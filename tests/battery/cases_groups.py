@@ -90,6 +90,13 @@ def build() -> Battery:
         b.mutate(f"eqlab.groups.{name}", getattr(groups, name), {"n": 4}, {"n": counts})
 
     b.mutate("eqlab.groups.identity", groups.identity, {"n": 3}, {"n": not_counts(0, 3)})
+    # numpy integers are integers
+    b.add_valid("eqlab.groups.cyclic", lambda: groups.cyclic(np.int64(4)))
+    b.add_valid("eqlab.groups.torus", lambda: groups.torus(np.int32(3), reflections=np.bool_(True)))
+    b.add_valid("eqlab.groups.identity", lambda: groups.identity(np.int64(3)))
+    b.add_valid("eqlab.groups.act", lambda: groups.act(np.array([1, 0]), torch.randn(2, 3), dim=np.int64(0)))
+    b.add_valid("eqlab.groups.as_permutations", lambda: groups.as_permutations([], size=np.int64(3)))
+    b.add_valid("eqlab.groups.on_tuples", lambda: groups.on_tuples(groups.symmetric(3), np.int64(2)))
 
     for name in ("square_grid", "torus"):
         b.mutate(

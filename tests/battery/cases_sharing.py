@@ -203,6 +203,9 @@ def build() -> Battery:
     )
 
     b.mutate("eqlab.sharing.set_partitions", sharing.set_partitions, {"size": 3}, {"size": not_counts(0, 3)})
+    b.add_valid("eqlab.sharing.set_partitions", lambda: sharing.set_partitions(np.int64(3)))
+    b.add_valid("eqlab.nn.SetLinear", lambda: sharing.SetLinear(np.int64(3), np.int32(4)))
+    b.add_valid("eqlab.sharing.equality_pattern", lambda: sharing.equality_pattern(np.array([5, 2, 5])))
     b.mutate(
         "eqlab.sharing.equality_pattern",
         sharing.equality_pattern,
