@@ -36,6 +36,10 @@ NAMES = (
     "Sn:perm", "Sn:standard", "Sn:regular", "Sn:sign", "SO2:rot2d@ANGLEdeg",
 )  # fmt: skip
 FILE_SUFFIXES = (".npy", ".pt", ".json")
+REGULAR_LIMIT = 120
+"""The largest group order whose regular representation a name may ask for."""
+DIMENSION_LIMIT = 1000
+"""The most points ``Sn:perm``, ``Sn:standard`` and ``Sn:sign`` may act on."""
 
 _PATTERN = re.compile(r"^(C|D|S)(\d+):(\w+)$|^SO2:rot2d@([-+0-9.eE]+)deg$")
 
@@ -70,10 +74,18 @@ def named_representation(name: str) -> Representation:
     family, n, kind = match.group(1), int(match.group(2)), match.group(3)
     if n < 2 or (family == "D" and n < 3):
         raise ValueError(f"{name!r}: n must be at least {3 if family == 'D' else 2}")
+    # sizes are checked from n before any group is built: S100000 or C100000:regular would not fit
+    if kind == "regular":
+        order = {"C": n, "D": 2 * n, "S": math.factorial(min(n, 20))}[family]
+        if order > REGULAR_LIMIT:
+            raise ValueError(
+                f"{name!r}: the regular representation would have "
+                f"{order if family != 'S' or n < 20 else 'n!'} dimensions (limit {REGULAR_LIMIT})"
+            )
+    elif kind in ("perm", "standard", "sign") and n > DIMENSION_LIMIT:
+        raise ValueError(f"{name!r}: n = {n} is above the limit of {DIMENSION_LIMIT} points")
     group = {"C": cyclic, "D": dihedral, "S": symmetric}[family](n)
     if kind == "regular":
-        if group.order > 120:
-            raise ValueError(f"{name!r}: the regular representation has {group.order} dimensions (limit 120)")
         return Representation.from_permutations(regular(group).action(), name=name)
     if kind == "sign" and family == "D":  # the determinant: rotations +1, reflections -1
         return Representation(np.array([[[1.0]], [[-1.0]]]), name=name)
@@ -99,12 +111,18 @@ def load_matrices(source: str) -> tuple[np.ndarray, str]:
         if not path.is_file():
             raise ValueError(f"matrix file {source!r} does not exist")
         data: Any
-        if path.suffix == ".npy":
-            data = np.load(path, allow_pickle=False)
-        elif path.suffix == ".pt":
-            data = torch.load(path, map_location="cpu", weights_only=True)
-        else:
-            data = json.loads(path.read_text())
-        return as_matrices(data), path.name
+        try:
+            if path.suffix == ".npy":
+                data = np.load(path, allow_pickle=False)
+            elif path.suffix == ".pt":
+                data = torch.load(path, map_location="cpu", weights_only=True)
+            else:
+                data = json.loads(path.read_text())
+        except Exception as exc:  # any unreadable file is a bad argument, whatever the reader raised
+            raise ValueError(f"matrix file {source!r} cannot be read as {path.suffix}: {exc}") from None
+        try:
+            return as_matrices(data), path.name
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"matrix file {source!r}: {exc}") from None
     rep = named_representation(source)
     return as_matrices(rep), rep.name
