@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from eqlab.exactness.grid import adaptive_offset, axis_offset, resize_offset, slice_offset
+from eqlab.exactness.grid import adaptive_offset, axis_offset, pool_offset, resize_offset, slice_offset
 from eqlab.exactness.layout import (
     IMAGE,
     INVARIANT,
@@ -36,7 +36,10 @@ def window(
     dilation: Pair,
     ceil_mode: bool,
     what: str,
+    pooling: tuple[str, bool, int | None] | None = None,
 ) -> LayerExactness:
+    """A convolution or pooling window. ``pooling`` is ``(kind, count_include_pad, divisor_override)``
+    for pools, whose windows are read by `pool_offset` (padding takes no part in them)."""
     if isinstance(padding, str):
         totals = (
             [0, 0] if padding == "valid" else [d * (k - 1) for d, k in zip(dilation, kernel, strict=True)]
@@ -48,10 +51,17 @@ def window(
     else:
         p = pair(padding)
         pads = ((p[0], p[0]), (p[1], p[1]))
-    offset = tuple(
-        axis_offset(n, k, s, pad, d, ceil_mode)
-        for n, k, s, pad, d in zip(size, kernel, stride, pads, dilation, strict=True)
-    )
+    if pooling is not None and all(before == after for before, after in pads):
+        kind, include_pad, divisor = pooling
+        offset = tuple(
+            pool_offset(n, kind, k, s, pad[0], d, ceil_mode, include_pad, divisor)
+            for n, k, s, pad, d in zip(size, kernel, stride, pads, dilation, strict=True)
+        )
+    else:
+        offset = tuple(
+            axis_offset(n, k, s, pad, d, ceil_mode)
+            for n, k, s, pad, d in zip(size, kernel, stride, pads, dilation, strict=True)
+        )
     symmetric = (
         kernel[0] == kernel[1]
         and stride[0] == stride[1]

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["adaptive_offset", "axis_offset", "output_length", "resize_offset", "slice_offset"]
+__all__ = ["adaptive_offset", "axis_offset", "output_length", "pool_offset", "resize_offset", "slice_offset"]
 
 
 def output_length(
@@ -121,3 +121,54 @@ def resize_offset(
     totals = weights.sum(axis=1).clip(min=1e-300)
     centre, mirror_centre = weights @ position / totals, mirrored @ position / totals
     return float(max(np.abs(centre - mirror_centre).max(), 1e-3))
+
+
+def pool_weights(
+    n: int,
+    kind: str,
+    kernel: int,
+    stride: int,
+    padding: int,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> np.ndarray:
+    """The ``(out, n)`` matrix of one axis of a pooling, computed by torch on one-hot inputs: for ``"max"``
+    the windows (1 where output ``o`` reads pixel ``i``, padding excluded), for ``"avg"`` the weights
+    (the divisor included)."""
+    eye = torch.eye(n, dtype=torch.float64).reshape(1, n, n, 1)
+    if kind == "max":
+        moved = F.max_pool2d(eye, (kernel, 1), (stride, 1), (padding, 0), (dilation, 1), ceil_mode=ceil_mode)
+    else:
+        moved = F.avg_pool2d(
+            eye, (kernel, 1), (stride, 1), (padding, 0), ceil_mode, count_include_pad, divisor_override
+        )
+    return moved[0, :, :, 0].T.numpy()
+
+
+def pool_offset(
+    n: int,
+    kind: str,
+    kernel: int,
+    stride: int,
+    padding: int,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> int:
+    """Offset of a pooling along one axis: 0 when its windows (and, for averages, its divisors) are their
+    own mirror image. Padding takes no part in a max and only counts in an average's divisor, so a
+    window reaching into padding on one side only can still be exact (a 3-pixel max pool with padding 1
+    on 2 pixels reads both); otherwise the offset of `axis_offset`, at least 1.
+
+    >>> pool_offset(2, "max", 3, 2, 1), axis_offset(2, 3, 2, (1, 1))
+    (0, 1)
+    """
+    weights = pool_weights(
+        n, kind, kernel, stride, padding, dilation, ceil_mode, count_include_pad, divisor_override
+    )
+    if np.allclose(weights, weights[::-1, ::-1], rtol=0, atol=1e-12):
+        return 0
+    return max(abs(axis_offset(n, kernel, stride, (padding, padding), dilation, ceil_mode)), 1)

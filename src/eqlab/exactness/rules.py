@@ -186,7 +186,9 @@ def _pool_module(ctx: Context, node: TracedNode, m: nn.Module, size: Pair) -> No
     stride = pair(m.stride if m.stride is not None and m.stride != [] else m.kernel_size)
     padding = getattr(m, "padding", 0)
     dilation = pair(getattr(m, "dilation", 1))
-    families.window(ctx, node, size, kernel, stride, padding, dilation, bool(m.ceil_mode), "pooling")
+    kind = "max" if isinstance(m, nn.MaxPool2d) else "avg"
+    pooling = (kind, bool(getattr(m, "count_include_pad", True)), getattr(m, "divisor_override", None))
+    families.window(ctx, node, size, kernel, stride, padding, dilation, bool(m.ceil_mode), "pooling", pooling)
 
 
 def _function_rule(ctx: Context, node: TracedNode) -> Layout:
@@ -324,6 +326,11 @@ def _pool_function(ctx: Context, node: TracedNode, data: TracedNode | None, layo
         dilation,
         bool(node.arg("ceil_mode", False)),
         "pooling",
+        (
+            "max" if node.op.startswith("max") else "avg",
+            bool(node.arg("count_include_pad", True)),
+            node.arg("divisor_override"),
+        ),
     )
     if node.is_tuple:
         return Layout("tuple", items=(IMAGE, UNKNOWN))  # values, and indices that do not move like values
