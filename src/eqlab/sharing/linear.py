@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from eqlab._arguments import flag
+from eqlab._arguments import flag, integer
 from eqlab.groups.group import joint_generators
 from eqlab.sharing.pattern import SharingPattern, dense_pattern, sparse_pattern
 
@@ -90,9 +90,9 @@ class EquivariantLinear(nn.Module):
             raise ValueError(f"design must be one of {DESIGNS}, got {design!r}")
         if design == "dense" and connections is not None:
             raise ValueError("connections only applies to design='sparse'")
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+        in_channels = None if in_channels is None else integer(in_channels, "in_channels", minimum=1)
+        out_channels = None if out_channels is None else integer(out_channels, "out_channels", minimum=1)
+        bias = flag(bias, "bias")
         in_gens, out_gens = joint_generators(
             [in_perms, out_perms], ["in_perms", "out_perms"], joint=flag(joint, "joint")
         )

@@ -13,7 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from eqlab.groups.group import Action, Group, orbit_labels, stack_generators
+from eqlab._arguments import describe, flag, integer
+from eqlab.groups.group import Action, Group, joint_generators, orbit_labels, stack_generators
 from eqlab.sharing.linear import EquivariantLinear
 
 __all__ = ["ACTIVATIONS", "EquivariantMLP", "OrbitPool"]
@@ -54,6 +55,36 @@ class OrbitPool(nn.Module):
             raise ValueError(f"OrbitPool expects (..., {self.labels.numel()}, C), got {tuple(x.shape)}")
         sums = x.new_zeros(*x.shape[:-2], self.num_orbits, x.shape[-1]).index_add_(-2, self.labels, x)
         return sums / self.counts.to(x.dtype)[:, None]
+
+
+def _widths(value: Any, name: str) -> list[int]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"{name} must be a sequence of positive integer widths, got {describe(value)}")
+    return [integer(w, f"{name}[{i}]", minimum=1) for i, w in enumerate(value)]
+
+
+def _activation_factory(activation: Any) -> Callable[[], nn.Module]:
+    """A factory of activation modules from a name in `ACTIVATIONS` or a factory, checked by calling it."""
+    if isinstance(activation, str):
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {sorted(ACTIVATIONS)} or a callable, got {activation!r}"
+            )
+        return ACTIVATIONS[activation]
+    if isinstance(activation, nn.Module) or not callable(activation):
+        raise TypeError(
+            f"activation must be a name in {sorted(ACTIVATIONS)} or a factory of modules (nn.ReLU, not "
+            f"nn.ReLU()), got {describe(activation)}"
+        )
+    try:
+        made = activation()
+    except Exception as exc:  # a factory that cannot be called without arguments
+        raise TypeError(
+            f"activation must be callable without arguments, got {describe(activation)}: {exc}"
+        ) from None
+    if not isinstance(made, nn.Module):
+        raise TypeError(f"activation must make torch.nn.Module objects, but it made {describe(made)}")
+    return activation
 
 
 class EquivariantMLP(nn.Module):
@@ -106,19 +137,20 @@ class EquivariantMLP(nn.Module):
         joint: bool = False,
     ) -> None:
         super().__init__()
-        if not hidden_channels:
-            raise ValueError("hidden_channels must name at least one hidden layer")
-        if isinstance(activation, str):
-            if activation not in ACTIVATIONS:
-                raise ValueError(
-                    f"activation must be one of {sorted(ACTIVATIONS)} or a callable, got {activation!r}"
-                )
-            activation = ACTIVATIONS[activation]
+        widths = _widths(hidden_channels, "hidden_channels")
+        if not widths:
+            raise ValueError("hidden_channels must name at least one hidden layer, got none")
+        head_widths = _widths(head_channels, "head_channels")
+        out_features = integer(out_features, "out_features", minimum=1)
+        in_channels = None if in_channels is None else integer(in_channels, "in_channels", minimum=1)
+        joint = flag(joint, "joint")
+        activation = _activation_factory(activation)
         hidden_action = in_action if hidden_action is None else hidden_action
+        joint_generators([in_action, hidden_action], ["in_action", "hidden_action"], joint=joint)
         self.flat_input = in_channels is None
         layers: list[nn.Module] = []
         source, channels = in_action, in_channels or 1
-        for width in hidden_channels:
+        for width in widths:
             layers += [
                 EquivariantLinear(
                     source,
@@ -135,7 +167,7 @@ class EquivariantMLP(nn.Module):
         self.pool = OrbitPool(hidden_action)
         head: list[nn.Module] = []
         features = self.pool.num_orbits * channels
-        for width in head_channels:
+        for width in head_widths:
             head += [nn.Linear(features, width), activation()]
             features = width
         self.head = nn.Sequential(*head, nn.Linear(features, out_features))
