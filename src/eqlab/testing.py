@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from eqlab._arguments import describe
+from eqlab._arguments import describe, flag, integer, real, tensor
 from eqlab.groups.perm import act, as_permutations
 
 __all__ = ["TOLERANCES", "assert_equivariant", "equivariance_error", "permutation_action", "relative_error"]
@@ -66,6 +66,9 @@ def relative_error(actual: torch.Tensor, expected: torch.Tensor, *, batched: boo
     float
         The relative error; ``inf`` when either tensor holds a NaN or an infinity.
     """
+    tensor(actual, "actual", nonempty=False)
+    tensor(expected, "expected", nonempty=False)
+    batched = flag(batched, "batched")
     if actual.shape != expected.shape:
         raise ValueError(
             f"actual and expected must have the same shape, got {tuple(actual.shape)} and "
@@ -87,7 +90,11 @@ def relative_error(actual: torch.Tensor, expected: torch.Tensor, *, batched: boo
 
 def permutation_action(perm: Any, dim: int = -1) -> TensorMap:
     """The action of one permutation on axis ``dim`` of a tensor, as a callable."""
-    (p,) = as_permutations(perm, name="perm")[:1]
+    perms = as_permutations(perm, name="perm")
+    if perms.shape[0] != 1:
+        raise ValueError(f"perm must be one permutation, got a stack of {perms.shape[0]}")
+    dim = integer(dim, "dim")
+    p = perms[0]
     return lambda x: act(p, x, dim=dim)
 
 
@@ -114,6 +121,14 @@ def _in_dtype(f: Callable[..., Any], dtype: torch.dtype) -> Callable[..., Any]:
     if isinstance(f, nn.Module):
         return copy.deepcopy(f).to(dtype)
     return f
+
+
+def _acting(action: TensorMap, value: torch.Tensor, name: str, what: str) -> Any:
+    """``action(value)``, its ValueError re-raised naming the action and what it acted on."""
+    try:
+        return action(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} cannot act on {what} of shape {tuple(value.shape)}: {exc}") from None
 
 
 def _output(value: Any, what: str) -> torch.Tensor:
@@ -170,8 +185,9 @@ def equivariance_error(
     with torch.no_grad():
         fx = _output(f(x), "f(x)")
         for j, (g_in, g_out) in enumerate(zip(ins, outs, strict=True)):
-            expected = _output(g_out(fx), f"out_action[{j}](f(x))")
-            moved = _output(f(g_in(x)), f"f(in_action[{j}](x))")
+            moved_x = _acting(g_in, x, f"in_action[{j}]", "x")
+            expected = _output(_acting(g_out, fx, f"out_action[{j}]", "f(x)"), f"out_action[{j}](f(x))")
+            moved = _output(f(moved_x), f"f(in_action[{j}](x))")
             if moved.shape != expected.shape:
                 raise ValueError(
                     f"element {j}: f(g x) has shape {tuple(moved.shape)} but g f(x) has shape "
@@ -194,9 +210,7 @@ def assert_equivariant(
 ) -> None:
     """Raise `AssertionError` when `equivariance_error` exceeds ``rtol`` (default: `TOLERANCES[dtype]`)."""
     __tracebackhide__ = True
-    if rtol is not None and (isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not rtol >= 0):
-        raise ValueError(f"rtol must be a non-negative number, got {describe(rtol)}")
-    tol = TOLERANCES.get(dtype, 1e-4) if rtol is None else float(rtol)
+    tol = TOLERANCES.get(dtype, 1e-4) if rtol is None else real(rtol, "rtol", minimum=0.0)
     error = equivariance_error(f, x, in_action, out_action, dtype=dtype)
     if not error <= tol:
         raise AssertionError(

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from eqlab._arguments import integer
+from eqlab._arguments import describe, integer, real
 from eqlab.activations.classes import MatrixClass, as_matrices, classify
 from eqlab.activations.functions import ActivationInfo, as_activation
 
@@ -263,5 +263,15 @@ def bias_is_invariant(matrices: Any, bias: Any, tol: float = 1e-9) -> bool:
     """Theorem 8: an affine layer ``W x + c`` with equivariant ``W`` is equivariant iff ``M c = c`` for
     every matrix."""
     mats = as_matrices(matrices)
-    c = np.asarray(bias, dtype=np.float64)
+    tol = real(tol, "tol", minimum=0.0)
+    if isinstance(bias, (str, bytes)) or bias is None:
+        raise TypeError(f"bias must be a vector of {mats.shape[-1]} numbers, got {describe(bias)}")
+    try:
+        c = np.asarray(bias.detach().cpu() if isinstance(bias, torch.Tensor) else bias, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"bias must be a vector of {mats.shape[-1]} numbers, got {describe(bias)}") from None
+    if c.shape != (mats.shape[-1],):
+        raise ValueError(f"bias must be a vector of {mats.shape[-1]} numbers, got shape {c.shape}")
+    if not np.all(np.isfinite(c)):
+        raise ValueError("bias must be finite, got NaN or infinite entries")
     return bool(np.all(np.abs(mats @ c - c) <= tol * max(1.0, float(np.abs(c).max(initial=0.0)))))

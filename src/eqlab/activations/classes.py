@@ -39,9 +39,8 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-import torch
 
-from eqlab.groups.representation import Representation
+from eqlab.groups.representation import Representation, as_matrix_stack
 
 __all__ = ["MAX_DENOMINATOR", "TOLERANCE", "MatrixClass", "as_matrices", "classify"]
 
@@ -89,22 +88,12 @@ class MatrixClass:
     witness: tuple[int, int, int, float] | None = None
 
 
-def as_matrices(matrices: Any) -> np.ndarray:
-    """``(k, n, n)`` float64 matrices from an array, a tensor or a `Representation` (its generators)."""
+def as_matrices(matrices: Any, name: str = "matrices") -> np.ndarray:
+    """``(k, n, n)`` float64 matrices from an array, a tensor or a `Representation` (its generators): a
+    writable copy, checked to be finite, real and invertible; errors name the argument ``name``."""
     if isinstance(matrices, Representation):
         return np.array(matrices.generators, dtype=np.float64)  # a writable copy
-    if isinstance(matrices, torch.Tensor):
-        matrices = matrices.detach().cpu().numpy()
-    arr = np.array(matrices, dtype=np.float64)  # a writable copy
-    if arr.ndim == 2:
-        arr = arr[None]
-    if arr.ndim != 3 or arr.shape[1] != arr.shape[2] or arr.shape[0] == 0:
-        raise ValueError(
-            f"matrices must be a (k, n, n) stack of square matrices with k >= 1, got shape {arr.shape}"
-        )
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("matrices must be finite")
-    return arr
+    return as_matrix_stack(matrices, name)
 
 
 def _close(a: float, b: float) -> bool:

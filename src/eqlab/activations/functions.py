@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from eqlab._arguments import function, string
+
 __all__ = ["BROKEN", "EXACT", "TABLE", "ActivationInfo", "as_activation", "probe"]
 
 EXACT = 1e-12
@@ -112,7 +114,16 @@ def _flag(error: float) -> bool | None:
 
 
 def probe(fn: Fn, name: str = "callable") -> ActivationInfo:
-    """Numerical float64 probe of an arbitrary activation's properties."""
+    """Numerical float64 probe of an arbitrary entry-wise activation's properties.
+
+    Raises
+    ------
+    TypeError
+        when ``fn`` is not an entry-wise function of a tensor, or ``name`` is not a string.
+    """
+    function(fn, "fn")
+    string(name, "name")
+    _require_entrywise(fn, name, "fn")
     x = _probe_points()
     y = x.flip(0) * 0.73 + 0.11
     fx = fn(x)
@@ -153,7 +164,7 @@ _MODULES: dict[type[nn.Module], str] = {
 }
 
 
-def _require_entrywise(fn: Fn, name: str) -> None:
+def _require_entrywise(fn: Fn, name: str, argument: str = "activation") -> None:
     """Raise `TypeError` unless ``fn`` maps a tensor to one of the same shape, entry by entry: applied to a
     ``(6, 5)`` batch it must agree with itself applied to the entries one at a time (a column)."""
     x = torch.randn(6, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 2
@@ -163,13 +174,18 @@ def _require_entrywise(fn: Fn, name: str) -> None:
             single = fn(x.reshape(-1, 1))
     except Exception as exc:  # any failure on a plain tensor means it is not an entry-wise function
         raise TypeError(
-            f"activation must be an entry-wise function of a tensor; {name} failed on a (6, 5) float64 "
+            f"{argument} must be an entry-wise function of a tensor; {name} failed on a (6, 5) float64 "
             f"tensor: {type(exc).__name__}: {exc}"
         ) from exc
-    if not isinstance(whole, torch.Tensor) or whole.shape != x.shape or single.numel() != x.numel():
+    if (
+        not isinstance(whole, torch.Tensor)
+        or not isinstance(single, torch.Tensor)
+        or whole.shape != x.shape
+        or single.numel() != x.numel()
+    ):
         got = tuple(whole.shape) if isinstance(whole, torch.Tensor) else type(whole).__name__
         raise TypeError(
-            "activation must map a tensor to one of the same shape, entry by entry; "
+            f"{argument} must map a tensor to one of the same shape, entry by entry; "
             f"{name} maps (6, 5) to {got}"
         )
     alone = single.reshape(x.shape)
@@ -177,7 +193,7 @@ def _require_entrywise(fn: Fn, name: str) -> None:
     gap = torch.where(same, torch.zeros_like(whole), (whole - alone).abs().nan_to_num(nan=math.inf))
     if not bool((gap <= 1e-12 * whole.abs().nan_to_num(nan=0.0).clamp_min(1.0)).all()):
         raise TypeError(
-            f"activation must be entry-wise; {name} applied to a (6, 5) batch differs from {name} applied "
+            f"{argument} must be entry-wise; {name} applied to a (6, 5) batch differs from {name} applied "
             f"to its entries one at a time by up to {float(gap.max()):.3g}"
         )
 

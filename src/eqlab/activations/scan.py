@@ -243,7 +243,7 @@ def _as_rep(rep: Any) -> _Rep:
     if isinstance(rep, (Action, Group)):
         perm = Representation.from_permutations(rep)
         return _Rep(perm.name, np.asarray(perm.generators))
-    mats = as_matrices(rep)
+    mats = as_matrices(rep, "input_rep")
     return _Rep(f"{mats.shape[-1]}-dimensional representation", mats)
 
 
@@ -493,7 +493,7 @@ def scan(model: nn.Module, input_rep: Any, example_input: torch.Tensor | None = 
     for x, candidate_axis in candidates:
         try:
             view = trace_model(probe, x.double())
-        except TraceFailure as exc:
+        except (TraceFailure, ValueError) as exc:
             failures.append(f"input {tuple(x.shape)}: {exc}")
             continue
         axis = candidate_axis
