@@ -20,21 +20,16 @@ from eqlab.exactness.analyser import (
     exact_sizes,
     nearest_exact_sizes,
 )
-from eqlab.exactness.grid import adaptive_offset, axis_offset, output_length, resize_offset, slice_offset
-from eqlab.exactness.symmetry import SYMMETRIES, Symmetry
+from eqlab.exactness.grid import adaptive_offset, axis_offset, output_length
 
 __all__ = [
     "EXACT",
-    "SYMMETRIES",
     "ExactnessReport",
     "LayerExactness",
-    "Symmetry",
     "adaptive_offset",
     "axis_offset",
     "check",
     "exact_sizes",
     "nearest_exact_sizes",
     "output_length",
-    "resize_offset",
-    "slice_offset",
 ]

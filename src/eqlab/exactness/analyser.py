@@ -145,12 +145,26 @@ def _input_shape(
     """The shape of one input: ``example_input``'s, else the first that the model accepts among the input
     channels of its convolutions (registration order need not be call order)."""
     if example_input is not None:
+        if example_input.dim() < 3:
+            raise ValueError(
+                f"example_input must be a batch of images (B, C, H, W) or group features, got shape "
+                f"{tuple(example_input.shape)}"
+            )
         if tuple(example_input.shape[-2:]) != size:
             raise ValueError(
                 f"example_input has height and width {tuple(example_input.shape[-2:])}, "
                 f"but input_size is {size}"
             )
-        return (1, *example_input.shape[1:]) if example_input.dim() >= 3 else tuple(example_input.shape)
+        shape = (1, *example_input.shape[1:])
+        try:
+            with torch.no_grad():
+                copy.deepcopy(model).double().eval()(torch.zeros(shape, dtype=torch.float64))
+        except Exception as exc:  # the model refuses inputs of this shape: a bad example_input
+            raise ValueError(
+                f"example_input of shape {tuple(example_input.shape)}: the model fails on it: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+        return shape
     candidates: list[tuple[int, ...]] = []
     for sub in model.modules():
         if isinstance(sub, GroupConv2d):

@@ -19,12 +19,31 @@ van Gemert 2023). With symmetric padding and floor rounding this is the familiar
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from eqlab._arguments import describe, flag, integer
+
 __all__ = ["adaptive_offset", "axis_offset", "output_length", "pool_offset", "resize_offset", "slice_offset"]
+
+
+def _window_arguments(
+    n: Any, kernel: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: Any
+) -> tuple[int, int, int, tuple[int, int], int, bool]:
+    if isinstance(padding, (str, bytes)) or not isinstance(padding, Sequence) or len(padding) != 2:
+        raise TypeError(f"padding must be a (before, after) pair of integers, got {describe(padding)}")
+    return (
+        integer(n, "n", minimum=1),
+        integer(kernel, "kernel", minimum=1),
+        integer(stride, "stride", minimum=1),
+        (integer(padding[0], "padding[0]", minimum=0), integer(padding[1], "padding[1]", minimum=0)),
+        integer(dilation, "dilation", minimum=1),
+        flag(ceil_mode, "ceil_mode"),
+    )
 
 
 def output_length(
@@ -32,6 +51,9 @@ def output_length(
 ) -> int:
     """Number of windows along one axis, with PyTorch's rounding (``ceil_mode`` as in its pooling layers:
     a window that would start beyond the input and the left padding is dropped)."""
+    n, kernel, stride, padding, dilation, ceil_mode = _window_arguments(
+        n, kernel, stride, padding, dilation, ceil_mode
+    )
     before, after = padding
     span = n + before + after - dilation * (kernel - 1) - 1
     if span < 0:
@@ -46,6 +68,9 @@ def axis_offset(
     n: int, kernel: int, stride: int, padding: tuple[int, int], dilation: int = 1, ceil_mode: bool = False
 ) -> int:
     """Pixels by which the mirrored sampling grid misses itself along one axis (0 = exact)."""
+    n, kernel, stride, padding, dilation, ceil_mode = _window_arguments(
+        n, kernel, stride, padding, dilation, ceil_mode
+    )
     count = output_length(n, kernel, stride, padding, dilation, ceil_mode)
     if count == 0:
         return 0
@@ -59,6 +84,8 @@ def adaptive_offset(n: int, out: int) -> int:
     """Offset of adaptive pooling from ``n`` to ``out`` cells, whose windows are
     ``[floor(i n / out), ceil((i + 1) n / out))``: 0 when they are symmetric about the centre, else the
     largest mismatch in pixels."""
+    n = integer(n, "n", minimum=1)
+    out = integer(out, "out", minimum=1)
     windows = [(i * n // out, -((-(i + 1) * n) // out) - 1) for i in range(out)]
     worst = 0
     for i, (start, end) in enumerate(windows):

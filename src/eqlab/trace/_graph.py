@@ -24,6 +24,8 @@ import torch.fx as fx
 from torch import nn
 from torch.utils import _pytree
 
+from eqlab._arguments import describe
+
 log = logging.getLogger(__name__)
 
 __all__ = ["TraceFailure", "build_graph", "is_eqlab_layer", "same_outputs"]
@@ -40,6 +42,8 @@ def is_eqlab_layer(module: nn.Module) -> bool:
     """Whether ``module`` is one of eqlab's layers (kept whole in the graph), not a composite model."""
     from eqlab.sharing.mlp import EquivariantMLP
 
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {describe(module)}")
     return type(module).__module__.startswith("eqlab.") and not isinstance(module, EquivariantMLP)
 
 

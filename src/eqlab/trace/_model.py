@@ -360,6 +360,8 @@ def trace_model(model: nn.Module, example_input: torch.Tensor) -> TracedModel:
     ------
     eqlab.trace.TraceFailure
         when neither fx nor torch.export gives a graph that reproduces the model's output.
+    ValueError
+        when the model fails on inputs shaped like ``example_input``.
 
     Examples
     --------
@@ -377,6 +379,14 @@ def trace_model(model: nn.Module, example_input: torch.Tensor) -> TracedModel:
     """
     module(model, "model")
     tensor(example_input, "example_input", min_ndim=1)
+    try:
+        with torch.no_grad():
+            model(torch.zeros_like(example_input))
+    except Exception as exc:  # the model refuses inputs of this shape: a bad example_input
+        raise ValueError(
+            f"example_input of shape {tuple(example_input.shape)}: the model fails on it: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
     graph_module, method, rejected = build_graph(model, example_input)
     probe = torch.randn(
         example_input.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64
