@@ -149,7 +149,10 @@ def run(
                 raise ConfigError(
                     "--resume takes the study and config from the run folder; drop the other arguments"
                 )
-            outcomes = [resume_run(resume)]
+            try:
+                outcomes = [resume_run(resume)]
+            except ConfigError as exc:
+                raise ConfigError(f"--resume {resume}: {exc}") from None
         else:
             outcomes = run_studies(
                 studies or [],
@@ -319,9 +322,12 @@ def check_activation(
 
     try:
         matrices, label = load_matrices(representation)
+    except (ValueError, TypeError) as exc:
+        raise _usage_error(f"REPRESENTATION: {exc}") from None
+    try:
         verdict = check(matrices, activation)
     except (ValueError, TypeError) as exc:
-        raise _usage_error(str(exc)) from None
+        raise _usage_error(f"ACTIVATION: {exc}") from None
     lines = [
         f"representation: {label} ({matrices.shape[0]} matrices of size {matrices.shape[1]})",
         f"class:          {verdict.case}" + (f" (b = {verdict.b:.6g})" if verdict.b else ""),

@@ -260,7 +260,13 @@ def rebuild_report(run_dir: str | Path) -> list[Verdict]:
         )
     results = _read_json(results_path, run_dir)
     (run_dir / "plots").mkdir(exist_ok=True)
-    report = study.report(config, results, run_dir / "plots")
+    try:
+        report = study.report(config, results, run_dir / "plots")
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"run_dir {run_dir}: results.json does not hold the results of a {study.name} run "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
     report.settings = config_to_dict(config)
     undecided = sum(v.status == STATUSES[2] for v in report.verdicts)
     if undecided:

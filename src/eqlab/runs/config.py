@@ -91,7 +91,31 @@ def apply_overrides(config: Any, overrides: Mapping[str, str]) -> Any:
     if unknown:
         raise ConfigError(f"unknown config key(s) {unknown}; valid keys: {', '.join(sorted(fields))}")
     parsed = {key: _parse(value, hints[key], key) for key, value in overrides.items()}
-    return dataclasses.replace(config, **parsed)
+    return check_ranges(dataclasses.replace(config, **parsed))
+
+
+def check_ranges(config: Any) -> Any:
+    """``config`` when every number in it is in range: integers (counts, sizes, epochs, seeds) at least
+    their field's ``metadata["minimum"]`` (default 1), floats finite and at least that minimum when one is
+    given.
+
+    Raises
+    ------
+    ConfigError
+        naming the first field out of range.
+    """
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        items = value if isinstance(value, tuple) else (value,)
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, (int, float)):
+                continue
+            minimum = f.metadata.get("minimum", 1 if isinstance(item, int) else None)
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ConfigError(f"{f.name} must be a finite number, got {item}")
+            if minimum is not None and item < minimum:
+                raise ConfigError(f"{f.name} must be at least {minimum}, got {item}")
+    return config
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:

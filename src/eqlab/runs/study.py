@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from eqlab._arguments import describe, function, real, string
-from eqlab.runs.config import ConfigError
+from eqlab.runs.config import ConfigError, check_ranges
 from eqlab.runs.folder import RunFolder
 from eqlab.runs.report import Report
 
@@ -144,4 +144,4 @@ def config_from_dict(kind: type, values: Mapping[str, Any]) -> Any:
         k: tuple(v) if typing.get_origin(hints.get(k)) is tuple and isinstance(v, list) else v
         for k, v in values.items()
     }
-    return kind(**converted)
+    return check_ranges(kind(**converted))

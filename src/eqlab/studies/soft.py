@@ -18,7 +18,7 @@ comes from the convolution path on test inputs.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ class SoftConfig:
     epochs: int = 25
     batch_size: int = 64
     lr: float = 3e-3
-    burn_in: int = 5
+    burn_in: int = field(default=5, metadata={"minimum": 0})
     frequency: int = 5
     hyper_steps: int = 20
     hyper_lr: float = 0.1
