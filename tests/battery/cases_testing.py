@@ -82,4 +82,15 @@ def build() -> Battery:
             "dim": [("float", 1.5), ("string", "0"), ("none", None), ("bool", True)],
         },
     )
+    b.mutate(
+        "eqlab.testing.relative_error",
+        testing.relative_error,
+        lambda: {"actual": torch.randn(3, 4), "expected": torch.randn(3, 4)},
+        {
+            "actual": [("none", None), ("numpy", np.zeros((3, 4))), ("other shape", torch.randn(3, 5))],
+            "expected": [("none", None), ("list", [[1.0]]), ("other shape", torch.randn(4, 3))],
+            "batched": [("string", "yes"), ("none", None), ("int", 1)],
+        },
+        names={"actual": ("actual",), "expected": ("expected",)},
+    )
     return b

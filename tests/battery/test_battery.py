@@ -39,6 +39,10 @@ RECORDS: dict[str, str] = {
     "eqlab.runner.StudyOutcome": "returned by run_studies and resume; users read it and never build one",
     "eqlab.runs.Verdict": "produced by judge (and read back by Verdict.from_dict); users never build one",
     "eqlab.runs.ConfigError": "the exception eqlab raises for a bad config; users catch it, never call it",
+    "eqlab.trace.TraceFailure": "the exception trace_model raises; users catch it, never call it",
+    "eqlab.trace.TracedModel": "returned by trace_model; users read it and never build one",
+    "eqlab.trace.TracedNode": "one node of a TracedModel, built by trace_model only",
+    "eqlab.trace.Vocabulary": "the record behind eqlab.trace.OPS; users read OPS and never build one",
 }
 """Public classes that eqlab returns and users do not build, by path, with why they have no cases."""
 
