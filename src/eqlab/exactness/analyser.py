@@ -184,10 +184,15 @@ def _input_shape(
         except Exception:  # not this one: try the next candidate
             continue
         return shape
-    raise ValueError(
+    raise _ModelRefusesInput(
         f"the model accepts none of the inputs {list(dict.fromkeys(candidates))} made from its convolutions "
-        f"at input_size {size}; pass example_input="
+        f"at input_size {size}; pass example_input= (or a size at which the model runs)"
     )
+
+
+class _ModelRefusesInput(ValueError, RuntimeError):
+    """The model does not run at the input size asked about: a bad ``input_size`` (ValueError), raised
+    where the model's own failure (a RuntimeError) used to surface."""
 
 
 def _out_action(

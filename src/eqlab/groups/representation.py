@@ -110,7 +110,7 @@ class Representation:
     """
 
     def __init__(self, generators: Any, name: str | None = None) -> None:
-        mats = as_matrix_stack(generators)
+        mats = as_matrix_stack(generators, minimum=0)
         if name is not None:
             string(name, "name")
         mats.setflags(write=False)
@@ -240,9 +240,9 @@ def _matrix_order(matrix: np.ndarray, limit: int = 10_000) -> int:
     return 0
 
 
-def as_matrix_stack(generators: Any, name: str = "generators") -> np.ndarray:
+def as_matrix_stack(generators: Any, name: str = "generators", *, minimum: int = 1) -> np.ndarray:
     """``generators`` as a writable float64 ``(k, n, n)`` stack of invertible finite real matrices (a
-    single ``(n, n)`` matrix is ``k = 1``); errors name the argument ``name``."""
+    single ``(n, n)`` matrix is ``k = 1``; ``k`` at least ``minimum``); errors name the argument ``name``."""
     expected = "a (k, n, n) stack of real square matrices"
     if isinstance(generators, (str, bytes)) or generators is None:
         raise TypeError(f"{name} must be {expected}, got {describe(generators)}")
@@ -259,8 +259,8 @@ def as_matrix_stack(generators: Any, name: str = "generators") -> np.ndarray:
     mats = np.array(raw, dtype=np.float64)
     if mats.ndim == 2:
         mats = mats[None]
-    if mats.ndim != 3 or mats.shape[1] != mats.shape[2] or mats.shape[1] == 0 or mats.shape[0] == 0:
-        raise ValueError(f"{name} must be {expected} with k, n >= 1, got shape {mats.shape}")
+    if mats.ndim != 3 or mats.shape[1] != mats.shape[2] or mats.shape[1] == 0 or mats.shape[0] < minimum:
+        raise ValueError(f"{name} must be {expected} with n >= 1 and k >= {minimum}, got shape {mats.shape}")
     if not np.all(np.isfinite(mats)):
         raise ValueError(f"{name} must be finite, got NaN or infinite entries")
     for j, m in enumerate(mats):

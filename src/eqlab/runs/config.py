@@ -95,9 +95,9 @@ def apply_overrides(config: Any, overrides: Mapping[str, str]) -> Any:
 
 
 def check_ranges(config: Any) -> Any:
-    """``config`` when every number in it is in range: integers (counts, sizes, epochs, seeds) at least
-    their field's ``metadata["minimum"]`` (default 1), floats finite and at least that minimum when one is
-    given.
+    """``config`` when every number in it is in range: integers at least their field's
+    ``metadata["minimum"]`` (default 1 for a single integer, a count, size or epoch; 0 for the entries of a
+    tuple, which may be indices), floats finite and at least that minimum when one is given.
 
     Raises
     ------
@@ -110,7 +110,8 @@ def check_ranges(config: Any) -> Any:
         for item in items:
             if isinstance(item, bool) or not isinstance(item, (int, float)):
                 continue
-            minimum = f.metadata.get("minimum", 1 if isinstance(item, int) else None)
+            default = (0 if isinstance(value, tuple) else 1) if isinstance(item, int) else None
+            minimum = f.metadata.get("minimum", default)
             if isinstance(item, float) and not math.isfinite(item):
                 raise ConfigError(f"{f.name} must be a finite number, got {item}")
             if minimum is not None and item < minimum:

@@ -70,8 +70,16 @@ def _perm(p: list[int]) -> np.ndarray:
     return m
 
 
+def _prime_scales(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Positive scales that are powers of distinct primes: their ratios are small rationals whose prime
+    exponents have rank at least 2, so the scales provably generate a dense group (see
+    `eqlab.activations.classes`), where random floats could not be told dense or discrete."""
+    primes = np.array([2.0, 3.0, 5.0, 7.0, 11.0])[rng.permutation(5)[:size]]
+    return primes ** rng.integers(1, 3, size=size)
+
+
 def _rescaled_s4(rng: np.random.Generator) -> np.ndarray:
-    d = rng.uniform(0.2, 5.0, size=4)
+    d = _prime_scales(rng, 4)
     perms = np.asarray(named_representation("S4:perm").generators)
     return d[None, :, None] * perms / d[None, None, :]
 
@@ -89,7 +97,7 @@ def _rescaled_signed_s3(rng: np.random.Generator) -> np.ndarray:
     """Signed permutations of 3 points rescaled by a random positive diagonal: two independent scale
     ratios, so the absolute entries generate a dense group (two points would give one ratio, discrete)."""
     mats = np.stack([_perm([1, 0, 2]) @ np.diag([-1.0, 1.0, 1.0]), _perm([1, 2, 0])])
-    d = rng.uniform(0.2, 5.0, size=3)
+    d = _prime_scales(rng, 3)
     return d[None, :, None] * mats / d[None, None, :]
 
 
