@@ -69,6 +69,8 @@ class ExactnessReport:
         The action on the output, in words, and whether it was given or inferred.
     method
         How the model was traced: ``"fx"``, ``"export"``, or ``None`` when it could not be.
+    input_shape
+        The shape of one input the model was traced and measured with, ``(1, C, H, W)``.
     """
 
     input_size: tuple[int, int]
@@ -82,6 +84,7 @@ class ExactnessReport:
     end_to_end_error: float | None = None
     out_action: str = ""
     method: str | None = None
+    input_shape: tuple[int, ...] = ()
 
     @property
     def exact(self) -> bool:
@@ -334,7 +337,7 @@ def _grid(
     shape = _input_shape(model, size, example_input)
     probe = copy.deepcopy(model).double().eval()
     input_layout = GROUP if len(shape) == 5 and layers_group is not None else IMAGE
-    report = ExactnessReport(size, sym.name, [], [])
+    report = ExactnessReport(size, sym.name, [], [], input_shape=tuple(shape))
     failure = ""
     view: TracedModel | None = None
     try:

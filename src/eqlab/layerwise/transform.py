@@ -23,8 +23,12 @@ from eqlab._arguments import choice, integer, tensor
 from eqlab._arguments import module as check_module
 from eqlab.exactness import check as check_exactness
 from eqlab.layerwise.spec import spec_of
+from eqlab.testing import relative_error
 
 __all__ = ["TRANSFORMS", "apply_transform", "inverse_transform", "transform_network"]
+
+_AGREEMENT = 1e-10
+"""The largest float64 relative gap between ``T(W)(x)`` and ``W(t x)`` that `transform_network` accepts."""
 
 TRANSFORMS = ("hflip", "vflip", "rot90")
 
@@ -92,16 +96,21 @@ def transform_network(model: nn.Module, transform: str, input_size: int | None =
                 raise ValueError(
                     f"model: {name} has padding='same' with an even kernel, which pads asymmetrically"
                 )
+    report = None
     if input_size is not None:
-        report = check_exactness(
-            model, input_size, confirm=False, group="p4" if transform == "rot90" else "p4m"
-        )
-        broken = [layer for layer in report.layers if not layer.exact]
+        group = {"rot90": "p4", "hflip": "hflip", "vflip": "vflip"}[transform]
+        report = check_exactness(model, input_size, confirm=False, group=group)
+        broken = [layer for layer in report.spatial_layers if not layer.exact]
         if broken:
             first = broken[0]
+            what = (
+                f"samples a grid {first.offset} pixels off its mirror image"
+                if first.understood
+                else f"is not understood ({first.effect})"
+            )
             raise ValueError(
-                f"{first.name} ({first.kind}) samples a grid {first.offset} pixels off its mirror image at "
-                f"input size {input_size}; {transform} is not exact there"
+                f"{first.name} ({first.kind}) {what} at input size {input_size}; "
+                f"{transform} is not exact there"
             )
     out = copy.deepcopy(model)
     out_modules = dict(out.named_modules())
@@ -125,4 +134,20 @@ def transform_network(model: nn.Module, transform: str, input_size: int | None =
                     )
                 w = layer.weight.view(layer.out_features, -1, side, side)
                 layer.weight.copy_(inverse_transform(w, transform).reshape(layer.weight.shape))
+    if report is not None:
+        _confirm(model, out, transform, report.input_shape, input_size)
     return out
+
+
+def _confirm(model: nn.Module, out: nn.Module, transform: str, shape: tuple[int, ...], size: int) -> None:
+    """Measure ``out(x)`` against ``model(t(x))`` in float64 on random inputs; raise when they differ."""
+    x = torch.randn((2, *shape[1:]), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    with torch.no_grad():
+        want = copy.deepcopy(model).double().eval()(apply_transform(x, transform))
+        got = copy.deepcopy(out).double().eval()(x)
+    error = relative_error(got, want) if got.shape == want.shape else math.inf
+    if not error <= _AGREEMENT:
+        raise ValueError(
+            f"at input size {size} the transformed network differs from model({transform}(x)) by a relative "
+            f"{error:.2g} (float64): {transform} is not exact for this model there"
+        )
