@@ -282,8 +282,18 @@ def _data(node: TracedNode) -> TracedNode | None:
     return node.inputs[0] if node.inputs else None
 
 
+_LAYERS = (RepLinear, EquivariantLinear, SymmetricLinear, LiftingConv2d, GroupConv2d)
+
+
 def _module_rep(walk: _Walk, node: TracedNode, current: _Rep) -> _Rep:
     m = node.module
+    if isinstance(m, _LAYERS) and current.matrices is None:
+        reason = (
+            f"its input's representation is unknown (it follows {walk.unknown_after or 'an op without a rule'}), "
+            "so its output's is too."
+        )
+        walk.entries.append(ScanEntry(node.name, node.op, "unknown", None, reason))
+        return _UNKNOWN
     if isinstance(m, RepLinear):
         problem = _mismatch(m, current)
         if problem:

@@ -174,16 +174,23 @@ def isolated(view: TracedModel, analysis: Analysis, symmetry: Symmetry, generato
 def by_depth(
     view: TracedModel, analysis: Analysis, x: torch.Tensor, symmetry: Symmetry, in_action: OutAction
 ) -> list[tuple[str, float]]:
-    """The error of every row node's output inside the model when its input is transformed."""
+    """The error of every row node's output inside the model when its input is transformed.
+
+    A graph from torch.export is specialised to the traced shape, so it cannot run a transformed input of
+    another shape (height and width swapped); those elements are left out, and a node none of whose
+    elements could run gets NaN (not measured). The end-to-end measurement runs the model itself."""
     by_name = {n.name: n for n in view.nodes}
     nodes = [by_name[r.name] for r in analysis.rows]
-    _, base = view.run(x, nodes)
+    try:
+        _, base = view.run(x, nodes)
+    except Exception:  # a specialised graph that refuses even the untransformed batch: nothing to report
+        return []
     moved: dict[int, dict[str, Any]] = {}
     for g in symmetry.elements[1:]:
         try:
             moved[g] = view.run(in_action(x, g), nodes)[1]
-        except Exception:  # the graph refuses the transformed input; every depth gets an infinite error
-            moved[g] = {}
+        except Exception:  # a graph specialised to the traced shape refuses the swapped one
+            continue
     out: list[tuple[str, float]] = []
     for node in nodes:
         layout = analysis.layouts.get(node.name, Layout("unknown"))
@@ -194,8 +201,8 @@ def by_depth(
         if action is None or value is None:
             out.append((node.name, math.inf))
             continue
-        worst = 0.0
-        for g in symmetry.elements[1:]:
+        worst = 0.0 if moved else math.nan
+        for g in moved:
             other = _first_tensor(moved[g].get(node.name))
             expected = action(value, g)
             error = (
