@@ -41,7 +41,9 @@ def test_an_internal_error_is_one_line_and_exit_code_3(monkeypatch: pytest.Monke
 
 def test_a_model_module_in_the_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "mymodels_for_cli.py").write_text(
-        "from torch import nn\n\ndef cnn():\n    return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(2))\n"
+        "from torch import nn\n\n\ndef cnn():\n"
+        "    return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(2))\n"
+        "    return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(2))\n"
     )
     monkeypatch.chdir(tmp_path)
     assert runner.invoke(app, ["exactness", "mymodels_for_cli:cnn", "--size", "32"]).exit_code == 0

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from eqlab.gconv import GroupConv2d, GroupPool, LiftingConv2d
-from eqlab.trace import TraceFailure, TracedNode, is_eqlab_layer, trace_model
+from eqlab.trace import TracedNode, TraceFailure, is_eqlab_layer, trace_model
 
 
 class Functional(nn.Module):

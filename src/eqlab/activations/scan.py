@@ -289,8 +289,8 @@ def _module_rep(walk: _Walk, node: TracedNode, current: _Rep) -> _Rep:
     m = node.module
     if isinstance(m, _LAYERS) and current.matrices is None:
         reason = (
-            f"its input's representation is unknown (it follows {walk.unknown_after or 'an op without a rule'}), "
-            "so its output's is too."
+            "its input's representation is unknown (it follows "
+            f"{walk.unknown_after or 'an op without a rule'}), so its output's is too."
         )
         walk.entries.append(ScanEntry(node.name, node.op, "unknown", None, reason))
         return _UNKNOWN

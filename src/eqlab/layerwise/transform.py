@@ -139,7 +139,7 @@ def transform_network(model: nn.Module, transform: str, input_size: int | None =
     return out
 
 
-def _confirm(model: nn.Module, out: nn.Module, transform: str, shape: tuple[int, ...], size: int) -> None:
+def _confirm(model: nn.Module, out: nn.Module, transform: str, shape: tuple[int, ...], size: object) -> None:
     """Measure ``out(x)`` against ``model(t(x))`` in float64 on random inputs; raise when they differ."""
     x = torch.randn((2, *shape[1:]), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     with torch.no_grad():
