@@ -335,18 +335,18 @@ def _log10(value: float, floor: float) -> float:
 def _heatmap(tables: list[dict[str, Any]], path: Path) -> None:
     reps, acts = list(REPRESENTATIONS), list(ACTIVATIONS)
     worst = np.zeros((len(reps), len(acts)))
-    verdict = np.zeros((len(reps), len(acts)), dtype=bool)
+    verdict = np.full((len(reps), len(acts)), "", dtype=object)
     for table in tables:
         for cell in table["cells"]:
             i, j = reps.index(cell["representation"]), acts.index(cell["activation"])
             worst[i, j] = max(worst[i, j], cell["error"])
-            verdict[i, j] = cell["equivariant"]
+            verdict[i, j] = _mark(cell["equivariant"])
     logs = np.log10(np.clip(worst, 1e-17, None))
     fig, ax = plt.subplots(figsize=(10.5, 5.6), dpi=110)
     image = ax.imshow(logs, cmap="RdYlGn_r", vmin=-17, vmax=1, aspect="auto")
     for i in range(len(reps)):
         for j in range(len(acts)):
-            ax.text(j, i, "yes" if verdict[i, j] else "no", ha="center", va="center", fontsize=7)
+            ax.text(j, i, verdict[i, j], ha="center", va="center", fontsize=7)
     ax.set_xticks(range(len(acts)), acts, rotation=45, ha="right")
     ax.set_yticks(range(len(reps)), reps)
     fig.colorbar(image, ax=ax, label="log10 worst measured error (float64, floored at 1e-17)")
@@ -354,9 +354,14 @@ def _heatmap(tables: list[dict[str, Any]], path: Path) -> None:
     save_figure(fig, path)
 
 
+def _mark(equivariant: bool | None) -> str:
+    """A cell's verdict in one word: yes, no, or ? when undecided."""
+    return {True: "yes", False: "no", None: "?"}[equivariant]
+
+
 def _cell_text(cells: list[dict[str, Any]]) -> str:
     worst = max(c["error"] for c in cells)
-    mark = "yes" if cells[0]["equivariant"] else "no"
+    mark = _mark(cells[0]["equivariant"])
     return f"{mark} {worst:.0e}" if worst > 0 else f"{mark} 0"
 
 
@@ -367,14 +372,17 @@ def report(config: ActivationsConfig, results: dict[str, Any], plots: Path) -> R
         judge(
             "where Theorem 1 says equivariant, the measured float64 error is below 1e-12 (log10 of the worst "
             "such cell, floored at 1e-17, < -12)",
-            [_log10(max(c["error"] for c in t["cells"] if c["equivariant"]), 1e-17) for t in tables],
+            [_log10(max(c["error"] for c in t["cells"] if c["equivariant"] is True), 1e-17) for t in tables],
             threshold=-12,
             direction="less",
         ),
         judge(
             "where Theorem 1 says not equivariant, the measured error is above 1e-6 (log10 of the smallest "
             "such cell > -6)",
-            [_log10(min(c["error"] for c in t["cells"] if not c["equivariant"]), 1e-300) for t in tables],
+            [
+                _log10(min(c["error"] for c in t["cells"] if c["equivariant"] is False), 1e-300)
+                for t in tables
+            ],
             threshold=-6,
         ),
     ]
@@ -434,7 +442,8 @@ def report(config: ActivationsConfig, results: dict[str, Any], plots: Path) -> R
             row.append(_cell_text(cells))
         grid_rows.append(row)
     grid = Table(
-        "Verdict (yes/no) and worst measured relative error over seeds, per representation and activation",
+        "Verdict (yes, no, or ? when undecided) and worst measured relative error over seeds, "
+        "per representation and activation",
         ["representation", *acts],
         grid_rows,
     )
@@ -442,7 +451,9 @@ def report(config: ActivationsConfig, results: dict[str, Any], plots: Path) -> R
         [t["seed"], c["representation"], c["activation"], c["equivariant"], c["error"]]
         for t in tables
         for c in t["cells"]
-        if (c["equivariant"] and c["error"] >= 1e-12) or (not c["equivariant"] and c["error"] <= 1e-6)
+        if (c["equivariant"] is True and c["error"] >= 1e-12)
+        or (c["equivariant"] is False and c["error"] <= 1e-6)
+        or c["equivariant"] is None
     ]
     counter_rows = [
         [
@@ -453,7 +464,7 @@ def report(config: ActivationsConfig, results: dict[str, Any], plots: Path) -> R
             "(" + ", ".join(f"{v + 0.0:.3g}" for v in c["x"][:4]) + (", ...)" if len(c["x"]) > 4 else ")"),
         ]
         for c in tables[0]["cells"]
-        if not c["equivariant"]
+        if c["equivariant"] is False
     ]
     counter_table = Table(
         "Counterexamples (first seed): where f(M x) and M f(x) differ most, for every failing cell",
