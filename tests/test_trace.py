@@ -111,3 +111,31 @@ def test_run_records_any_node_and_call_alone_reruns_one() -> None:
     assert alone is not None
     y = torch.randn(2, 2, 16, 16, dtype=torch.float64)
     assert torch.equal(alone(y), F.max_pool2d(y, 2)) and seen["max_pool2d"].shape == (2, 2, 8, 8)
+
+
+class Everything(nn.Module):
+    """Every op the checkers must see: functional pools and convolutions, tensor methods, and the
+    modules that move the plane."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = nn.ConvTranspose2d(4, 4, 2, stride=2)
+        self.resize = nn.Upsample(scale_factor=2)
+        self.shuffle = nn.PixelShuffle(2)
+        self.unfold = nn.Unfold(2)
+        self.weight = nn.Parameter(torch.randn(4, 4, 3, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.avg_pool2d(x.repeat(1, 4, 1, 1), 2)
+        x = F.conv_transpose2d(x, self.weight, stride=2, padding=1)
+        x = self.resize(self.up(x.narrow(-1, 0, 6).narrow(-2, 0, 6)))
+        x = F.pad(self.shuffle(x), (1, 1, 1, 1)).reshape(1, 1, 50, 50).view(1, 1, 50, 50)
+        return self.unfold(x).flatten(1)
+
+
+def test_the_vocabulary_covers_functions_methods_and_the_modules_that_move_the_plane() -> None:
+    view = trace_model(Everything(), torch.zeros(1, 1, 8, 8))
+    assert [n.op for n in view.calls()] == [
+        "repeat", "avg_pool2d", "conv_transpose2d", "narrow", "narrow", "ConvTranspose2d", "Upsample",
+        "PixelShuffle", "pad", "reshape", "view", "Unfold", "flatten",
+    ]  # fmt: skip

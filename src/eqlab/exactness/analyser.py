@@ -309,21 +309,21 @@ def check(
     in_action = measure.act(grid.input_layout, sym, grid.layers_group)
     if in_action is None:
         raise RuntimeError(f"no action on inputs of layout {grid.input_layout.kind}")
-    probe = grid.probe
+    probe: Any = grid.probe if grid.batched else _OneByOne(grid.probe)
     with torch.no_grad():
         base_output = probe(inputs)
     if not isinstance(base_output, torch.Tensor):
         base_output = torch.zeros(())
     action, report.out_action = _out_action(out_action, analysis, sym, grid.layers_group, base_output)
     if analysis is not None and view is not None:
-        measure.average(probe, analysis.averages, sym)
-        if view.graph_module is not probe:
+        measure.average(grid.probe, analysis.averages, sym)
+        if view.graph_module is not grid.probe:
             measure.average(view.graph_module, analysis.averages, sym)
         if confirm:
             measure.isolated(view, analysis, sym, generator)
             report.depth_errors = measure.by_depth(view, analysis, inputs, sym, in_action)
     else:
-        measure.average(probe, _every_filter(probe), sym)
+        measure.average(grid.probe, _every_filter(grid.probe), sym)
     if action is not None:
         error, _element, note = measure.end_to_end(probe, inputs, sym, in_action, action)
         report.end_to_end_error = error
@@ -346,6 +346,20 @@ class _Grid:
     view: TracedModel | None
     analysis: Analysis | None
     failure: str
+    batched: bool = True  # False: the model takes one input at a time, and is measured so
+
+
+class _OneByOne:
+    """A model that only takes a batch of one, run on each input of a batch in turn."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+
+    def __call__(self, x: torch.Tensor) -> Any:
+        outputs = [self.model(x[i : i + 1]) for i in range(x.shape[0])]
+        if not all(isinstance(o, torch.Tensor) for o in outputs):
+            return outputs[0]
+        return torch.cat(outputs)
 
 
 def _grid(
@@ -360,8 +374,10 @@ def _grid(
     report = ExactnessReport(size, sym.name, [], [], input_shape=tuple(shape))
     failure = ""
     view: TracedModel | None = None
+    batched = _takes_batches(probe, shape)
     try:
-        view = trace_model(probe, torch.zeros((MEASURED_BATCH, *shape[1:]), dtype=torch.float64))
+        batch = MEASURED_BATCH if batched else 1
+        view = trace_model(probe, torch.zeros((batch, *shape[1:]), dtype=torch.float64))
     except TraceFailure as exc:
         failure = str(exc)
     analysis = analyse(view, sym, input_layout) if view is not None else None
@@ -370,7 +386,17 @@ def _grid(
         report.layers = [r for r in analysis.rows if r.subsamples or not r.exact]
         report.grid_exact = analysis.exact
         report.method = view.method
-    return _Grid(report, sym, layers_group, shape, input_layout, probe, view, analysis, failure)
+    return _Grid(report, sym, layers_group, shape, input_layout, probe, view, analysis, failure, batched)
+
+
+def _takes_batches(probe: nn.Module, shape: tuple[int, ...]) -> bool:
+    """Whether the model runs on a batch of `MEASURED_BATCH` inputs (some fix their batch to one)."""
+    try:
+        with torch.no_grad():
+            probe(torch.zeros((MEASURED_BATCH, *shape[1:]), dtype=torch.float64))
+    except Exception:  # a model that only takes one input at a time
+        return False
+    return True
 
 
 def _every_filter(model: nn.Module) -> list[Average]:

@@ -188,6 +188,10 @@ class Context:
         return row
 
     def not_understood(self, node: TracedNode, why: str) -> Layout:
+        """A row saying no rule covers the node, unless it only reads what an earlier node already left
+        unknown (that node's row names the cause); the output is unknown either way."""
+        if any(self.layout(i).kind == "unknown" for i in node.inputs):
+            return UNKNOWN
         size = plane(node.inputs[0]) if node.inputs else (0, 0)
         self.row(node, "not understood", size, understood=False, effect=why)
         return UNKNOWN

@@ -226,6 +226,12 @@ def _function_layout(ctx: Context, node: TracedNode) -> Layout:
         return families.permute(ctx, node, data, layout)
     if op in OPS.reductions:
         return families.reduction(ctx, node, data, layout)
+    if op in ("repeat", "tile"):
+        repeats = node.arg("repeats", node.arg("dims", node.arg("size")))
+        counts = list(repeats) if isinstance(repeats, (list, tuple)) else []
+        if layout.kind in ("image", "group") and len(counts) >= 2 and counts[-2:] == [1, 1]:
+            return layout
+        return families.generic(ctx, node, f"{op} repeats the plane")
     if op in ("expand", "expand_as", "broadcast_to"):
         if layout.kind == "image" and data.shape is not None and len(data.shape) >= 2:
             if int(data.shape[-1]) * int(data.shape[-2]) == 1:
