@@ -297,7 +297,7 @@ def exactness(
         )
     if not report_.exact:
         if report_.grid_exact is False and height is None:
-            below, above = nearest_exact_sizes(built, size)
+            below, above = nearest_exact_sizes(built, size, group=report_.group)
             stdout.print(f"nearest exact sizes: {below} below, {above} above", highlight=False)
         raise typer.Exit(code=EXIT_NO)
 

@@ -7,8 +7,9 @@ a list of callables. Input and output actions are paired element by element.
 
 **How the error is normalised.** The error of one element is ``|f(g x) - g f(x)|`` divided by the size of
 the *input-dependent part* of ``g f(x)``: with a batch of two or more inputs (``x`` of rank >= 2, batch
-first), the outputs minus their mean over the batch. A large constant offset in the output therefore
-cannot hide an error. With a single input, or outputs that do not vary over the batch, it is the norm of
+first), the outputs minus their mean over the batch, but at least `SATURATION_FLOOR` (a thousandth) of
+the whole output. A large constant offset in the output therefore cannot hide an error (it would need
+to be a thousand times the error's size to bring it below 1e-3). With a single input it is the norm of
 ``g f(x)`` itself. A NaN or an infinity in either output is an infinite error.
 
 >>> import torch
@@ -50,6 +51,11 @@ TensorMap = Callable[[torch.Tensor], torch.Tensor]
 
 _TINY = float(np.finfo(np.float64).tiny)
 
+SATURATION_FLOOR = 1e-3
+"""The input-dependent part of an output counts as at least this fraction of the whole output: an output
+that saturates (tanh of large inputs) barely varies over a batch, and its rounding would otherwise read
+as an error."""
+
 
 def relative_error(actual: torch.Tensor, expected: torch.Tensor, *, batched: bool = True) -> float:
     """``|actual - expected|`` over the size of the input-dependent part of ``expected`` (float64).
@@ -58,7 +64,7 @@ def relative_error(actual: torch.Tensor, expected: torch.Tensor, *, batched: boo
     ----------
     actual, expected
         Tensors of the same shape. With ``batched`` and a leading batch of two or more, the scale is
-        ``|expected - mean over the batch|`` (falling back to ``|expected|`` when that is zero);
+        ``|expected - mean over the batch|``, but at least `SATURATION_FLOOR` times ``|expected|``;
         otherwise ``|expected|``.
 
     Returns
@@ -77,14 +83,17 @@ def relative_error(actual: torch.Tensor, expected: torch.Tensor, *, batched: boo
     a, e = actual.detach().to(torch.float64), expected.detach().to(torch.float64)
     if not (bool(torch.isfinite(a).all()) and bool(torch.isfinite(e).all())):
         return math.inf
+    largest = float(torch.maximum(a.abs().max(), e.abs().max())) if a.numel() else 0.0
+    if largest > 0:  # scaled first, so that norms of huge values do not overflow
+        a, e = a / largest, e / largest
     diff = float(torch.linalg.vector_norm(a - e))
     if diff == 0.0:
         return 0.0
-    scale = 0.0
+    whole = float(torch.linalg.vector_norm(e))
+    scale = whole
     if batched and e.dim() >= 2 and e.shape[0] >= 2:
-        scale = float(torch.linalg.vector_norm(e - e.mean(dim=0, keepdim=True)))
-    if scale == 0.0:
-        scale = float(torch.linalg.vector_norm(e))
+        varying = float(torch.linalg.vector_norm(e - e.mean(dim=0, keepdim=True)))
+        scale = max(varying, SATURATION_FLOOR * whole)
     return diff / max(scale, _TINY)
 
 
@@ -118,8 +127,12 @@ def _as_maps(action: Any, name: str) -> list[TensorMap]:
 
 
 def _in_dtype(f: Callable[..., Any], dtype: torch.dtype) -> Callable[..., Any]:
+    """A copy of a module (or of the module behind a bound method such as ``model.forward``) in ``dtype``."""
     if isinstance(f, nn.Module):
         return copy.deepcopy(f).to(dtype)
+    owner = getattr(f, "__self__", None)
+    if isinstance(owner, nn.Module):
+        return getattr(copy.deepcopy(owner).to(dtype), f.__name__)
     return f
 
 

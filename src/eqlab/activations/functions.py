@@ -89,6 +89,7 @@ TABLE: dict[str, ActivationInfo] = {
 
 
 def _probe_points() -> torch.Tensor:
+    """Points near zero, where the properties are read: a grid on [-5, 5], magnitudes 1e-3 to 1e3, noise."""
     grid = torch.linspace(-5.0, 5.0, 201, dtype=torch.float64)
     logs = torch.logspace(-3, 3, 25, dtype=torch.float64)
     noise = torch.randn(200, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 3
@@ -99,10 +100,44 @@ def _relative(diff: torch.Tensor, scale: torch.Tensor) -> float:
     return float(diff.abs().max() / scale.abs().max().clamp_min(1.0))
 
 
+def _wide_points() -> torch.Tensor:
+    """Magnitudes from 1e3 to 1e250 of both signs: a clamp or threshold far from zero shows here."""
+    logs = torch.logspace(3, 250, 60, dtype=torch.float64)
+    return torch.cat([logs, -logs])
+
+
+def _pointwise(lhs: torch.Tensor, rhs: torch.Tensor) -> float:
+    """The largest relative gap between ``lhs`` and ``rhs`` point by point: equal values (the same
+    infinity included) and NaN on both sides count 0, a non-finite value on one side only counts inf."""
+    same = (lhs == rhs) | (torch.isnan(lhs) & torch.isnan(rhs))
+    finite = torch.isfinite(lhs) & torch.isfinite(rhs)
+    scale = torch.maximum(lhs.abs(), rhs.abs()).clamp_min(1e-300)
+    gaps = torch.where(finite, (lhs - rhs).abs() / scale, torch.full_like(lhs, math.inf))
+    gaps = torch.where(same, torch.zeros_like(gaps), gaps)
+    return float(gaps.max()) if gaps.numel() else 0.0
+
+
+def _wide_flag(core: bool | None, error: float) -> bool | None:
+    """A property read near zero (``core``), checked again far from it: broken there is False, a doubt
+    there makes a True undecided."""
+    if error >= BROKEN:
+        return False
+    if core is True and error > EXACT:
+        return None
+    return core
+
+
 def _multiplicative_error(fn: Fn, b: float) -> float:
     x = _probe_points()
     fx = fn(x)
-    return max(_relative(fn(b * x) - b * fx, b * fx), _relative(fn(x / b) - fx / b, fx))
+    wide = _wide_points()
+    fw = fn(wide)
+    return max(
+        _relative(fn(b * x) - b * fx, b * fx),
+        _relative(fn(x / b) - fx / b, fx),
+        _pointwise(fn(b * wide), b * fw),
+        _pointwise(fn(wide / b), fw / b),
+    )
 
 
 def _flag(error: float) -> bool | None:
@@ -128,12 +163,18 @@ def probe(fn: Fn, name: str = "callable") -> ActivationInfo:
     y = x.flip(0) * 0.73 + 0.11
     fx = fn(x)
     zero = float(fn(torch.zeros(1, dtype=torch.float64))[0])
-    odd = _flag(_relative(fn(-x) + fx, fx))
-    semilinear = _flag(max(_relative(fn(t * x) - t * fx, t * fx) for t in (0.3, 1.7, 4.1)))
+    wide = _wide_points()
+    fw = fn(wide)
+    odd = _wide_flag(_flag(_relative(fn(-x) + fx, fx)), _pointwise(fn(-wide), -fw))
+    semilinear = _wide_flag(
+        _flag(max(_relative(fn(t * x) - t * fx, t * fx) for t in (0.3, 1.7, 4.1))),
+        max(_pointwise(fn(t * wide), t * fw) for t in (0.3, 1.7, 4.1)),
+    )
     shifted: Fn = lambda v: fn(v) - zero  # noqa: E731
     additive = _relative(shifted(x + y) - shifted(x) - shifted(y), fx - zero)
-    affine = _flag(
-        max(additive, max(_relative(shifted(t * x) - t * shifted(x), fx - zero) for t in (-1.3, 2.2)))
+    affine = _wide_flag(
+        _flag(max(additive, max(_relative(shifted(t * x) - t * shifted(x), fx - zero) for t in (-1.3, 2.2)))),
+        max(_pointwise(shifted(t * wide), t * (fw - zero)) for t in (-1.3, 2.2)),
     )
     linear = affine if affine is not True else _flag(abs(zero) / max(1.0, float(fx.abs().max())))
     flags = {"odd": odd, "semilinear": semilinear, "affine": affine, "linear": linear}
@@ -188,6 +229,11 @@ def _require_entrywise(fn: Fn, name: str, argument: str = "activation") -> None:
             f"{argument} must map a tensor to one of the same shape, entry by entry; "
             f"{name} maps (6, 5) to {got}"
         )
+    if whole.dtype != x.dtype:
+        raise TypeError(
+            f"{argument} must map float64 tensors to float64 tensors, entry by entry; {name} returns "
+            f"{whole.dtype}"
+        )
     alone = single.reshape(x.shape)
     same = (whole == alone) | (torch.isnan(whole) & torch.isnan(alone))
     gap = torch.where(same, torch.zeros_like(whole), (whole - alone).abs().nan_to_num(nan=math.inf))
@@ -215,8 +261,8 @@ def as_activation(activation: Any) -> ActivationInfo:
         return TABLE[key]
     if isinstance(activation, nn.Module):
         for kind, name in _MODULES.items():
-            if type(activation) is kind:
-                return TABLE[name]
+            if type(activation) is kind and repr(activation) == repr(kind()):
+                return TABLE[name]  # only with the default hyperparameters: ELU(alpha=0) is probed
         module = copy.deepcopy(activation).double().eval()
         _require_entrywise(module, type(activation).__name__)
         return probe(module, name=type(activation).__name__)

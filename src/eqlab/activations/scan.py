@@ -37,6 +37,10 @@ from torch import nn
 from eqlab._arguments import describe, module
 from eqlab.activations.check import MEASURED_TOLERANCE, ActivationCheck, check
 from eqlab.activations.classes import as_matrices
+from eqlab.exactness.layout import GROUP, IMAGE
+from eqlab.exactness.measure import INPUT_SCALES, act, end_to_end, input_batches
+from eqlab.exactness.rules import analyse
+from eqlab.exactness.symmetry import symmetry
 from eqlab.gconv.conv import GroupConv2d, LiftingConv2d
 from eqlab.gconv.pool import GroupAvgPool2d, GroupBatchNorm2d, GroupMaxPool2d, GroupPool
 from eqlab.groups.catalogue import on_tuples, symmetric, tuple_permutations
@@ -197,9 +201,9 @@ class ScanReport:
 
     @property
     def ok(self) -> bool:
-        """No finding breaks or leaves equivariance undecided, and the end-to-end error, where measured,
-        is at most `MEASURED_TOLERANCE`."""
-        measured_ok = self.end_to_end_error is None or self.end_to_end_error <= MEASURED_TOLERANCE
+        """No finding breaks or leaves equivariance undecided, and the model's output was measured with an
+        error of at most `MEASURED_TOLERANCE` (a model that could not be measured is never ok)."""
+        measured_ok = self.end_to_end_error is not None and self.end_to_end_error <= MEASURED_TOLERANCE
         return all(e.equivariant for e in self.entries) and measured_ok
 
     @property
@@ -362,7 +366,8 @@ def _function_rep(walk: _Walk, node: TracedNode, current: _Rep) -> _Rep:
         moving = [r for r in reps if not r.invariant]
         numbers = [v for k, v in node.args.items() if isinstance(v, (int, float)) and k not in ("alpha",)]
         if len(node.inputs) == 1 and numbers and moving and moving[0].matrices is not None:
-            scaled = op in ("mul", "div")
+            first_argument = next(iter(node.args.values()), None)
+            scaled = op == "mul" or (op == "div" and isinstance(first_argument, TracedNode))  # not 2 / x
             perms = _as_permutations(moving[0].matrices) is not None
             return moving[0] if scaled or perms or all(n == 0 for n in numbers) else walk.unknown(node)
         if len(moving) == len(reps) and op in ("add", "sub") and len(moving) > 1:
@@ -447,20 +452,45 @@ def _measure(
     ):
         return None, "not measured: the output's representation has another number of generators"
     probe = copy.deepcopy(model).double().eval()
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn((8, *x_shape[1:]), generator=gen, dtype=torch.float64)
     worst = 0.0
     with torch.no_grad():
-        fx = probe(x)
-        if not isinstance(fx, torch.Tensor):
-            return None, f"not measured: the model returns {type(fx).__name__}"
-        for j, m_in in enumerate(rep_in.matrices):
-            moved = probe(_apply(m_in, x, axis))
-            expected = fx if rep_out.invariant else _apply(rep_out.matrices[j], fx, rep_out.axis)  # type: ignore[index,arg-type]
-            error = relative_error(moved, expected) if moved.shape == expected.shape else math.inf
-            worst = error if not error <= worst else worst
+        for x in input_batches(tuple(x_shape), 8, torch.Generator().manual_seed(0)):
+            fx = probe(x)
+            if not isinstance(fx, torch.Tensor):
+                return None, f"not measured: the model returns {type(fx).__name__}"
+            for j, m_in in enumerate(rep_in.matrices):
+                moved = probe(_apply(m_in, x, axis))
+                expected = fx if rep_out.invariant else _apply(rep_out.matrices[j], fx, rep_out.axis)  # type: ignore[index,arg-type]
+                error = relative_error(moved, expected) if moved.shape == expected.shape else math.inf
+                worst = error if not error <= worst else worst
     where = "invariant output" if rep_out.invariant else f"output on axis {rep_out.axis}"
-    return worst, f"measured on 8 random inputs for each of {len(rep_in.matrices)} generators ({where})"
+    scales = " and ".join(INPUT_SCALES)
+    return (
+        worst,
+        f"measured on 8 random {scales} inputs for each of {len(rep_in.matrices)} generators ({where})",
+    )
+
+
+def _measure_images(model: nn.Module, view: TracedModel) -> tuple[float | None, str]:
+    """For a model of eqlab's group layers on images: the output error under their point group (the
+    input representation does not act on images, the point group does), measured on the model as given."""
+    groups = {m.group for m in model.modules() if isinstance(m, (LiftingConv2d, GroupConv2d))}
+    if len(groups) != 1:
+        return None, "not measured: the input representation does not act on the model's input tensor"
+    group = groups.pop()
+    sym = symmetry(group)
+    shape = tuple(view.input.shape or ())
+    layout = GROUP if len(shape) == 5 else IMAGE
+    action_in = act(layout, sym, group)
+    action_out = act(analyse(view, sym, layout).output, sym, group)
+    if action_in is None or action_out is None:
+        return None, f"not measured: how the {group} point group moves the output is unknown"
+    probe = copy.deepcopy(model).double().eval()
+    worst = 0.0
+    for x in input_batches(shape, 2, torch.Generator().manual_seed(0)):
+        error, _element, _note = end_to_end(probe, x, sym, action_in, action_out)
+        worst = error if not error <= worst else worst
+    return worst, f"measured for the {group} point group on {shape[-2]}x{shape[-1]} images, model as given"
 
 
 def scan(model: nn.Module, input_rep: Any, example_input: torch.Tensor | None = None) -> ScanReport:
@@ -549,10 +579,11 @@ def scan(model: nn.Module, input_rep: Any, example_input: torch.Tensor | None = 
         )
         return ScanReport(tuple(walk.entries), None, "not measured: the output's representation is unknown")
     if axis is None:
+        error, how = _measure_images(model, view)
         return ScanReport(
             tuple(walk.entries),
-            None,
-            "not measured: the input representation does not act on the model's input tensor",
+            error,
+            how,
         )
     error, how = _measure(model, view.input.shape or torch.Size(), start, axis, output)
     return ScanReport(tuple(walk.entries), error, how)
@@ -567,5 +598,8 @@ def _judge(view: TracedModel, node: TracedNode, current: _Rep, unknown_after: st
         return ScanEntry(
             node.name, node.op, current.description, None, "it reads other tensors; not checked."
         )
-    verdict = check(current.matrices, call)
+    try:
+        verdict = check(current.matrices, call)
+    except TypeError as exc:  # not an entry-wise function (a channel-wise PReLU, say)
+        return ScanEntry(node.name, node.op, current.description, None, f"{exc}; not checked.")
     return ScanEntry(node.name, node.op, current.description, verdict.equivariant, verdict.reason, verdict)

@@ -73,6 +73,9 @@ class ExactnessReport:
         How the model was traced: ``"fx"``, ``"export"``, or ``None`` when it could not be.
     input_shape
         The shape of one input the model was traced and measured with, ``(1, C, H, W)``.
+    mode
+        The mode analysed and measured: always ``"eval"`` (dropout off, batch norm on its running
+        statistics); ``"eval (the model was in training mode)"`` when the model given was training.
     """
 
     input_size: tuple[int, int]
@@ -87,6 +90,7 @@ class ExactnessReport:
     out_action: str = ""
     method: str | None = None
     input_shape: tuple[int, ...] = ()
+    mode: str = "eval"
 
     @property
     def exact(self) -> bool:
@@ -118,6 +122,8 @@ class ExactnessReport:
                 rows.append(f"    {layer.effect}")
         measured = "not measured" if self.end_to_end_error is None else f"{self.end_to_end_error:.1e}"
         rows.append(f"output action: {self.out_action}; end-to-end error (float64): {measured}")
+        if self.mode != "eval":
+            rows.append(f"analysed and measured in {self.mode}")
         verdict = {"exact": "exact", "not exact": "NOT exact", "not certified": "NOT certified"}[self.verdict]
         rows.append(f"{self.group} at input {_pair_text(self.input_size)}: {verdict}: {self.reason}")
         return "\n".join(rows)
@@ -163,7 +169,7 @@ def _input_shape(
         shape = (1, *example_input.shape[1:])
         try:
             with torch.no_grad():
-                copy.deepcopy(model).double().eval()(torch.zeros(shape, dtype=torch.float64))
+                _float64_copy(model)(torch.zeros(shape, dtype=torch.float64))
         except Exception as exc:  # the model refuses inputs of this shape: a bad example_input
             raise ValueError(
                 f"example_input of shape {tuple(example_input.shape)}: the model fails on it: "
@@ -181,7 +187,7 @@ def _input_shape(
             "the model has no Conv2d, LiftingConv2d or GroupConv2d to tell its input channels; "
             "pass example_input="
         )
-    probe = copy.deepcopy(model).double().eval()
+    probe = _float64_copy(model)
     for shape in dict.fromkeys(candidates):
         try:
             with torch.no_grad():
@@ -282,7 +288,8 @@ def check(
         An input whose shape (not values) to trace with, when the first layer does not tell the input
         channels; its height and width must be ``input_size``.
     seed
-        Seeds the random inputs of the measurements.
+        Seeds the random inputs of the measurements (normal values, and raw pixel values in [0, 255]:
+        `eqlab.exactness.measure.INPUT_SCALES`).
     out_action
         How the symmetry acts on the output: ``"invariant"``, ``"image"`` (transform it like the input),
         ``"features"`` (group feature maps of the model's group) or a callable ``(output, element) ->
@@ -305,7 +312,8 @@ def check(
     grid = _grid(model, size, group, example_input)
     report, sym, analysis, view = grid.report, grid.symmetry, grid.analysis, grid.view
     generator = torch.Generator().manual_seed(seed)
-    inputs = torch.randn((MEASURED_BATCH, *grid.shape[1:]), generator=generator, dtype=torch.float64)
+    batches = measure.input_batches(grid.shape, MEASURED_BATCH, generator)
+    inputs = batches[0]
     in_action = measure.act(grid.input_layout, sym, grid.layers_group)
     if in_action is None:
         raise RuntimeError(f"no action on inputs of layout {grid.input_layout.kind}")
@@ -325,7 +333,11 @@ def check(
     else:
         measure.average(grid.probe, _every_filter(grid.probe), sym)
     if action is not None:
-        error, _element, note = measure.end_to_end(probe, inputs, sym, in_action, action)
+        error, note = 0.0, ""
+        for batch in batches:
+            found, _element, why = measure.end_to_end(probe, batch, sym, in_action, action)
+            if not found <= error:
+                error, note = found, why
         report.end_to_end_error = error
         if note:
             report.out_action += f"; {note}"
@@ -369,9 +381,10 @@ def _grid(
         raise TypeError(f"group must be a symmetry name or None, got {describe(group)}")
     sym, layers_group = _model_group(model, group)
     shape = _input_shape(model, size, example_input)
-    probe = copy.deepcopy(model).double().eval()
+    probe = _float64_copy(model)
     input_layout = GROUP if len(shape) == 5 and layers_group is not None else IMAGE
-    report = ExactnessReport(size, sym.name, [], [], input_shape=tuple(shape))
+    mode = "eval (the model was in training mode)" if model.training else "eval"
+    report = ExactnessReport(size, sym.name, [], [], input_shape=tuple(shape), mode=mode)
     failure = ""
     view: TracedModel | None = None
     batched = _takes_batches(probe, shape)
@@ -429,7 +442,7 @@ def _verdict(report: ExactnessReport, analysis: Analysis | None, failure: str) -
     if unknown:
         first = unknown[0]
         return "not certified", f"{first.name} ({first.kind}) is not understood: {first.effect}" + numbers
-    if measured is None or GUESSED in report.out_action:
+    if measured is None or GUESSED in report.out_action or analysis.exact is not True:
         return "not certified", f"the output's action is {report.out_action}" + numbers
     if not measured <= EXACT:
         return "not exact", (
@@ -445,25 +458,39 @@ def _int_sizes(sizes: Iterable[Any]) -> list[int]:
     return [integer(n, "sizes", minimum=1) for n in sizes]
 
 
-def exact_sizes(model: nn.Module, sizes: Iterable[int]) -> list[int]:
-    """The sizes in ``sizes`` at which the grid analysis predicts every node exact (no measurement): a
-    prediction, which `check` confirms."""
+def exact_sizes(model: nn.Module, sizes: Iterable[int], *, group: str | None = None) -> list[int]:
+    """The square sizes in ``sizes`` at which the model runs and the grid analysis predicts every node
+    exact for ``group`` (as in `check`): a prediction without measurement, which `check` confirms."""
     module(model, "model")
-    return [n for n in _int_sizes(sizes) if _predicts_exact(model, n)]
+    return [n for n in _int_sizes(sizes) if _predicts_exact(model, n, group)]
 
 
-def _predicts_exact(model: nn.Module, size: int) -> bool:
+def _predicts_exact(model: nn.Module, size: int, group: str | None) -> bool:
     try:
-        return _grid(model, (size, size), None, None).report.grid_exact is True
-    except RuntimeError:
+        return _grid(model, (size, size), group, None).report.grid_exact is True
+    except _ModelRefusesInput:
         return False  # the model does not run at this size
 
 
-def nearest_exact_sizes(model: nn.Module, size: int, radius: int = 16) -> tuple[int | None, int | None]:
+def nearest_exact_sizes(
+    model: nn.Module, size: int, radius: int = 16, *, group: str | None = None
+) -> tuple[int | None, int | None]:
     """The nearest sizes below and above ``size`` (within ``radius``) that the grid predicts exact."""
     module(model, "model")
     size = integer(size, "size", minimum=1)
     radius = integer(radius, "radius", minimum=1)
-    below = exact_sizes(model, range(size - 1, max(size - radius, 0), -1))
-    above = exact_sizes(model, range(size + 1, size + radius + 1))
+    below = exact_sizes(model, range(size - 1, max(size - radius, 0), -1), group=group)
+    above = exact_sizes(model, range(size + 1, size + radius + 1), group=group)
     return (below[0] if below else None, above[0] if above else None)
+
+
+def _float64_copy(model: nn.Module) -> nn.Module:
+    """A float64 copy of ``model`` in eval mode (the model itself is never changed)."""
+    try:
+        probe = copy.deepcopy(model)
+    except Exception as exc:  # a model torch cannot copy (pruned weights are computed tensors)
+        raise ValueError(
+            f"model cannot be copied, and eqlab measures a float64 copy so as never to change yours: "
+            f"{type(exc).__name__}: {exc} (for pruning, call torch.nn.utils.prune.remove first)"
+        ) from None
+    return probe.double().eval()

@@ -14,12 +14,14 @@ from eqlab.exactness.grid import adaptive_offset, axis_offset, pool_offset, resi
 from eqlab.exactness.layout import (
     IMAGE,
     INVARIANT,
+    MOVED_AXES,
     MOVING,
     Average,
     Context,
     LayerExactness,
     Layout,
     Pair,
+    extent,
     pair,
     text,
 )
@@ -104,7 +106,7 @@ def adaptive(ctx: Context, node: TracedNode, size: Pair, output_size: Any) -> La
         size,
         kernel=out,
         offset=offset,
-        symmetric=(out[0] == out[1] and size[0] == size[1]) or out == (1, 1),
+        symmetric=out[0] == out[1],  # windows along each axis depend on that axis alone
         effect=f"adaptive pooling {text(size)} -> {text(out)}"
         + (f", windows off by {text(offset)}" if offset != (0, 0) else ""),
     )
@@ -201,9 +203,10 @@ def resize(
         )
     else:
         return ctx.not_understood(node, f"no rule for {mode!r} interpolation")
-    sym = (size[0] == size[1] and out[0] == out[1]) or (
-        scale is not None and not isinstance(scale, (list, tuple))
-    )
+    if scale is not None and not recompute:  # the scale decides each axis alone
+        sym = not isinstance(scale, (list, tuple)) or float(scale[0]) == float(scale[1])
+    else:  # the sizes do
+        sym = out[0] == out[1]
     ctx.row(
         node,
         "resize",
@@ -301,35 +304,39 @@ def generic(ctx: Context, node: TracedNode, why: str) -> Layout:
 
 
 def binary(ctx: Context, node: TracedNode) -> Layout:
-    """Elementwise ops of several tensors: moving operands must agree; tensors that do not move (a
-    constant, pooled features) may join them only when they are constant over the plane (extent 1)."""
+    """Elementwise ops of several tensors: moving operands must agree; a tensor that does not move (a
+    constant, pooled features) may join them only when it is constant along every moved axis (the plane,
+    and the group axis of group features), so that it broadcasts."""
     layouts = [(value, ctx.layout(value)) for value in node.inputs]
-    moving = [(v, lay) for v, lay in layouts if lay.kind in ("image", "group")]
     if any(lay.kind in ("flat", "unknown", "tuple") for _, lay in layouts):
         bad = next(lay.kind for _, lay in layouts if lay.kind in ("flat", "unknown", "tuple"))
         return ctx.not_understood(node, f"combines a tensor of layout {bad}")
+    moving = [(v, lay) for v, lay in layouts if lay.kind in MOVED_AXES]
     if not moving:
         return INVARIANT
     kinds = {lay.kind for _, lay in moving}
     if len(kinds) > 1:
-        return ctx.not_understood(node, "combines images with group features")
+        return ctx.not_understood(node, f"combines tensors that move differently ({sorted(kinds)})")
+    kind = moving[0][1].kind
+    axes = MOVED_AXES[kind]
     out = node.shape
     for value, lay in layouts:
         shape = value.shape
-        if lay.kind in ("image", "group"):
-            if out is not None and shape is not None and tuple(shape[-2:]) != tuple(out[-2:]):
+        if lay.kind == kind:
+            if out is not None and shape is not None and tuple(shape[-axes:]) != tuple(out[-axes:]):
                 return ctx.not_understood(node, "combines maps of different sizes")
-        elif shape is not None and len(shape) >= 2 and int(shape[-1]) * int(shape[-2]) > 1:
+        elif extent(shape, axes) > 1:
             return ctx.not_understood(
                 node,
-                f"combines the features with a fixed {tuple(shape[-2:])} map "
-                "that does not move with the input",
+                f"combines the features with a fixed {tuple(shape or ())} tensor that varies along the moved "
+                "axes and does not move with the input",
             )
     return moving[0][1]
 
 
 def _dims(value: Any, ndim: int) -> set[int] | None:
-    if value is None:
+    """The reduced axes, or ``None`` for all of them (no ``dim``, or an empty one)."""
+    if value is None or (isinstance(value, (list, tuple)) and len(value) == 0):
         return None
     items = value if isinstance(value, (list, tuple)) else [value]
     if not all(isinstance(v, int) for v in items):
@@ -338,10 +345,14 @@ def _dims(value: Any, ndim: int) -> set[int] | None:
 
 
 def reduction(ctx: Context, node: TracedNode, data: TracedNode, layout: Layout) -> Layout:
-    if layout.kind not in ("image", "group"):
-        return generic(ctx, node, "reduction")
+    """Reductions over given axes: over every moved axis, the result does not move; over some of them
+    only, it is not understood (a row of the plane, say)."""
     ndim = len(data.shape) if data.shape is not None else 0
     dims = _dims(node.arg("dim", node.arg("axis")), max(ndim, 1))
+    if layout.kind == "group_axis":
+        return INVARIANT if dims is None or (ndim - 1) in dims else layout
+    if layout.kind not in ("image", "group"):
+        return generic(ctx, node, "reduction")
     plane_axes = {ndim - 2, ndim - 1}
     if dims is None or plane_axes <= dims:
         if layout.kind == "group" and dims is not None and (ndim - 3) not in dims:
@@ -402,7 +413,7 @@ def slicing(ctx: Context, node: TracedNode, data: TracedNode, layout: Layout) ->
         "slice",
         size,
         offset=offset,
-        symmetric=cleaned[0] == cleaned[1] and size[0] == size[1],
+        symmetric=cleaned[0] == cleaned[1],
         effect="keeps rows "
         + _slice_text(cleaned[0])
         + " and columns "
@@ -444,21 +455,28 @@ def permute(ctx: Context, node: TracedNode, data: TracedNode, layout: Layout) ->
 
 
 def cat(ctx: Context, node: TracedNode) -> Layout:
+    """Concatenation of moving tensors along an axis that does not move; a tensor that does not move
+    may join them only when it is constant along the moved axes (a 1 x 1 plane)."""
     tensors = node.arg("tensors")
     if tensors is None:
         tensors = node.inputs
-    layouts = {ctx.layout(t).kind for t in tensors if isinstance(t, TracedNode)}
-    moving = layouts & {"image", "group", "flat", "unknown"}
+    found = [(t, ctx.layout(t)) for t in tensors if isinstance(t, TracedNode)]
+    kinds = {lay.kind for _, lay in found}
+    moving = kinds & set(MOVING)
     if not moving:
         return INVARIANT
     if len(moving) > 1 or moving & {"flat", "unknown"}:
-        return ctx.not_understood(node, f"joins tensors of layouts {sorted(layouts)}")
-    first = next(t for t in tensors if isinstance(t, TracedNode))
+        return ctx.not_understood(node, f"joins tensors of layouts {sorted(kinds)}")
+    kind = moving.pop()
+    axes = MOVED_AXES[kind]
+    first = found[0][0]
     ndim = len(first.shape) if first.shape is not None else 0
     dim = int(node.arg("dim", 0)) % max(ndim, 1)
-    keep = 3 if "group" in moving else 2
-    if node.op == "stack" or dim >= ndim - keep:
-        return ctx.not_understood(node, f"{node.op} along axis {dim}, an axis of the plane")
-    if layouts - moving - {"constant", "invariant"}:
-        return ctx.not_understood(node, f"joins tensors of layouts {sorted(layouts)}")
-    return Layout(moving.pop())
+    if node.op == "stack" or dim >= ndim - axes:
+        return ctx.not_understood(node, f"{node.op} along axis {dim}, an axis the symmetry moves")
+    for t, lay in found:
+        if lay.kind != kind and extent(t.shape, axes) > 1:
+            return ctx.not_understood(
+                node, f"joins a fixed {tuple(t.shape or ())} tensor that does not move with the input"
+            )
+    return Layout(kind)

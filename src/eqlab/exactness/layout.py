@@ -51,7 +51,7 @@ IMAGE, GROUP, INVARIANT, UNKNOWN = Layout("image"), Layout("group"), Layout("inv
 
 
 VALUE = Layout("value")  # not a tensor (a shape, an int)
-MOVING = ("image", "group", "flat", "unknown")
+MOVING = ("image", "group", "group_axis", "flat", "unknown")
 """Layouts of tensors that move under the symmetry (or might: unknown)."""
 
 
@@ -142,12 +142,13 @@ class Analysis:
 
     @property
     def understood(self) -> bool:
-        """Whether a rule covers every node that touches the plane, and the output's action is known."""
-        return all(r.understood for r in self.rows) and self.output.kind not in ("unknown", "flat", "value")
+        """Whether a rule covers every node that touches the plane."""
+        return all(r.understood for r in self.rows)
 
     @property
     def exact(self) -> bool | None:
-        """The grid's prediction: every node commutes (``None`` when something is not understood)."""
+        """The grid's prediction: every node commutes (``None`` when a node is not understood). How the
+        output moves is a separate question (`output`, or the caller's ``out_action``)."""
         if not self.understood:
             return None
         return all(r.exact for r in self.rows)
@@ -217,6 +218,21 @@ def data_input(node: TracedNode) -> TracedNode | None:
     if isinstance(value, TracedNode):
         return value
     return node.inputs[0] if node.inputs else None
+
+
+MOVED_AXES = {"image": 2, "group": 3, "group_axis": 1}
+"""How many trailing axes the symmetry moves in a tensor of each layout (the plane, and the group axis)."""
+
+
+def extent(shape: Any, axes: int) -> int:
+    """How many entries a tensor of ``shape`` has along its last ``axes`` axes (1: it broadcasts)."""
+    if shape is None:
+        return 1
+    sizes = [int(v) for v in tuple(shape)[-axes:]] if axes else []
+    out = 1
+    for v in sizes:
+        out *= v
+    return out
 
 
 def text(pair: tuple[Any, ...]) -> str:

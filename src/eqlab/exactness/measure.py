@@ -88,6 +88,20 @@ def _random_like(shape: torch.Size, generator: torch.Generator) -> torch.Tensor:
     return torch.randn(tuple(shape), generator=generator, dtype=torch.float64)
 
 
+INPUT_SCALES = ("normal", "pixels")
+"""The random inputs every measurement runs on: standard normal values, and raw pixel values uniform in
+[0, 255]. A model whose symmetry breaks only for some inputs (a gate that opens above 10, say) must show
+it on one of them; no finite set of inputs is a proof, which is why the grid analysis must agree too."""
+
+
+def input_batches(shape: tuple[int, ...], batch: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """One float64 batch ``(batch, *shape[1:])`` of each of `INPUT_SCALES`."""
+    size = (batch, *shape[1:])
+    normal = torch.randn(size, generator=generator, dtype=torch.float64)
+    pixels = torch.rand(size, generator=generator, dtype=torch.float64) * 255
+    return [normal, pixels]
+
+
 def end_to_end(
     model: nn.Module, x: torch.Tensor, symmetry: Symmetry, in_action: OutAction, out_action: OutAction
 ) -> tuple[float, int, str]:

@@ -57,6 +57,9 @@ def _module_rule(ctx: Context, node: TracedNode) -> Layout:
     data, layout = _plane_layout(ctx, node)
     if data is None:
         return INVARIANT
+    rewired = _rewired(m)
+    if rewired is not None:
+        return families.generic(ctx, node, f"{type(m).__name__}: {rewired}")
     size = plane(data)
     if isinstance(m, (LiftingConv2d, GroupConv2d)):
         expected = IMAGE if isinstance(m, LiftingConv2d) else GROUP
@@ -141,44 +144,54 @@ def _module_rule(ctx: Context, node: TracedNode) -> Layout:
         return families.softmax(ctx, node, data, layout, m.dim)
     if isinstance(m, nn.LayerNorm):
         return families.layer_norm(ctx, node, layout, len(m.normalized_shape), m.elementwise_affine)
-    if isinstance(m, _POINTWISE_MODULES):
+    if isinstance(m, _ELEMENTWISE_MODULES):
         return layout
+    if isinstance(m, _CHANNEL_MODULES):
+        return _per_channel(ctx, node, layout, type(m).__name__)
     return families.generic(ctx, node, f"no rule for {type(m).__name__}")
 
 
-_POINTWISE_MODULES = (
-    nn.ReLU,
-    nn.ReLU6,
-    nn.LeakyReLU,
-    nn.PReLU,
-    nn.RReLU,
-    nn.ELU,
-    nn.CELU,
-    nn.SELU,
-    nn.GELU,
-    nn.SiLU,
-    nn.Mish,
-    nn.Sigmoid,
-    nn.Tanh,
-    nn.Softplus,
-    nn.Softsign,
-    nn.Hardtanh,
-    nn.Hardswish,
-    nn.Hardsigmoid,
-    nn.LogSigmoid,
-    nn.Tanhshrink,
-    nn.Softshrink,
-    nn.Hardshrink,
-    nn.Threshold,
-    nn.Softmax2d,
-    nn.modules.batchnorm._BatchNorm,
-    nn.modules.instancenorm._InstanceNorm,
-    nn.GroupNorm,
-    nn.LocalResponseNorm,
-    nn.modules.dropout._DropoutNd,
-    nn.Identity,
-    nn.ChannelShuffle,
-)
+def _per_channel(ctx: Context, node: TracedNode, layout: Layout, what: str) -> Layout:
+    if layout.kind in _PER_CHANNEL_LAYOUTS:
+        return layout
+    return ctx.not_understood(
+        node, f"{what} acts per channel, but the channels here are {layout.kind} positions"
+    )
+
+
+_ELEMENTWISE_MODULES = (
+    nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.RReLU, nn.ELU, nn.CELU, nn.SELU, nn.GELU, nn.SiLU, nn.Mish,
+    nn.Sigmoid, nn.Tanh, nn.Softplus, nn.Softsign, nn.Hardtanh, nn.Hardswish, nn.Hardsigmoid,
+    nn.LogSigmoid, nn.Tanhshrink, nn.Softshrink, nn.Hardshrink, nn.Threshold, nn.Identity,
+    nn.Dropout, nn.AlphaDropout,
+)  # fmt: skip
+"""Modules that act on every entry alike: they keep any layout."""
+
+_CHANNEL_MODULES = (
+    nn.PReLU, nn.Softmax2d, nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm,
+    nn.GroupNorm, nn.LocalResponseNorm, nn.modules.dropout._DropoutNd, nn.ChannelShuffle,
+)  # fmt: skip
+"""Modules that act per channel (axis 1) and alike over the rest: they keep a layout whose channel
+axis is a channel, never a flattened image's, whose "channels" are positions."""
+
+_PER_CHANNEL_LAYOUTS = ("image", "group", "group_axis", "invariant", "constant")
+
+
+def _rewired(module: nn.Module) -> str | None:
+    """Why ``module`` may not compute what its class says: forward hooks, a replaced forward, or
+    parametrized weights (weight or spectral normalisation, pruning)."""
+    from torch.nn.utils import parametrize
+
+    if module._forward_hooks or module._forward_pre_hooks:
+        return "a forward hook changes what it computes"
+    if "forward" in vars(module):
+        return "its forward is replaced on the instance"
+    if parametrize.is_parametrized(module):
+        return "its weights are parametrized"
+    hooks = nn.modules.module
+    if hooks._global_forward_hooks or hooks._global_forward_pre_hooks:
+        return "a global forward hook changes what modules compute"
+    return None
 
 
 def _pool_module(ctx: Context, node: TracedNode, m: nn.Module, size: Pair) -> None:
@@ -206,9 +219,9 @@ def _function_layout(ctx: Context, node: TracedNode) -> Layout:
         return VALUE
     if op in OPS.metadata:
         return VALUE
-    if op in OPS.activations | OPS.pass_through or op in OPS.normalisations:
-        if op in ("prelu", "rrelu") or op in OPS.normalisations:
-            return layout
+    if op in OPS.normalisations or op == "prelu":
+        return _per_channel(ctx, node, layout, op)
+    if op in OPS.activations | OPS.pass_through:
         return families.binary(ctx, node) if len(node.inputs) > 1 else layout
     if op in OPS.elementwise:
         return families.binary(ctx, node)

@@ -22,6 +22,7 @@ from torch import nn
 from eqlab._arguments import choice, integer, tensor
 from eqlab._arguments import module as check_module
 from eqlab.exactness import check as check_exactness
+from eqlab.exactness.measure import input_batches
 from eqlab.layerwise.spec import spec_of
 from eqlab.testing import relative_error
 
@@ -57,6 +58,9 @@ def inverse_transform(x: torch.Tensor, transform: str) -> torch.Tensor:
 
 def transform_network(model: nn.Module, transform: str, input_size: int | None = None) -> nn.Module:
     """The network ``T(W)`` computing ``x -> model(t(x))``, a copy with transformed filters.
+
+    A model whose output is still an image (a segmentation net, a feature extractor) gives
+    ``x -> t^-1(model(t(x)))``: every feature map of ``T(W)`` is the transformed-back map of ``W``.
 
     Parameters
     ----------
@@ -103,11 +107,12 @@ def transform_network(model: nn.Module, transform: str, input_size: int | None =
         broken = [layer for layer in report.spatial_layers if not layer.exact]
         if broken:
             first = broken[0]
-            what = (
-                f"samples a grid {first.offset} pixels off its mirror image"
-                if first.understood
-                else f"is not understood ({first.effect})"
-            )
+            if not first.understood:
+                what = f"is not understood ({first.effect})"
+            elif any(first.offset):
+                what = f"samples a grid {first.offset} pixels off its mirror image"
+            else:
+                what = f"is not the same along height and width, as {transform} needs ({first.effect})"
             raise ValueError(
                 f"{first.name} ({first.kind}) {what} at input size {input_size}; "
                 f"{transform} is not exact there"
@@ -118,6 +123,10 @@ def transform_network(model: nn.Module, transform: str, input_size: int | None =
         for name in spec.layers:
             layer = out_modules[name]
             if isinstance(layer, nn.Conv2d):
+                if transform == "rot90" and layer.kernel_size[0] != layer.kernel_size[1]:
+                    raise ValueError(
+                        f"model: {name} has a {layer.kernel_size} kernel; rot90 needs square kernels"
+                    )
                 layer.weight.copy_(inverse_transform(layer.weight, transform))
             elif spec.flattened.get(name) == -1:
                 raise ValueError(
@@ -140,12 +149,17 @@ def transform_network(model: nn.Module, transform: str, input_size: int | None =
 
 
 def _confirm(model: nn.Module, out: nn.Module, transform: str, shape: tuple[int, ...], size: object) -> None:
-    """Measure ``out(x)`` against ``model(t(x))`` in float64 on random inputs; raise when they differ."""
-    x = torch.randn((2, *shape[1:]), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    with torch.no_grad():
-        want = copy.deepcopy(model).double().eval()(apply_transform(x, transform))
-        got = copy.deepcopy(out).double().eval()(x)
-    error = relative_error(got, want) if got.shape == want.shape else math.inf
+    """Measure ``out(x)`` against ``model(t(x))`` (transformed back when it is an image) in float64 on
+    random normal and pixel-valued inputs; raise when they differ."""
+    error = 0.0
+    for x in input_batches(shape, 2, torch.Generator().manual_seed(0)):
+        with torch.no_grad():
+            want = copy.deepcopy(model).double().eval()(apply_transform(x, transform))
+            got = copy.deepcopy(out).double().eval()(x)
+        if isinstance(want, torch.Tensor) and want.dim() >= 3:
+            want = inverse_transform(want, transform)
+        found = relative_error(got, want) if got.shape == want.shape else math.inf
+        error = found if not found <= error else error
     if not error <= _AGREEMENT:
         raise ValueError(
             f"at input size {size} the transformed network differs from model({transform}(x)) by a relative "

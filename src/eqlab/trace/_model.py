@@ -146,15 +146,16 @@ def _stack_paths(node: fx.Node) -> list[tuple[str, Any]]:
     return [(str(path), kind) for path, kind in stack.values()]
 
 
-def _owning_layer(root: nn.Module, node: fx.Node) -> str | None:
-    """The path of the outermost eqlab layer an ATen node runs inside (torch.export graphs only)."""
-    for path, _kind in _stack_paths(node):
+def _owning_layer(root: nn.Module, node: fx.Node) -> tuple[str, str] | None:
+    """The call (its ``nn_module_stack`` key, unique per call) and path of the outermost eqlab layer an
+    ATen node runs inside (torch.export graphs only); a layer called twice is two calls."""
+    for key, (path, _kind) in (node.meta.get("nn_module_stack") or {}).items():
         try:
-            sub = module_of(root, path)
+            sub = module_of(root, str(path))
         except AttributeError:
             continue
         if is_eqlab_layer(sub):
-            return path
+            return str(key), str(path)
     return None
 
 
@@ -210,13 +211,15 @@ class _Builder:
 
     def build(self, export: bool) -> list[TracedNode]:
         units: dict[str, list[fx.Node]] = {}
+        unit_paths: dict[str, str] = {}
         if export:
             for node in self.graph_module.graph.nodes:
                 if node.op == "call_function":
                     owner = _owning_layer(self.root, node)
                     if owner is not None:
-                        units.setdefault(owner, []).append(node)
-        unit_of = {n: path for path, members in units.items() for n in members}
+                        units.setdefault(owner[0], []).append(node)
+                        unit_paths[owner[0]] = owner[1]
+        unit_of = {n: call for call, members in units.items() for n in members}
         done_units: set[str] = set()
         for node in self.graph_module.graph.nodes:
             if node.op == "placeholder":
@@ -257,7 +260,8 @@ class _Builder:
                 )
             elif node.op in ("call_function", "call_method"):
                 if node in unit_of:
-                    self.unit(node, units, unit_of[node], done_units)
+                    call = unit_of[node]
+                    self.unit(units[call], unit_paths[call], call, done_units)
                     continue
                 op = op_name(node.target)
                 args = self.resolve(tuple(node.args))
@@ -298,12 +302,11 @@ class _Builder:
                 )
         return self.nodes
 
-    def unit(self, node: fx.Node, units: dict[str, list[fx.Node]], path: str, done: set[str]) -> None:
-        """An eqlab layer traced by torch.export as several ATen nodes, made one module node."""
-        members = units[path]
-        if path in done:
+    def unit(self, members: list[fx.Node], path: str, call: str, done: set[str]) -> None:
+        """One call of an eqlab layer, traced by torch.export as several ATen nodes, made one module node."""
+        if call in done:
             return
-        done.add(path)
+        done.add(call)
         member_set = set(members)
         external: list[fx.Node] = []
         for m in members:
