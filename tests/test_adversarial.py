@@ -20,6 +20,7 @@ from torch import nn
 from eqlab.activations import check as check_activation
 from eqlab.activations import scan
 from eqlab.exactness import check
+from eqlab.gconv import GroupConv2d, GroupPool, LiftingConv2d
 from eqlab.groups import Representation, cyclic
 from eqlab.layerwise import transform_network
 from eqlab.nn import RepLinear
@@ -309,3 +310,106 @@ def test_generators_of_no_common_group_are_refused() -> None:
 def test_enumerating_an_infinite_group_is_refused(matrices: list[object]) -> None:
     with pytest.raises(ValueError, match="infinite"):
         Representation(matrices).elements()
+
+
+# found by an independent review -------------------------------------------------------------------
+
+
+class Gate(nn.Module):
+    """A symmetry break behind a gate that stays shut for standard normal inputs and opens for pixels."""
+
+    def __init__(self, broken: object) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3, padding=1)
+        self.broken = broken
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        gate = torch.relu(x.amax((-1, -2), keepdim=True) - 10)
+        return y + gate * self.broken(y)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        lambda y: y * torch.arange(9, dtype=y.dtype),  # a 1-D bias per column
+        lambda y: torch.cat([y, torch.linspace(0, 1, 9, dtype=y.dtype).expand_as(y)], 1).sum(1, keepdim=True),
+        lambda y: y.flip(-1),
+    ],
+    ids=["1-D column weights", "coordinate channels", "a flip"],
+)
+def test_a_break_behind_a_gate_is_never_certified(broken: object) -> None:
+    report = check(Gate(broken), 9)
+    assert report.verdict != "exact" and report.grid_exact is not True, report.table()
+    assert report.end_to_end_error > 1e-3  # the pixel-valued inputs open the gate
+
+
+def test_group_axis_constants_and_layers_are_seen() -> None:
+    class PerOrientation(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lift = LiftingConv2d(1, 2, 3, padding=1)
+            self.weight = nn.Parameter(torch.randn(4, 1, 1))
+            self.mix = nn.Linear(4, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.lift(x) * self.weight  # a weight per orientation
+            return self.mix(y.mean((-1, -2)))  # a dense layer across orientations
+
+    report = check(PerOrientation(), 9)
+    assert report.verdict == "not certified" and report.not_understood
+
+
+def test_per_channel_ops_on_a_flattened_image_are_not_understood() -> None:
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.Flatten(), nn.BatchNorm1d(2 * 81))
+    assert check(model.eval(), 9).verdict == "not certified"
+
+
+def test_modules_whose_forward_is_changed_are_not_trusted_by_class() -> None:
+    hooked = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1))
+    hooked[0].register_forward_pre_hook(lambda m, args: (args[0] * torch.arange(9, dtype=args[0].dtype),))
+    assert check(hooked, 9).verdict == "not certified"
+    with pytest.raises(ValueError, match="forward hook"):
+        transform_network(hooked, "rot90", input_size=9)
+    normed = nn.Sequential(nn.utils.parametrizations.weight_norm(nn.Conv2d(1, 2, 3, padding=1)))
+    assert check(normed, 9).verdict == "not certified"
+
+
+def test_a_layer_called_twice_is_two_nodes_on_the_export_path() -> None:
+    class Twice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lift = LiftingConv2d(1, 2, 3, padding=1)
+            self.down = GroupConv2d(2, 2, 3, stride=2, padding=1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.shape[-1] > 4:  # control flow on the shape: fx fails, torch.export specialises
+                x = x * 1.0
+            return self.down(self.down(self.lift(x)))
+
+    report = check(Twice(), 11)  # 11 -> 6 is exact, 6 -> 3 is not
+    assert report.method == "export" and report.verdict == "not exact"
+    assert [row.name for row in report.spatial_layers] == ["lift", "down", "down_2"]
+
+
+def test_clamps_far_from_zero_are_not_linear() -> None:
+    rotation = Representation.rotation(1, degrees=37)
+    for clamp in (nn.Hardtanh(-65504, 65504), lambda x: x.clamp(-65504, 65504), nn.Threshold(-1e4, -1e4)):
+        assert check_activation(rotation, clamp).equivariant is False
+    assert check_activation(
+        Representation.from_permutations(cyclic(4).action()), nn.ELU(alpha=0.0)
+    ).equivariant
+
+
+def test_scan_is_not_ok_without_a_measurement() -> None:
+    broken = nn.Sequential(LiftingConv2d(1, 2, 2, stride=2), nn.ReLU(), GroupConv2d(2, 2, 3), GroupPool())
+    report = scan(broken, ROT)
+    assert not report.ok and report.end_to_end_error > 1e-3
+    numerator = Between(lambda t: 2.0 / t)
+    assert not scan(numerator, ROT).ok
+
+
+def test_huge_outputs_do_not_overflow_the_error() -> None:
+    x = torch.randn(4, 4, dtype=torch.float64)
+    error = equivariance_error(lambda t: 1e160 * (t + 1e-9 * t[..., :1] ** 2), x, CYCLE, CYCLE)
+    assert error > 1e-12  # the first coordinate singled out: not equivariant, by about 1e-9

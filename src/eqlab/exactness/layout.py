@@ -6,6 +6,7 @@ Every tensor carries a *layout*, saying how the symmetry acts on it:
 | --- | --- | --- |
 | ``image`` | ``(..., H, W)`` | transform the plane (the last two axes) |
 | ``group`` | ``(..., |G|, H, W)``, from eqlab's group layers | transform the plane, permute the group axis |
+| ``group_axis`` | ``(..., |G|)``, group features pooled over the plane | permute the group axis |
 | ``invariant`` | anything that does not move (pooled features, logits) | none |
 | ``constant`` | a parameter, buffer or constant | none: it never moves, so it must be symmetric itself |
 | ``flat`` | an image flattened to ``(B, C H W)`` | permute the flattened positions |

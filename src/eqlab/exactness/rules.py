@@ -1,17 +1,7 @@
 """What each node of a traced model does to a grid symmetry: one rule per op, applied in graph order.
 
-Every tensor carries a *layout*, saying how the symmetry acts on it:
-
-| layout | the tensor | the action |
-| --- | --- | --- |
-| ``image`` | ``(..., H, W)`` | transform the plane (the last two axes) |
-| ``group`` | ``(..., |G|, H, W)``, from eqlab's group layers | transform the plane, permute the group axis |
-| ``invariant`` | anything that does not move (pooled features, logits) | none |
-| ``constant`` | a parameter, buffer or constant | none: it never moves, so it must be symmetric itself |
-| ``flat`` | an image flattened to ``(B, C H W)`` | permute the flattened positions |
-| ``unknown`` | anything else | not understood |
-
-A rule maps its inputs' layouts to its output's, and the nodes that touch the plane get a row
+Every tensor carries a *layout* (`eqlab.exactness.layout`), saying how the symmetry acts on it. A rule
+maps its inputs' layouts to its output's, and the nodes that touch the plane get a row
 (`LayerExactness`): the sampling grid of strided convolutions and pools along each axis (the offset of
 `eqlab.exactness.grid`), transposed convolutions (their ``output_padding``), interpolation, slicing,
 padding, adaptive pooling, a dense layer reading flattened positions, and every op no rule covers

@@ -15,7 +15,9 @@ model's output on a random input of the example's shape; otherwise the next way 
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import logging
 from typing import Any
 
@@ -89,7 +91,16 @@ def _fx_graph(model: nn.Module) -> fx.GraphModule:
 
 
 def _export_graph(model: nn.Module, x: torch.Tensor) -> fx.GraphModule:
-    exported = torch.export.export(model, (x,), strict=False)
+    # torch.export prints the graph and logs warnings when it fails on data-dependent control flow; the
+    # failure is reported by build_graph, so its chatter is kept off the user's terminal
+    quiet = logging.getLogger("torch")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            exported = torch.export.export(model, (x,), strict=False)
+    finally:
+        quiet.setLevel(level)
     module = exported.module()
     if not isinstance(module, fx.GraphModule):
         raise TraceFailure(f"torch.export gave a {type(module).__name__}, not a graph")

@@ -93,7 +93,7 @@ class TracedModel:
                 continue
             if arg.op == "get_attr":
                 env[arg] = _fetch_attr(self.graph_module, str(arg.target))
-            elif _holds_tensor(recorded.get(arg)):
+            elif isinstance(recorded.get(arg), torch.Size) or _holds_tensors(recorded.get(arg)):
                 return None
             else:
                 env[arg] = recorded.get(arg)
@@ -111,12 +111,6 @@ class TracedModel:
 
         call.__name__ = node.op
         return call
-
-
-def _holds_tensor(value: Any) -> bool:
-    return isinstance(value, torch.Size) or (
-        isinstance(value, tuple) and any(isinstance(v, torch.Size) for v in value)
-    )
 
 
 def _value(result: Any) -> Any:
@@ -334,6 +328,7 @@ class _Builder:
 
 
 def _holds_tensors(value: Any) -> bool:
+    """Whether a recorded value stands for a tuple of tensors (their shapes)."""
     return isinstance(value, tuple) and any(isinstance(v, (torch.Size, tuple)) for v in value)
 
 
