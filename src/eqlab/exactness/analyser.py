@@ -151,10 +151,11 @@ def _model_group(model: nn.Module, group: str | None) -> tuple[Symmetry, str | N
 
 
 def _input_shape(
-    model: nn.Module, size: tuple[int, int], example_input: torch.Tensor | None
-) -> tuple[int, ...]:
-    """The shape of one input: ``example_input``'s, else the first that the model accepts among the input
-    channels of its convolutions (registration order need not be call order)."""
+    probe: nn.Module, size: tuple[int, int], example_input: torch.Tensor | None
+) -> tuple[tuple[int, ...], bool]:
+    """The shape of one input, and whether the model takes a batch of `MEASURED_BATCH` of them (some fix
+    their batch to one): ``example_input``'s shape, else the first that the model accepts among the
+    input channels of its convolutions (registration order need not be call order)."""
     if example_input is not None:
         if example_input.dim() < 3:
             raise ValueError(
@@ -167,17 +168,15 @@ def _input_shape(
                 f"but input_size is {size}"
             )
         shape = (1, *example_input.shape[1:])
-        try:
-            with torch.no_grad():
-                _float64_copy(model)(torch.zeros(shape, dtype=torch.float64))
-        except Exception as exc:  # the model refuses inputs of this shape: a bad example_input
+        batched = _runs(probe, shape, MEASURED_BATCH)
+        if not batched and not _runs(probe, shape, 1):
             raise ValueError(
-                f"example_input of shape {tuple(example_input.shape)}: the model fails on it: "
-                f"{type(exc).__name__}: {exc}"
-            ) from None
-        return shape
+                f"example_input of shape {tuple(example_input.shape)}: the model fails on inputs of this "
+                "shape"
+            )
+        return shape, batched
     candidates: list[tuple[int, ...]] = []
-    for sub in model.modules():
+    for sub in probe.modules():
         if isinstance(sub, GroupConv2d):
             candidates.append((1, sub.in_channels, sub.pg.order, *size))
         elif isinstance(sub, (LiftingConv2d, nn.Conv2d)):
@@ -187,18 +186,25 @@ def _input_shape(
             "the model has no Conv2d, LiftingConv2d or GroupConv2d to tell its input channels; "
             "pass example_input="
         )
-    probe = _float64_copy(model)
     for shape in dict.fromkeys(candidates):
-        try:
-            with torch.no_grad():
-                probe(torch.zeros(shape, dtype=torch.float64))
-        except Exception:  # not this one: try the next candidate
-            continue
-        return shape
+        if _runs(probe, shape, MEASURED_BATCH):
+            return shape, True
+        if _runs(probe, shape, 1):
+            return shape, False
     raise _ModelRefusesInput(
         f"the model accepts none of the inputs {list(dict.fromkeys(candidates))} made from its convolutions "
         f"at input_size {size}; pass example_input= (or a size at which the model runs)"
     )
+
+
+def _runs(probe: nn.Module, shape: tuple[int, ...], batch: int) -> bool:
+    """Whether the model runs on zeros of ``shape`` with a batch of ``batch``."""
+    try:
+        with torch.no_grad():
+            probe(torch.zeros((batch, *shape[1:]), dtype=torch.float64))
+    except Exception:  # not this shape
+        return False
+    return True
 
 
 class _ModelRefusesInput(ValueError, RuntimeError):
@@ -380,14 +386,13 @@ def _grid(
     if group is not None and not isinstance(group, str):
         raise TypeError(f"group must be a symmetry name or None, got {describe(group)}")
     sym, layers_group = _model_group(model, group)
-    shape = _input_shape(model, size, example_input)
     probe = _float64_copy(model)
+    shape, batched = _input_shape(probe, size, example_input)
     input_layout = GROUP if len(shape) == 5 and layers_group is not None else IMAGE
     mode = "eval (the model was in training mode)" if model.training else "eval"
     report = ExactnessReport(size, sym.name, [], [], input_shape=tuple(shape), mode=mode)
     failure = ""
     view: TracedModel | None = None
-    batched = _takes_batches(probe, shape)
     try:
         batch = MEASURED_BATCH if batched else 1
         view = trace_model(probe, torch.zeros((batch, *shape[1:]), dtype=torch.float64))
@@ -400,16 +405,6 @@ def _grid(
         report.grid_exact = analysis.exact
         report.method = view.method
     return _Grid(report, sym, layers_group, shape, input_layout, probe, view, analysis, failure, batched)
-
-
-def _takes_batches(probe: nn.Module, shape: tuple[int, ...]) -> bool:
-    """Whether the model runs on a batch of `MEASURED_BATCH` inputs (some fix their batch to one)."""
-    try:
-        with torch.no_grad():
-            probe(torch.zeros((MEASURED_BATCH, *shape[1:]), dtype=torch.float64))
-    except Exception:  # a model that only takes one input at a time
-        return False
-    return True
 
 
 def _every_filter(model: nn.Module) -> list[Average]:

@@ -30,7 +30,7 @@ from eqlab._arguments import describe
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TraceFailure", "build_graph", "is_eqlab_layer", "same_outputs"]
+__all__ = ["ModelFailure", "TraceFailure", "build_graph", "is_eqlab_layer", "same_outputs"]
 
 AGREEMENT = 1e-12
 """The largest relative difference between a graph's output and the model's for the graph to count."""
@@ -38,6 +38,32 @@ AGREEMENT = 1e-12
 
 class TraceFailure(RuntimeError):
     """Neither fx nor torch.export gave a graph that reproduces the model's output."""
+
+
+class ModelFailure(TraceFailure):
+    """The model itself fails on inputs of the example's shape (nothing to trace)."""
+
+
+def _value(result: Any) -> Any:
+    """What a node computed, as recorded: a tensor's shape, a tuple of shapes, or the value itself."""
+    if isinstance(result, torch.Tensor):
+        return result.shape
+    if isinstance(result, (tuple, list)) and any(isinstance(r, torch.Tensor) for r in result):
+        return tuple(_value(r) for r in result)
+    return result
+
+
+def _run_recording(graph: fx.GraphModule, x: torch.Tensor, values: dict[fx.Node, Any]) -> Any:
+    """Run ``graph`` on ``x``, recording every node's value (`_value`) into ``values``."""
+
+    class _Recorder(fx.Interpreter):
+        def run_node(self, node: fx.Node) -> Any:
+            result = super().run_node(node)
+            values[node] = _value(result)
+            return result
+
+    with torch.no_grad():
+        return _Recorder(graph).run(x)
 
 
 def is_eqlab_layer(module: nn.Module) -> bool:
@@ -107,7 +133,9 @@ def _export_graph(model: nn.Module, x: torch.Tensor) -> fx.GraphModule:
     return module
 
 
-def build_graph(model: nn.Module, x: torch.Tensor) -> tuple[fx.GraphModule, str, list[str]]:
+def build_graph(
+    model: nn.Module, x: torch.Tensor
+) -> tuple[fx.GraphModule, str, list[str], dict[fx.Node, Any]]:
     """A graph module computing ``model`` on inputs shaped like ``x``, and how it was made.
 
     Parameters
@@ -119,10 +147,13 @@ def build_graph(model: nn.Module, x: torch.Tensor) -> tuple[fx.GraphModule, str,
 
     Returns
     -------
-    (graph module, ``"fx"`` or ``"export"``, why each earlier way was rejected)
+    (graph module, ``"fx"`` or ``"export"``, why each earlier way was rejected, what each node of the
+    graph computed on the random input: shapes of tensors, values of anything else)
 
     Raises
     ------
+    ModelFailure
+        when the model fails on an input of this shape.
     TraceFailure
         when no way gives a graph that reproduces the model's output, naming why each failed.
     """
@@ -134,21 +165,21 @@ def build_graph(model: nn.Module, x: torch.Tensor) -> tuple[fx.GraphModule, str,
         with torch.no_grad():
             expected = model(probe)
     except Exception as exc:  # the model itself refuses inputs of this shape
-        raise TraceFailure(
+        raise ModelFailure(
             f"the model fails on an input of shape {tuple(x.shape)}: {type(exc).__name__}: {exc}"
         ) from exc
     rejected: list[str] = []
     for method in ("fx", "export"):
+        values: dict[fx.Node, Any] = {}
         try:
             graph = _fx_graph(model) if method == "fx" else _export_graph(copy.deepcopy(model), probe)
-            with torch.no_grad():
-                got = graph(probe)
+            got = _run_recording(graph, probe, values)
         except Exception as exc:  # any failure of a tracer means: try the next one
             rejected.append(f"{method}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             log.debug("tracing with %s failed", method, exc_info=True)
             continue
         agree, why = same_outputs(got, expected)
         if agree:
-            return graph, method, rejected
+            return graph, method, rejected, values
         rejected.append(f"{method}: the graph does not reproduce the model's output ({why})")
     raise TraceFailure("cannot trace the model: " + "; ".join(rejected))

@@ -18,7 +18,7 @@ from torch import nn
 from torch.utils import _pytree
 
 from eqlab._arguments import describe, module, tensor
-from eqlab.trace._graph import build_graph, is_eqlab_layer
+from eqlab.trace._graph import ModelFailure, build_graph, is_eqlab_layer
 from eqlab.trace._nodes import TracedNode, bind_call, module_of, op_name
 
 __all__ = ["TracedModel", "trace_model"]
@@ -113,28 +113,6 @@ class TracedModel:
         return call
 
 
-def _value(result: Any) -> Any:
-    if isinstance(result, torch.Tensor):
-        return result.shape
-    if isinstance(result, (tuple, list)) and any(isinstance(r, torch.Tensor) for r in result):
-        return tuple(_value(r) for r in result)
-    return result
-
-
-def _record_values(graph_module: fx.GraphModule, x: torch.Tensor) -> dict[fx.Node, Any]:
-    values: dict[fx.Node, Any] = {}
-
-    class _Shapes(fx.Interpreter):
-        def run_node(self, node: fx.Node) -> Any:
-            result = super().run_node(node)
-            values[node] = _value(result)
-            return result
-
-    with torch.no_grad():
-        _Shapes(graph_module).run(x)
-    return values
-
-
 def _stack_paths(node: fx.Node) -> list[tuple[str, Any]]:
     stack = node.meta.get("nn_module_stack") or {}
     return [(str(path), kind) for path, kind in stack.values()]
@@ -225,7 +203,7 @@ class _Builder:
             elif node.op == "get_attr":
                 target = str(node.target)
                 attr = _fetch_attr(self.graph_module, target)
-                value = self.values.get(node, _value(attr))
+                value = self.values.get(node, attr.shape if isinstance(attr, torch.Tensor) else attr)
                 self.add(
                     TracedNode(
                         self.unique(target), "attribute", "attribute", {}, (), value, attr, target, node
@@ -378,20 +356,9 @@ def trace_model(model: nn.Module, example_input: torch.Tensor) -> TracedModel:
     module(model, "model")
     tensor(example_input, "example_input", min_ndim=1)
     try:
-        with torch.no_grad():
-            model(torch.zeros_like(example_input))
-    except Exception as exc:  # the model refuses inputs of this shape: a bad example_input
-        raise ValueError(
-            f"example_input of shape {tuple(example_input.shape)}: the model fails on it: "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
-    graph_module, method, rejected = build_graph(model, example_input)
-    probe = torch.randn(
-        example_input.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64
-    ).to(dtype=example_input.dtype if example_input.is_floating_point() else torch.float64)
-    if not example_input.is_floating_point():
-        probe = example_input.clone()
-    values = _record_values(graph_module, probe.to(example_input.device))
+        graph_module, method, rejected, values = build_graph(model, example_input)
+    except ModelFailure as exc:  # the model refuses inputs of this shape: a bad example_input
+        raise ValueError(f"example_input of shape {tuple(example_input.shape)}: {exc}") from None
     nodes = _Builder(model, graph_module, values).build(export=method == "export")
     if not nodes or nodes[-1].kind != "output":
         raise ValueError(f"the traced graph of {describe(model)} has no output")
