@@ -141,3 +141,41 @@ def test_the_grid_prediction_agrees_with_the_measurement(
     assert broken and broken[0].name in report.reason
     for layer in broken:  # each node the grid blames measures broken on its own
         assert layer.error is not None and (layer.error > 1e-9 or not math.isfinite(layer.error)), layer
+
+
+def _count(examples: int) -> None:
+    """Print how often the grid and the measurement agree over ``examples`` random stacks and groups:
+    ``python -m tests.test_exactness_family 1500``."""
+    import collections
+    import sys
+    import warnings
+
+    from hypothesis import HealthCheck
+
+    warnings.simplefilter("ignore")
+    counts: collections.Counter[str] = collections.Counter()
+
+    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(stacks(), st.sampled_from(["p4", "p4m", "rot180", "hflip", "vflip"]))
+    def run(drawn: tuple[list[tuple[str, dict[str, object]]], int], group: str) -> None:
+        steps, size = drawn
+        model = Stack(steps)
+        try:
+            with torch.no_grad():
+                model(torch.zeros(1, 1, size, size))
+        except RuntimeError:
+            counts["the stack does not run"] += 1
+            return
+        report = check(model, size, group=group)
+        measured = "exact" if report.end_to_end_error <= 1e-12 else "not exact"
+        counts[f"grid {'exact' if report.grid_exact else 'not exact'}, measured {measured}"] += 1
+
+    run()
+    for key, value in sorted(counts.items()):
+        sys.stdout.write(f"{value:6d}  {key}\n")
+
+
+if __name__ == "__main__":
+    import sys
+
+    _count(int(sys.argv[1]) if len(sys.argv) > 1 else 500)
