@@ -51,7 +51,7 @@ from eqlab.sharing.ign import SymmetricLinear
 from eqlab.sharing.linear import EquivariantLinear
 from eqlab.sharing.mlp import OrbitPool
 from eqlab.testing import relative_error
-from eqlab.trace import TracedModel, TracedNode, TraceFailure, trace_model
+from eqlab.trace import OPS, TracedModel, TracedNode, TraceFailure, trace_model
 
 __all__ = ["POINTWISE", "ScanEntry", "ScanReport", "scan"]
 
@@ -62,92 +62,8 @@ POINTWISE: tuple[type[nn.Module], ...] = (
 )  # fmt: skip
 """Module types treated as pointwise activations."""
 
-ACTIVATION_FUNCTIONS = frozenset(
-    [
-        "relu",
-        "relu6",
-        "sigmoid",
-        "tanh",
-        "exp",
-        "log",
-        "log1p",
-        "expm1",
-        "sqrt",
-        "rsqrt",
-        "square",
-        "sin",
-        "cos",
-        "tan",
-        "sinh",
-        "cosh",
-        "asinh",
-        "atan",
-        "erf",
-        "sign",
-        "abs",
-        "neg",
-        "floor",
-        "ceil",
-        "round",
-        "trunc",
-        "reciprocal",
-        "clamp",
-        "clamp_min",
-        "clamp_max",
-        "hardtanh",
-        "leaky_relu",
-        "elu",
-        "selu",
-        "celu",
-        "gelu",
-        "silu",
-        "mish",
-        "softplus",
-        "softsign",
-        "hardswish",
-        "hardsigmoid",
-        "logsigmoid",
-        "log_sigmoid",
-        "tanhshrink",
-        "softshrink",
-        "hardshrink",
-        "threshold",
-        "logit",
-    ]
-)
-"""Functions, tensor methods and ATen ops treated as pointwise activations."""
 
 _KEEP_MODULES = (nn.Dropout, nn.Identity, GroupMaxPool2d, GroupAvgPool2d, GroupBatchNorm2d)
-_KEEP_FUNCTIONS = frozenset(
-    [
-        "dropout",
-        "alpha_dropout",
-        "feature_alpha_dropout",
-        "contiguous",
-        "clone",
-        "detach",
-        "to",
-        "type",
-        "float",
-        "double",
-        "alias",
-        "to_copy",
-        "positive",
-    ]
-)
-_RESHAPES = frozenset(
-    [
-        "view",
-        "reshape",
-        "flatten",
-        "unflatten",
-        "squeeze",
-        "unsqueeze",
-        "view_as",
-        "reshape_as",
-        "unsafe_view",
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -355,9 +271,9 @@ def _function_rep(walk: _Walk, node: TracedNode, current: _Rep) -> _Rep:
     op = node.op
     if node.shape is None and not node.is_tuple:
         return _INVARIANT  # a shape or a number
-    if op in _KEEP_FUNCTIONS:
+    if op in OPS.pass_through:
         return current
-    if op in _RESHAPES:
+    if op in OPS.reshapes:
         return _reshaped(walk, node, current)
     reps = [walk.rep(i) for i in node.inputs]
     if reps and all(r.invariant for r in reps):
@@ -394,7 +310,7 @@ def _activation_call(view: TracedModel, node: TracedNode) -> Any:
 def _is_activation(node: TracedNode) -> bool:
     if node.kind == "module":
         return isinstance(node.module, POINTWISE)
-    return node.op in ACTIVATION_FUNCTIONS and len(node.inputs) <= 1
+    return node.op in OPS.activations and len(node.inputs) <= 1
 
 
 def _mismatch(module: RepLinear, current: _Rep) -> str | None:
