@@ -47,6 +47,7 @@ class TracedModel:
     method: str
     nodes: list[TracedNode]
     rejected: list[str] = field(default_factory=list)
+    _values: dict[fx.Node, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def input(self) -> TracedNode:
@@ -78,6 +79,12 @@ class TracedModel:
             out = _Recorder(self.graph_module).run(x)
         return out, seen
 
+    def _recorded(self) -> dict[fx.Node, Any]:
+        """What each graph node computed when traced, by graph node (built once: checkers ask per node)."""
+        if self._values is None:
+            self._values = {n.fx_node: n.value for n in self.nodes if n.fx_node is not None}
+        return self._values
+
     def call_alone(self, node: TracedNode, data: TracedNode) -> Callable[[torch.Tensor], Any] | None:
         """``node`` as a function of its input ``data`` alone: its module, or its function with every other
         argument as recorded (parameters from the graph); ``None`` when it reads other graph tensors."""
@@ -86,7 +93,7 @@ class TracedModel:
         fx_node = node.fx_node
         if fx_node is None or data.fx_node is None:
             return None
-        recorded = {n.fx_node: n.value for n in self.nodes if n.fx_node is not None}
+        recorded = self._recorded()
         env: dict[fx.Node, Any] = {}
         for arg in fx_node.all_input_nodes:
             if arg is data.fx_node:
