@@ -18,7 +18,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from eqlab.bayes import KronLaplace
-from eqlab.data.digits import digits
+from eqlab.data._digits import digits
 
 
 def cnn() -> nn.Sequential:

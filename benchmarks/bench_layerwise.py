@@ -14,7 +14,7 @@ import time
 import torch
 
 from eqlab.layerwise import align, derive_spec, permute_model
-from eqlab.studies.layerwise import VGG11, build_vgg
+from eqlab.studies._layerwise import VGG11, build_vgg
 
 
 def vgg11() -> torch.nn.Sequential:

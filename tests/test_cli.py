@@ -10,8 +10,9 @@ import torch
 from typer.testing import CliRunner
 
 from eqlab import __version__
-from eqlab.cli import app
-from eqlab.runs import INTERRUPT_ENV, checkpoint
+from eqlab._cli import app
+from eqlab.runs import INTERRUPT_ENV
+from eqlab.runs import _checkpoint as checkpoint
 
 runner = CliRunner()
 

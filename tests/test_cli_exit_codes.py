@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import eqlab.exactness
-from eqlab.cli import app
+from eqlab._cli import app
 
 runner = CliRunner()
 MODEL = "tests.battery.models:cnn"

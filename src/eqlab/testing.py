@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from eqlab._arguments import describe, flag, integer, real, tensor
-from eqlab.groups.perm import act, as_permutations
+from eqlab.groups._perm import act, as_permutations
 
 __all__ = ["TOLERANCES", "assert_equivariant", "equivariance_error", "permutation_action", "relative_error"]
 

@@ -1,4 +1,4 @@
-"""Bad inputs for `eqlab.runner`: selecting studies, resolving configs, running, resuming, reporting.
+"""Bad inputs for `eqlab._runner`: selecting studies, resolving configs, running, resuming, reporting.
 
 The valid calls run a tiny study (``battery``) registered for the duration of each call only, so that
 no case trains anything real.
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eqlab import runner
+from eqlab import _runner as runner
 from eqlab.runs import Report, RunFolder, Study, judge
 from eqlab.studies import STUDIES
 from tests.battery.harness import Battery
@@ -139,7 +139,7 @@ def build() -> Battery:
     b = Battery()
 
     b.mutate(
-        "eqlab.runner.select_studies",
+        "eqlab._runner.select_studies",
         _with_tiny(runner.select_studies),
         {"names": [NAME]},
         {
@@ -158,7 +158,7 @@ def build() -> Battery:
     )
 
     b.mutate(
-        "eqlab.runner.resolve_configs",
+        "eqlab._runner.resolve_configs",
         _with_tiny(runner.resolve_configs),
         lambda: {"studies": [TINY], "overrides": {"seeds": "4"}, "quick": False},
         {
@@ -184,7 +184,7 @@ def build() -> Battery:
     )
 
     b.mutate(
-        "eqlab.runner.run_studies",
+        "eqlab._runner.run_studies",
         _with_tiny(runner.run_studies),
         lambda: {
             "names": [NAME],
@@ -222,14 +222,14 @@ def build() -> Battery:
     )
 
     b.mutate(
-        "eqlab.runner.resume",
+        "eqlab._runner.resume",
         _with_tiny(runner.resume),
         lambda: {"run_dir": _Lazy(lambda: _run_folder(finished=False))},
         {"run_dir": _run_dirs()},
     )
 
     b.mutate(
-        "eqlab.runner.rebuild_report",
+        "eqlab._runner.rebuild_report",
         _with_tiny(runner.rebuild_report),
         lambda: {"run_dir": _Lazy(_run_folder)},
         {

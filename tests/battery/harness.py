@@ -158,7 +158,7 @@ def invoke(args: list[str]) -> CliResult:
     """Run the ``eqlab`` command in-process with ``args``."""
     from typer.testing import CliRunner
 
-    from eqlab.cli import app
+    from eqlab._cli import app
 
     result = CliRunner().invoke(app, args)
     exception = result.exception if not isinstance(result.exception, SystemExit) else None

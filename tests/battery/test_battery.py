@@ -36,7 +36,7 @@ RECORDS: dict[str, str] = {
     "eqlab.layerwise.PermutationSpec": "derived from the model by derive_spec, never written by hand",
     "eqlab.layerwise.PermGroup": "one group of a PermutationSpec, built by derive_spec only",
     "eqlab.layerwise.Member": "one parameter axis of a PermGroup, built by derive_spec only",
-    "eqlab.runner.StudyOutcome": "returned by run_studies and resume; users read it and never build one",
+    "eqlab._runner.StudyOutcome": "returned by run_studies and resume; users read it and never build one",
     "eqlab.runs.Verdict": "produced by judge (and read back by Verdict.from_dict); users never build one",
     "eqlab.runs.ConfigError": "the exception eqlab raises for a bad config; users catch it, never call it",
     "eqlab.trace.TraceFailure": "the exception trace_model raises; users catch it, never call it",
@@ -95,7 +95,7 @@ def test_every_public_entry_point_has_enough_cases() -> None:
 
 def cli_commands() -> list[str]:
     """Every ``eqlab`` subcommand, as ``"eqlab NAME"``."""
-    from eqlab.cli import app
+    from eqlab._cli import app
 
     return sorted(f"eqlab {c.name or c.callback.__name__.replace('_', '-')}" for c in app.registered_commands)
 

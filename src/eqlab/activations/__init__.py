@@ -6,12 +6,12 @@
 - `scan` checks every activation of a model built from eqlab layers.
 """
 
-from eqlab.activations.check import ActivationCheck, WorstCase, bias_is_invariant, check, measure, worst_case
-from eqlab.activations.classes import ADMISSIBLE, MAX_DENOMINATOR, TOLERANCE, MatrixClass, classify
-from eqlab.activations.functions import TABLE, ActivationInfo, as_activation, probe
-from eqlab.activations.permutation_basis import BasisActivation, PermutationBasis, permutation_basis
-from eqlab.activations.rescale import Rescaling, rescale_to_permutation
-from eqlab.activations.scan import ScanEntry, ScanReport, scan
+from eqlab.activations._check import ActivationCheck, WorstCase, bias_is_invariant, check, measure, worst_case
+from eqlab.activations._classes import ADMISSIBLE, MAX_DENOMINATOR, TOLERANCE, MatrixClass, classify
+from eqlab.activations._functions import TABLE, ActivationInfo, as_activation, probe
+from eqlab.activations._permutation_basis import BasisActivation, PermutationBasis, permutation_basis
+from eqlab.activations._rescale import Rescaling, rescale_to_permutation
+from eqlab.activations._scan import ScanEntry, ScanReport, scan
 
 __all__ = [
     "ADMISSIBLE",

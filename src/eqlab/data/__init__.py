@@ -1,9 +1,9 @@
 """Data that needs no download: bundled digits, generated variants and sets; local MNIST/CIFAR-10 loaders."""
 
-from eqlab.data.digits import digits, paste_in_quadrants, rotated_digits
-from eqlab.data.files import MNIST_FILES, load_cifar10, load_mnist, read_idx
-from eqlab.data.sets import gaussian_scale_sets
-from eqlab.data.transforms import hflip, rot90, rotate, rotate_batch, vflip
+from eqlab.data._digits import digits, paste_in_quadrants, rotated_digits
+from eqlab.data._files import MNIST_FILES, load_cifar10, load_mnist, read_idx
+from eqlab.data._sets import gaussian_scale_sets
+from eqlab.data._transforms import hflip, rot90, rotate, rotate_batch, vflip
 
 __all__ = [
     "MNIST_FILES",

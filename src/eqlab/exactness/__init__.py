@@ -12,7 +12,7 @@ van Gemert, "Using and Abusing Equivariance", 2023.)
 False
 """
 
-from eqlab.exactness.analyser import (
+from eqlab.exactness._analyser import (
     EXACT,
     ExactnessReport,
     LayerExactness,
@@ -20,7 +20,7 @@ from eqlab.exactness.analyser import (
     exact_sizes,
     nearest_exact_sizes,
 )
-from eqlab.exactness.grid import adaptive_offset, axis_offset, output_length
+from eqlab.exactness._grid import adaptive_offset, axis_offset, output_length
 
 __all__ = [
     "EXACT",

@@ -2,9 +2,9 @@
 space and over the group axis, group batch norm, and the action of the point group on feature maps.
 """
 
-from eqlab.gconv.conv import GroupConv2d, LiftingConv2d
-from eqlab.gconv.pointgroup import GROUPS, PointGroup, point_group
-from eqlab.gconv.pool import GroupAvgPool2d, GroupBatchNorm2d, GroupMaxPool2d, GroupPool
+from eqlab.gconv._conv import GroupConv2d, LiftingConv2d
+from eqlab.gconv._pointgroup import GROUPS, PointGroup, point_group
+from eqlab.gconv._pool import GroupAvgPool2d, GroupBatchNorm2d, GroupMaxPool2d, GroupPool
 
 __all__ = [
     "GROUPS",

@@ -3,7 +3,7 @@
 See ``README.md`` in this folder for the design and the action convention.
 """
 
-from eqlab.groups.catalogue import (
+from eqlab.groups._catalogue import (
     alternating,
     cyclic,
     dihedral,
@@ -17,7 +17,7 @@ from eqlab.groups.catalogue import (
     torus,
     tuple_permutations,
 )
-from eqlab.groups.group import (
+from eqlab.groups._group import (
     DEFAULT_ELEMENT_LIMIT,
     Action,
     Group,
@@ -25,7 +25,7 @@ from eqlab.groups.group import (
     split_orbits,
     stack_generators,
 )
-from eqlab.groups.perm import (
+from eqlab.groups._perm import (
     act,
     as_permutation,
     as_permutations,
@@ -35,7 +35,7 @@ from eqlab.groups.perm import (
     is_permutation,
     permutation_matrix,
 )
-from eqlab.groups.representation import Representation, paired_elements
+from eqlab.groups._representation import Representation, paired_elements
 
 __all__ = [
     "DEFAULT_ELEMENT_LIMIT",

@@ -7,7 +7,7 @@
 - `merge`, `group_average` (exactly invariant), `interpolation_barrier`.
 """
 
-from eqlab.layerwise.align import (
+from eqlab.layerwise._align import (
     METHODS,
     AlignResult,
     GroupStructure,
@@ -17,11 +17,11 @@ from eqlab.layerwise.align import (
     involution_assignment,
     self_align,
 )
-from eqlab.layerwise.barrier import BarrierCurve, evaluate, interpolation_barrier, interpolation_barriers
-from eqlab.layerwise.merge import group_average, interpolate, merge, repair, reset_batchnorm
-from eqlab.layerwise.permute import permute_model
-from eqlab.layerwise.spec import Member, PermGroup, PermutationSpec, derive_spec
-from eqlab.layerwise.transform import TRANSFORMS, apply_transform, transform_network
+from eqlab.layerwise._barrier import BarrierCurve, evaluate, interpolation_barrier, interpolation_barriers
+from eqlab.layerwise._merge import group_average, interpolate, merge, repair, reset_batchnorm
+from eqlab.layerwise._permute import permute_model
+from eqlab.layerwise._spec import Member, PermGroup, PermutationSpec, derive_spec
+from eqlab.layerwise._transform import TRANSFORMS, apply_transform, transform_network
 
 __all__ = [
     "METHODS",

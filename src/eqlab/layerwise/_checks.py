@@ -16,7 +16,7 @@ from torch import nn
 
 from eqlab._arguments import describe, real
 from eqlab._arguments import module as check_module
-from eqlab.layerwise.spec import PermutationSpec
+from eqlab.layerwise._spec import PermutationSpec
 
 LABELLED = "an (x, y) pair of tensors, or batches of (x, y) such as a DataLoader"
 UNLABELLED = "a tensor of inputs, an (x, y) pair, or batches of x or (x, y) such as a DataLoader"

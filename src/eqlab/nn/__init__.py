@@ -9,9 +9,9 @@ from eqlab.gconv import (
     GroupPool,
     LiftingConv2d,
 )
-from eqlab.nn.replinear import RepLinear, equivariant_basis, invariant_basis
-from eqlab.nn.soft import PATHS, GroupedLinear, SoftBlock, polyphase_subsample, soft_backbone
-from eqlab.nn.sparse import SparseConv, SparseDense
+from eqlab.nn._replinear import RepLinear, equivariant_basis, invariant_basis
+from eqlab.nn._soft import PATHS, GroupedLinear, SoftBlock, polyphase_subsample, soft_backbone
+from eqlab.nn._sparse import SparseConv, SparseDense
 from eqlab.sharing import (
     EquivariantLinear,
     EquivariantMLP,

@@ -3,21 +3,21 @@
 See ``README.md`` in this folder.
 """
 
-from eqlab.runs.atomic import atomic_torch_save, atomic_write_bytes, atomic_write_json, atomic_write_text
-from eqlab.runs.checkpoint import (
+from eqlab.runs._atomic import atomic_torch_save, atomic_write_bytes, atomic_write_json, atomic_write_text
+from eqlab.runs._checkpoint import (
     INTERRUPT_ENV,
     get_rng_state,
     load_checkpoint,
     save_checkpoint,
     set_rng_state,
 )
-from eqlab.runs.config import ConfigError, apply_overrides, config_to_dict, parse_assignments
-from eqlab.runs.folder import RunFolder, environment
-from eqlab.runs.progress import Progress
-from eqlab.runs.report import Figure, Report, Table, format_number, write_index, write_report
-from eqlab.runs.seeding import unit_seed
-from eqlab.runs.study import Study, config_from_dict
-from eqlab.runs.verdict import CONFIDENCE, MIN_SEEDS, STATUSES, Verdict, judge
+from eqlab.runs._config import ConfigError, apply_overrides, config_to_dict, parse_assignments
+from eqlab.runs._folder import RunFolder, environment
+from eqlab.runs._progress import Progress
+from eqlab.runs._report import Figure, Report, Table, format_number, write_index, write_report
+from eqlab.runs._seeding import unit_seed
+from eqlab.runs._study import Study, config_from_dict
+from eqlab.runs._verdict import CONFIDENCE, MIN_SEEDS, STATUSES, Verdict, judge
 
 __all__ = [
     "CONFIDENCE",

@@ -3,11 +3,11 @@
 See ``README.md`` in this folder.
 """
 
-from eqlab.sharing.ign import GraphLinear, SetLinear, SymmetricLinear, equality_pattern, set_partitions
-from eqlab.sharing.linear import DESIGNS, EquivariantLinear
-from eqlab.sharing.mlp import ACTIVATIONS, EquivariantMLP, OrbitPool
-from eqlab.sharing.pattern import SharingPattern, dense_pattern, pair_orbit_labels, sparse_pattern
-from eqlab.sharing.symmetry import PatternSymmetry, symmetry_group
+from eqlab.sharing._ign import GraphLinear, SetLinear, SymmetricLinear, equality_pattern, set_partitions
+from eqlab.sharing._linear import DESIGNS, EquivariantLinear
+from eqlab.sharing._mlp import ACTIVATIONS, EquivariantMLP, OrbitPool
+from eqlab.sharing._pattern import SharingPattern, dense_pattern, pair_orbit_labels, sparse_pattern
+from eqlab.sharing._symmetry import PatternSymmetry, symmetry_group
 
 __all__ = [
     "ACTIVATIONS",

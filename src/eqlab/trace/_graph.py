@@ -68,7 +68,7 @@ def _run_recording(graph: fx.GraphModule, x: torch.Tensor, values: dict[fx.Node,
 
 def is_eqlab_layer(module: nn.Module) -> bool:
     """Whether ``module`` is one of eqlab's layers (kept whole in the graph), not a composite model."""
-    from eqlab.sharing.mlp import EquivariantMLP
+    from eqlab.sharing._mlp import EquivariantMLP
 
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {describe(module)}")

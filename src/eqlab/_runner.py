@@ -1,0 +1,278 @@
+"""``eqlab run`` as a library: select studies, resolve their configs, run them, write their reports.
+
+Each study gets ``<out>/<timestamp>-<study>/``; one ``<out>/<timestamp>/index.html`` links them all.
+A study that raises is logged and marked failed; the others still run and report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eqlab._arguments import choice, describe, flag, integer
+from eqlab._arguments import path as check_path
+from eqlab.runs import (
+    MIN_SEEDS,
+    STATUSES,
+    ConfigError,
+    RunFolder,
+    Study,
+    Verdict,
+    apply_overrides,
+    config_from_dict,
+    config_to_dict,
+    environment,
+    write_index,
+    write_report,
+)
+from eqlab.studies import STUDIES
+from eqlab.train._distributed import init_from_env
+
+__all__ = ["StudyOutcome", "rebuild_report", "resolve_configs", "resume", "run_studies", "select_studies"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StudyOutcome:
+    """How one study ended."""
+
+    study: str
+    folder: Path
+    status: str  # "ok" or "failed"
+    verdicts: list[Verdict]
+    error: str | None = None
+
+
+def _config_error(check: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``check(*args, **kwargs)``, its ValueError raised as a ConfigError (a usage error on the command
+    line)."""
+    try:
+        return check(*args, **kwargs)
+    except ConfigError:
+        raise
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def select_studies(names: Sequence[str]) -> list[Study]:
+    """The named studies (all, in registry order, when ``names`` is empty)."""
+    if isinstance(names, (str, bytes)) or not isinstance(names, (list, tuple)):
+        raise TypeError(f"names must be a list of study names, got {describe(names)}")
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"names must hold study names (strings), got {describe(name)}")
+    unknown = [n for n in names if n not in STUDIES]
+    if unknown:
+        raise ConfigError(f"unknown study {unknown}; available: {', '.join(STUDIES)}")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"names must name each study once, got {twice} more than once")
+    return [STUDIES[n] for n in (names or list(STUDIES))]
+
+
+def resolve_configs(studies: Sequence[Study], overrides: Mapping[str, str], quick: bool) -> dict[str, Any]:
+    """Each study's config with ``--set`` overrides applied.
+
+    ``key=value`` applies to every selected study that has ``key``; ``study.key=value`` to one study.
+    A key that no selected study has is refused, listing the valid keys.
+    """
+    if isinstance(studies, Study) or not isinstance(studies, (list, tuple)):
+        raise TypeError(f"studies must be a list of Study (see select_studies), got {describe(studies)}")
+    for study in studies:
+        if not isinstance(study, Study):
+            raise TypeError(f"studies must hold Study objects (see select_studies), got {describe(study)}")
+    if len({s.name for s in studies}) != len(studies):
+        raise ConfigError(f"studies must hold each study once, got {[s.name for s in studies]}")
+    if not isinstance(overrides, Mapping):
+        raise TypeError(f"overrides must be a mapping of key -> string value, got {describe(overrides)}")
+    for key, value in overrides.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(f"overrides must map strings to strings, got {key!r}: {describe(value)}")
+    quick = flag(quick, "quick")
+    per_study: dict[str, dict[str, str]] = {s.name: {} for s in studies}
+    fields = {s.name: {f.name for f in dataclasses.fields(s.config)} for s in studies}
+    for key, value in overrides.items():
+        study, dot, field = key.rpartition(".")
+        if dot:
+            if study not in per_study:
+                raise ConfigError(f"--set {key}: study {study!r} is not selected ({', '.join(per_study)})")
+            per_study[study][field] = value
+            continue
+        targets = [name for name in per_study if key in fields[name]]
+        if not targets:
+            valid = "; ".join(f"{name}: {', '.join(sorted(f))}" for name, f in fields.items())
+            raise ConfigError(f"unknown config key {key!r}; valid keys: {valid}")
+        for name in targets:
+            per_study[name][key] = value
+    return {s.name: apply_overrides(s.default_config(quick), per_study[s.name]) for s in studies}
+
+
+def _execute(study: Study, config: Any, run: RunFolder) -> StudyOutcome:
+    started = time.perf_counter()
+    try:
+        results = study.run(config, run)
+        run.write_json("results.json", results)
+        run.write_json("timings.json", {"run_seconds": time.perf_counter() - started})
+        verdicts = rebuild_report(run.path) if run.writes else []
+        return StudyOutcome(study.name, run.path, "ok", verdicts)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # a failed study is reported; the others still run
+        log.error("study %s failed:\n%s", study.name, traceback.format_exc())
+        return StudyOutcome(study.name, run.path, "failed", [], f"{type(exc).__name__}: {exc}")
+
+
+def run_studies(
+    names: Sequence[str] = (),
+    *,
+    overrides: Mapping[str, str] | None = None,
+    quick: bool = False,
+    seed: int = 0,
+    device: str = "cpu",
+    data_dir: str | None = None,
+    out: str | Path = "runs",
+) -> list[StudyOutcome]:
+    """Run the named studies (all by default) and write their folders, reports and the index."""
+    studies = select_studies(names)
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise TypeError(
+            f"overrides must be a mapping of key -> string value or None, got {describe(overrides)}"
+        )
+    configs = resolve_configs(studies, overrides or {}, quick)
+    seed = _config_error(integer, seed, "seed", minimum=0)
+    device = _config_error(choice, device, "device", ("cpu", "cuda"))
+    if data_dir is not None:
+        folder = _config_error(check_path, data_dir, "data_dir")
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"data_dir must be a folder or None, got the file {str(folder)!r}")
+        data_dir = str(folder)
+    out_dir: Path = _config_error(check_path, out, "out")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"out must be a folder (it is created if missing), got the file {out_dir}")
+    rank = init_from_env(device)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    outcomes = []
+    for study in studies:
+        folder = out_dir / f"{stamp}-{study.name}"
+        run = RunFolder(folder, seed=seed, device=device, data_dir=data_dir, rank=rank)
+        settings = {"seed": seed, "device": device, "quick": quick, "data_dir": data_dir}
+        run.write_json(
+            "config.json",
+            {"study": study.name, "config": config_to_dict(configs[study.name]), "run": settings},
+        )
+        run.write_json("env.json", environment(seed, device))
+        log.info("study %s: %s", study.name, config_to_dict(configs[study.name]))
+        outcomes.append(_execute(study, configs[study.name], run))
+    if rank == 0:
+        _write_run_index(out_dir / stamp, outcomes)
+    return outcomes
+
+
+def _write_run_index(index_dir: Path, outcomes: Sequence[StudyOutcome]) -> None:
+    entries = [
+        {
+            "study": o.study,
+            "title": STUDIES[o.study].summary,
+            "folder": f"../{o.folder.name}",
+            "status": o.status if o.error is None else f"failed: {o.error}",
+            "verdicts": o.verdicts,
+        }
+        for o in outcomes
+    ]
+    write_index(index_dir / "index.html", entries)
+
+
+def _run_dir(run_dir: Any) -> Path:
+    folder = _config_error(check_path, run_dir, "run_dir")
+    if not folder.is_dir():
+        what = "a file" if folder.exists() else "missing"
+        raise ConfigError(f"run_dir {folder} is not a run folder ({what})")
+    return folder
+
+
+def _read_json(path: Path, run_dir: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"run_dir {run_dir}: {path.name} is not valid JSON ({exc})") from None
+
+
+def _load_run(run_dir: Path) -> tuple[Study, Any, dict[str, Any]]:
+    config_path = run_dir / "config.json"
+    if not config_path.is_file():
+        raise ConfigError(f"run_dir {run_dir} is not a run folder: it has no config.json")
+    saved = _read_json(config_path, run_dir)
+    if not isinstance(saved, dict) or not isinstance(saved.get("config"), dict):
+        raise ConfigError(f"run_dir {run_dir}: config.json does not hold a study's config")
+    if saved.get("study") not in STUDIES:
+        raise ConfigError(f"run_dir {run_dir}: config.json names an unknown study {saved.get('study')!r}")
+    study = STUDIES[saved["study"]]
+    settings = saved.get("run")
+    if not isinstance(settings, dict) or any(k not in settings for k in ("seed", "device", "data_dir")):
+        raise ConfigError(f"run_dir {run_dir}: config.json lacks the run settings (seed, device, data_dir)")
+    try:
+        config = config_from_dict(study.config, saved["config"])
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"run_dir {run_dir}: config.json does not fit study {study.name!r}: {exc}"
+        ) from None
+    return study, config, settings
+
+
+def resume(run_dir: str | Path) -> StudyOutcome:
+    """Continue an interrupted study run from its finished units and last checkpoint."""
+    run_dir = _run_dir(run_dir)
+    study, config, settings = _load_run(run_dir)
+    try:
+        RunFolder(
+            run_dir, seed=settings["seed"], device=settings["device"], data_dir=settings["data_dir"], rank=1
+        )
+    except (ValueError, TypeError) as exc:  # rank 1 writes nothing: this only checks the settings
+        raise ConfigError(f"run_dir {run_dir}: config.json has unusable run settings: {exc}") from None
+    rank = init_from_env(settings["device"])
+    run = RunFolder(
+        run_dir, seed=settings["seed"], device=settings["device"], data_dir=settings["data_dir"], rank=rank
+    )
+    run.log_metrics(event="resumed")
+    outcome = _execute(study, config, run)
+    if rank == 0:
+        stamp = run_dir.name.removesuffix(f"-{study.name}")
+        _write_run_index(run_dir.parent / stamp, [outcome])
+    return outcome
+
+
+def rebuild_report(run_dir: str | Path) -> list[Verdict]:
+    """Rewrite a run's plots and reports from its saved config and results; return its verdicts."""
+    run_dir = _run_dir(run_dir)
+    study, config, _ = _load_run(run_dir)
+    results_path = run_dir / "results.json"
+    if not results_path.is_file():
+        raise ConfigError(
+            f"run_dir {run_dir} has no results.json: the run did not finish (resume it with --resume)"
+        )
+    results = _read_json(results_path, run_dir)
+    (run_dir / "plots").mkdir(exist_ok=True)
+    try:
+        report = study.report(config, results, run_dir / "plots")
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"run_dir {run_dir}: results.json does not hold the results of a {study.name} run "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
+    report.settings = config_to_dict(config)
+    undecided = sum(v.status == STATUSES[2] for v in report.verdicts)
+    if undecided:
+        report.notes.append(
+            f"{undecided} verdict(s) could not be decided: the rule needs at least {MIN_SEEDS} finite "
+            "values. Run at the default scale (without --quick), or raise the seeds with --set seeds=N."
+        )
+    write_report(report, run_dir)
+    return report.verdicts

@@ -1,0 +1,280 @@
+"""Kronecker factors of the generalised Gauss-Newton (GGN) for Linear, Conv2d and GroupedLinear layers.
+
+For a layer ``s = W a (+ b)``, the GGN block of ``W`` is ``sum_n J_n^T H_n J_n`` with ``J_n = g ⊗ a``.
+Writing the output Hessian ``H_n = L_n L_n^T`` and ``g_{n,c}`` for the back-propagated column ``c`` of
+``L_n``, KFAC approximates the sum of ``(a a^T) ⊗ (g g^T)`` by
+
+    A = (1 / R) sum_rows a a^T,        G = sum_rows sum_c g g^T,        GGN_W ≈ A ⊗ G,
+
+where a *row* is one data point for a Linear layer and one (data point, output position) for a
+convolution (KFAC-expand, Eschenhagen et al. 2023), and ``R`` is the number of rows: ``A`` is a mean
+and ``G`` a sum over the data, so the factors do not depend on the batch size. A bias is its own
+block ``G``. This is exact for one data point or identical inputs in networks of Linear layers.
+A layer called several times in one forward pass (weight sharing) contributes the rows of every
+call, as a convolution does those of every position: KFAC-expand again, exact when each output depends
+on one call only (e.g. one Linear map applied to the parts of the input, with a Gaussian likelihood).
+A `GroupedLinear` (the factored layer's parts) gets one ``A_g ⊗ G_g`` per group: its GGN block is
+block-diagonal over the groups in KFAC, which needs no fork of any curvature library.
+
+Output Hessians, per data point with logits or outputs ``f`` (``C`` of them):
+
+- classification (softmax cross-entropy), exact: ``L = diag(sqrt p) - p sqrt(p)^T`` (``C`` backward
+  passes); Monte Carlo: ``(p - onehot(y~)) / sqrt(S)`` for ``S`` labels sampled from ``p``;
+- regression (Gaussian, unit noise; the noise scales ``G`` by ``1 / sigma^2``): ``L = I``, or ``S``
+  standard normal vectors over ``sqrt(S)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from eqlab._arguments import choice, describe, integer
+from eqlab._arguments import module as check_module
+from eqlab.nn._soft import GroupedLinear
+
+__all__ = ["LIKELIHOODS", "Layer", "LayerFactors", "accumulate_factors", "supported_layers"]
+
+LIKELIHOODS = ("classification", "regression")
+GGNS = ("exact", "mc")
+
+
+@dataclass
+class LayerFactors:
+    """Running sums for one layer: ``A_sum`` over ``rows`` input rows, ``G_sum``; the first rows kept
+    while fewer than the input dimension (for the Gram-matrix trick)."""
+
+    name: str
+    module: Layer
+    a_sum: torch.Tensor | None = None
+    g_sum: torch.Tensor | None = None
+    rows: int = 0
+    kept: list[torch.Tensor] | None = field(default_factory=list)
+
+    def add_inputs(self, rows: torch.Tensor) -> None:
+        """``rows``: ``(R, D)`` input rows, or ``(R, groups, D)`` for a `GroupedLinear`."""
+        outer = _outer(rows)
+        self.a_sum = outer if self.a_sum is None else self.a_sum + outer
+        self.rows += rows.shape[0]
+        if rows.dim() == 3:
+            self.kept = None  # grouped factors are small: always the dense eigendecomposition
+        if self.kept is not None:
+            self.kept.append(rows.double())
+            if self.rows > rows.shape[1]:
+                self.kept = None  # more rows than dimensions: the dense factor is the cheaper one
+
+    def add_output_grads(self, rows: torch.Tensor) -> None:
+        """``rows``: ``(R, D_out)`` (or ``(R, groups, D_out)``) back-propagated output rows."""
+        outer = _outer(rows)
+        self.g_sum = outer if self.g_sum is None else self.g_sum + outer
+
+
+Layer = nn.Linear | nn.Conv2d | GroupedLinear
+
+
+def _outer(rows: torch.Tensor) -> torch.Tensor:
+    """``sum_r x_r x_r^T`` in float64: ``(D, D)`` from ``(R, D)``, per group ``(G, D, D)`` from ``(R, G, D)``.
+
+    The product runs in the rows' dtype (a float32 model's factors carry float32 rounding, far below
+    the KFAC approximation itself) and is accumulated in float64."""
+    outer = rows.T @ rows if rows.dim() == 2 else torch.einsum("rgi,rgj->gij", rows, rows)
+    return outer.double()
+
+
+def supported_layers(model: nn.Module) -> list[tuple[str, Layer]]:
+    """The Linear and Conv2d layers holding the model's trainable parameters; anything else with
+    trainable parameters is refused by name."""
+    check_module(model, "model")
+    layers: list[tuple[str, Layer]] = []
+    for name, module in model.named_modules():
+        own = [p for p in module.parameters(recurse=False) if p.requires_grad]
+        if not own:
+            continue
+        if isinstance(module, (nn.Linear, GroupedLinear)) or (
+            isinstance(module, nn.Conv2d) and module.groups == 1
+        ):
+            layers.append((name, module))
+        else:
+            raise ValueError(
+                f"model has a layer KronLaplace cannot factor: {name!r} is a {type(module).__name__} with "
+                "trainable parameters; there are Kronecker factors for Linear, Conv2d (groups=1) and "
+                "GroupedLinear layers only (freeze the others with requires_grad_(False))"
+            )
+    if not layers:
+        raise ValueError(f"model has no trainable Linear or Conv2d layer, got a {type(model).__name__}")
+    return layers
+
+
+def _input_rows(module: nn.Module, a: torch.Tensor) -> torch.Tensor:
+    """``(R, D)`` rows of a layer's input: data points (Linear) or unfolded patches (Conv2d)."""
+    if isinstance(module, nn.Linear):
+        return a.reshape(-1, a.shape[-1])
+    if isinstance(module, GroupedLinear):
+        return a.reshape(-1, module.groups, a.shape[-1])
+    assert isinstance(module, nn.Conv2d)
+    if module.padding_mode != "zeros":
+        a = F.pad(a, module._reversed_padding_repeated_twice, mode=module.padding_mode)
+        padding: Any = 0
+    else:
+        padding = module.padding
+    if isinstance(padding, str):
+        raise ValueError(f"padding={padding!r} is not supported by the Kronecker factors; give it in pixels")
+    patches = F.unfold(a, module.kernel_size, dilation=module.dilation, padding=padding, stride=module.stride)
+    return patches.transpose(1, 2).reshape(-1, patches.shape[1])
+
+
+def _output_rows(module: nn.Module, g: torch.Tensor) -> torch.Tensor:
+    if isinstance(module, nn.Linear):
+        return g.reshape(-1, g.shape[-1])
+    if isinstance(module, GroupedLinear):
+        return g.reshape(-1, module.groups, g.shape[-1])
+    return g.movedim(1, -1).reshape(-1, g.shape[1])
+
+
+def _hessian_factors(
+    outputs: torch.Tensor, likelihood: str, ggn: str, samples: int, generator: torch.Generator
+) -> list[torch.Tensor]:
+    """Vectors ``v`` (each ``(N, C)``) with ``sum_v v v^T = H`` per data point (exact) or in expectation."""
+    n, c = outputs.shape
+    if likelihood == "classification":
+        p = outputs.detach().double().softmax(dim=1)
+        if ggn == "exact":
+            root = p.sqrt()
+            return [(root[:, k : k + 1] * (torch.eye(c, dtype=p.dtype)[k] - p)) for k in range(c)]
+        labels = torch.multinomial(p, samples, replacement=True, generator=generator)  # (N, S)
+        return [(p - F.one_hot(labels[:, s], c).double()) / samples**0.5 for s in range(samples)]
+    if ggn == "exact":
+        return [torch.eye(c, dtype=torch.float64)[k].expand(n, c) for k in range(c)]
+    return [
+        torch.randn(n, c, generator=generator, dtype=torch.float64) / samples**0.5 for _ in range(samples)
+    ]
+
+
+def accumulate_factors(
+    model: nn.Module,
+    loader: Iterable[Any],
+    likelihood: str,
+    ggn: str = "exact",
+    samples: int = 1,
+    seed: int = 0,
+) -> tuple[list[LayerFactors], float, int, int]:
+    """Kronecker factor sums over ``loader``'s ``(x, y)`` batches, at the model's current weights.
+
+    Returns ``(factors, fit, n_data, n_outputs)``: for classification ``fit`` is the summed
+    cross-entropy, for regression the residual sum of squares.
+    """
+    layers = supported_layers(model)
+    likelihood = choice(likelihood, "likelihood", LIKELIHOODS)
+    ggn = choice(ggn, "ggn", GGNS)
+    samples = integer(samples, "samples", minimum=1)
+    seed = integer(seed, "seed", minimum=0)
+    if isinstance(loader, (torch.Tensor, str, bytes, Mapping)) or not isinstance(loader, Iterable):
+        raise TypeError(
+            f"loader must yield (x, y) batches (a DataLoader or a list of pairs), got {describe(loader)}"
+        )
+    factors = [LayerFactors(name, module) for name, module in layers]
+    generator = torch.Generator().manual_seed(seed)
+    store: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}  # every call of each layer
+
+    def hook(index: int) -> Any:
+        def record(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+            store.setdefault(index, []).append((inputs[0].detach(), output))
+
+        return record
+
+    handles = [module.register_forward_hook(hook(i)) for i, (_, module) in enumerate(layers)]
+    fit, n_data, n_outputs = 0.0, 0, 0
+    was_training = model.training
+    model.eval()
+    try:
+        for batch in loader:
+            store.clear()
+            x, y = _batch(batch)
+            try:
+                outputs = model(x)
+            except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+                raise ValueError(f"loader: the model cannot take the batch {describe(x)}: {exc}") from exc
+            if not isinstance(outputs, torch.Tensor) or outputs.dim() != 2:
+                raise ValueError(f"model must output (batch, outputs), got {describe(outputs)}")
+            _check_targets(y, outputs, likelihood)
+            n_data += outputs.shape[0]
+            n_outputs = outputs.shape[1]
+            with torch.no_grad():
+                if likelihood == "classification":
+                    fit += float(F.cross_entropy(outputs.double(), y, reduction="sum"))
+                else:
+                    fit += float(((outputs.double() - y.double().reshape(outputs.shape)) ** 2).sum())
+            skipped = [factors[i].name for i in range(len(factors)) if i not in store]
+            if skipped:
+                raise ValueError(
+                    f"model did not call its trainable layer {skipped[0]!r} in the forward pass; KronLaplace "
+                    "needs every trainable layer to take part (freeze it with requires_grad_(False))"
+                )
+            calls = [(i, a, s) for i in range(len(factors)) for a, s in store[i]]
+            for i, a, _ in calls:
+                factors[i].add_inputs(_input_rows(factors[i].module, a))
+            for v in _hessian_factors(outputs, likelihood, ggn, samples, generator):
+                grads = torch.autograd.grad(
+                    outputs,
+                    [s for _, _, s in calls],
+                    grad_outputs=v.to(outputs.dtype),
+                    retain_graph=True,
+                    allow_unused=True,
+                )
+                for (i, _, _), g in zip(calls, grads, strict=True):
+                    if g is not None:  # None: this call does not reach the outputs
+                        factors[i].add_output_grads(_output_rows(factors[i].module, g))
+        store.clear()
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    if n_data == 0:
+        raise ValueError("loader must yield at least one (x, y) batch of data, got none")
+    return factors, fit, n_data, n_outputs
+
+
+def _batch(batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """One ``(x, y)`` batch of the loader: two tensors with one target per input."""
+    if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+        pair = isinstance(batch, (tuple, list))
+        what = f"a {type(batch).__name__} of {len(batch)}" if pair else describe(batch)
+        raise ValueError(f"loader must yield (x, y) batches, got {what}")
+    x, y = batch
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError(f"loader must yield (x, y) pairs of tensors, got {describe(x)} and {describe(y)}")
+    if x.dim() == 0 or x.shape[0] == 0:
+        raise ValueError(f"loader must yield batches of at least one input, got {describe(x)}")
+    if y.dim() == 0 or y.shape[0] != x.shape[0]:
+        raise ValueError(f"loader must yield one target per input, got {describe(x)} and {describe(y)}")
+    return x, y
+
+
+def _check_targets(y: torch.Tensor, outputs: torch.Tensor, likelihood: str) -> None:
+    if likelihood == "classification":
+        if y.dim() != 1 or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+            raise TypeError(
+                f"loader must yield 1-D integer class labels for classification, got {describe(y)}"
+            )
+        if int(y.min()) < 0 or int(y.max()) >= outputs.shape[1]:
+            raise ValueError(
+                f"loader must yield labels in 0..{outputs.shape[1] - 1} (the model's outputs), "
+                f"got {int(y.min())}..{int(y.max())}"
+            )
+        return
+    if y.numel() != outputs.numel():
+        raise ValueError(
+            f"loader must yield regression targets of the outputs' shape {tuple(outputs.shape)}, "
+            f"got {describe(y)}"
+        )
+    if not (
+        y.is_floating_point() or y.dtype in (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
+    ):
+        raise TypeError(f"loader must yield real regression targets, got {describe(y)}")
+    if y.is_floating_point() and not bool(torch.isfinite(y).all()):
+        raise ValueError(f"loader must yield finite regression targets, got {describe(y)} with NaN or Inf")

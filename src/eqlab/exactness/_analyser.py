@@ -1,0 +1,491 @@
+"""The subsampling exactness analyser: is this network exactly rotation/reflection equivariant at this
+input size, and if not, which node breaks it and by how many pixels?
+
+`check` traces the model once (`eqlab.trace`), applies a rule to every node that touches the plane
+(`eqlab.exactness._rules`) and, with ``confirm=True``, measures in float64 (`eqlab.exactness._measure`)
+the whole model's output for every element of the symmetry, each analysed node in isolation, and
+each node's output by depth, on a copy whose filters are averaged over the symmetry.
+
+**What "exact" means.** The verdict is ``"exact"`` only when the grid analysis predicts it *and* the
+end-to-end measurement agrees (relative error below `EXACT`). Every other outcome is ``"not exact"``
+(the grid or the measurement says no; a disagreement is reported with both) or ``"not certified"``
+(the model cannot be traced, a node has no rule, or the output's action is unknown). The end-to-end
+measurement always runs: ``confirm=False`` only skips the per-node and by-depth measurements.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from eqlab._arguments import choice, describe, flag, integer, integer_pair, module
+from eqlab.exactness import _measure as measure
+from eqlab.exactness._layout import GROUP, IMAGE, INVARIANT, Analysis, Average, LayerExactness
+from eqlab.exactness._rules import analyse
+from eqlab.exactness._symmetry import Symmetry, symmetry
+from eqlab.gconv._conv import GroupConv2d, LiftingConv2d
+from eqlab.trace import TracedModel, TraceFailure, trace_model
+
+__all__ = ["EXACT", "ExactnessReport", "LayerExactness", "check", "exact_sizes", "nearest_exact_sizes"]
+
+EXACT = 1e-12
+"""The largest end-to-end relative error (float64) that an ``"exact"`` verdict may stand beside."""
+
+VERDICTS = ("exact", "not exact", "not certified")
+MEASURED_BATCH = 2
+"""Random inputs per measurement: two, so errors are relative to the input-dependent part of the output."""
+_OUT_ACTIONS = ("invariant", "image", "features")
+
+
+@dataclass
+class ExactnessReport:
+    """The verdict for one model at one input size.
+
+    Attributes
+    ----------
+    input_size
+        ``(height, width)``.
+    group
+        The symmetry checked (``"p4"``, ``"p4m"``, ``"rot180"``, ``"hflip"``, ``"vflip"``).
+    layers
+        The rows that matter: nodes that subsample, do not commute, or are not understood.
+    spatial_layers
+        Every analysed node, in graph order.
+    depth_errors
+        ``(node, error)``: each node's output inside the averaged model when the input is transformed.
+    verdict
+        ``"exact"``, ``"not exact"`` or ``"not certified"`` (see the module docstring).
+    reason
+        Why, in one sentence.
+    grid_exact
+        The grid analysis's prediction, made before any measurement (``None``: something is not
+        understood, or the model could not be traced).
+    end_to_end_error
+        The averaged model's output error, worst over the elements (``None`` when not measured).
+    out_action
+        The action on the output, in words, and whether it was given or inferred.
+    method
+        How the model was traced: ``"fx"``, ``"export"``, or ``None`` when it could not be.
+    input_shape
+        The shape of one input the model was traced and measured with, ``(1, C, H, W)``.
+    mode
+        The mode analysed and measured: always ``"eval"`` (dropout off, batch norm on its running
+        statistics); ``"eval (the model was in training mode)"`` when the model given was training.
+    """
+
+    input_size: tuple[int, int]
+    group: str
+    layers: list[LayerExactness]
+    spatial_layers: list[LayerExactness] = field(default_factory=list)
+    depth_errors: list[tuple[str, float]] = field(default_factory=list)
+    verdict: str = "not certified"
+    reason: str = ""
+    grid_exact: bool | None = None
+    end_to_end_error: float | None = None
+    out_action: str = ""
+    method: str | None = None
+    input_shape: tuple[int, ...] = ()
+    mode: str = "eval"
+
+    @property
+    def exact(self) -> bool:
+        """Whether the verdict is ``"exact"``: predicted by the grid and confirmed end to end."""
+        return self.verdict == "exact"
+
+    @property
+    def not_understood(self) -> list[LayerExactness]:
+        """The nodes no rule covers."""
+        return [layer for layer in self.spatial_layers if not layer.understood]
+
+    def table(self) -> str:
+        """A plain-text table: one row per node that matters, verdict and measured error side by side."""
+        head = (
+            f"{'layer':24s} {'kind':18s} {'k':>5s} {'s':>5s} {'pad (h; w)':>14s} {'d':>5s} {'input':>9s} "
+            f"{'off':>6s} {'exact':>6s} {'error':>9s}"
+        )
+        rows = [head, "-" * len(head)]
+        for layer in self.layers:
+            pad = f"{layer.padding[0][0]},{layer.padding[0][1]};{layer.padding[1][0]},{layer.padding[1][1]}"
+            error = "" if layer.error is None else f"{layer.error:.1e}"
+            verdict = "yes" if layer.exact else ("?" if not layer.understood else "NO")
+            rows.append(
+                f"{layer.name[:24]:24s} {layer.kind[:18]:18s} {_pair_text(layer.kernel):>5s} "
+                f"{_pair_text(layer.stride):>5s} {pad:>14s} {_pair_text(layer.dilation):>5s} "
+                f"{_pair_text(layer.input_size):>9s} {_pair_text(layer.offset):>6s} {verdict:>6s} {error:>9s}"
+            )
+            if not layer.exact and layer.effect:
+                rows.append(f"    {layer.effect}")
+        measured = "not measured" if self.end_to_end_error is None else f"{self.end_to_end_error:.1e}"
+        rows.append(f"output action: {self.out_action}; end-to-end error (float64): {measured}")
+        if self.mode != "eval":
+            rows.append(f"analysed and measured in {self.mode}")
+        verdict = {"exact": "exact", "not exact": "NOT exact", "not certified": "NOT certified"}[self.verdict]
+        rows.append(f"{self.group} at input {_pair_text(self.input_size)}: {verdict}: {self.reason}")
+        return "\n".join(rows)
+
+
+def _pair_text(pair: tuple[Any, Any]) -> str:
+    def one(v: Any) -> str:
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    return one(pair[0]) if pair[0] == pair[1] else f"{one(pair[0])}x{one(pair[1])}"
+
+
+def _model_group(model: nn.Module, group: str | None) -> tuple[Symmetry, str | None]:
+    found = {m.group for m in model.modules() if isinstance(m, (LiftingConv2d, GroupConv2d))}
+    if len(found) > 1:
+        raise ValueError(f"the model mixes point groups {sorted(found)}; pass group=")
+    layers = found.pop() if found else None
+    chosen = symmetry(group if group is not None else layers or "p4")
+    if layers is not None and not chosen.fits(layers):
+        raise ValueError(
+            f"group {chosen.name!r} has elements outside the model's {layers} layers; "
+            f"pass a subgroup of {layers}"
+        )
+    return chosen, layers
+
+
+def _input_shape(
+    probe: nn.Module, size: tuple[int, int], example_input: torch.Tensor | None
+) -> tuple[tuple[int, ...], bool]:
+    """The shape of one input, and whether the model takes a batch of `MEASURED_BATCH` of them (some fix
+    their batch to one): ``example_input``'s shape, else the first that the model accepts among the
+    input channels of its convolutions (registration order need not be call order)."""
+    if example_input is not None:
+        if example_input.dim() < 3:
+            raise ValueError(
+                f"example_input must be a batch of images (B, C, H, W) or group features, got shape "
+                f"{tuple(example_input.shape)}"
+            )
+        if tuple(example_input.shape[-2:]) != size:
+            raise ValueError(
+                f"example_input has height and width {tuple(example_input.shape[-2:])}, "
+                f"but input_size is {size}"
+            )
+        shape = (1, *example_input.shape[1:])
+        batched = _runs(probe, shape, MEASURED_BATCH)
+        if not batched and not _runs(probe, shape, 1):
+            raise ValueError(
+                f"example_input of shape {tuple(example_input.shape)}: the model fails on inputs of this "
+                "shape"
+            )
+        return shape, batched
+    candidates: list[tuple[int, ...]] = []
+    for sub in probe.modules():
+        if isinstance(sub, GroupConv2d):
+            candidates.append((1, sub.in_channels, sub.pg.order, *size))
+        elif isinstance(sub, (LiftingConv2d, nn.Conv2d)):
+            candidates.append((1, sub.in_channels, *size))
+    if not candidates:
+        raise ValueError(
+            "the model has no Conv2d, LiftingConv2d or GroupConv2d to tell its input channels; "
+            "pass example_input="
+        )
+    for shape in dict.fromkeys(candidates):
+        if _runs(probe, shape, MEASURED_BATCH):
+            return shape, True
+        if _runs(probe, shape, 1):
+            return shape, False
+    raise _ModelRefusesInput(
+        f"the model accepts none of the inputs {list(dict.fromkeys(candidates))} made from its convolutions "
+        f"at input_size {size}; pass example_input= (or a size at which the model runs)"
+    )
+
+
+def _runs(probe: nn.Module, shape: tuple[int, ...], batch: int) -> bool:
+    """Whether the model runs on zeros of ``shape`` with a batch of ``batch``."""
+    try:
+        with torch.no_grad():
+            probe(torch.zeros((batch, *shape[1:]), dtype=torch.float64))
+    except Exception:  # not this shape
+        return False
+    return True
+
+
+class _ModelRefusesInput(ValueError, RuntimeError):
+    """The model does not run at the input size asked about: a bad ``input_size`` (ValueError), raised
+    where the model's own failure (a RuntimeError) used to surface."""
+
+
+def _out_action(
+    out_action: Any, analysis: Analysis | None, sym: Symmetry, group: str | None, output: torch.Tensor
+) -> tuple[measure.OutAction | None, str]:
+    if callable(out_action):
+        return out_action, "given (a callable)"
+    if isinstance(out_action, str):
+        layout = {"invariant": INVARIANT, "image": IMAGE, "features": GROUP}[out_action]
+        action = measure.act(layout, sym, group)
+        if action is None:
+            raise ValueError("out_action 'features' needs a model with eqlab group layers")
+        return action, f"{out_action} (given)"
+    if analysis is None:
+        return _guess(output, sym, group, "the model could not be traced")
+    layout = analysis.output
+    action = measure.act(layout, sym, analysis.group)
+    words = {
+        "image": "transform the output image",
+        "group": "transform the output group features",
+        "group_axis": "permute the output's group axis",
+        "invariant": "invariant (the output does not move)",
+        "constant": "invariant (the output does not depend on the input)",
+    }
+    if action is None or (layout.kind == "image" and output.dim() < 3):
+        return _guess(output, sym, analysis.group, f"the rules do not know how it moves ({layout.kind})")
+    return action, f"{words.get(layout.kind, layout.kind)} (inferred)"
+
+
+GUESSED = "guessed from its shape"
+
+
+def _guess(
+    output: torch.Tensor, sym: Symmetry, group: str | None, why: str
+) -> tuple[measure.OutAction | None, str]:
+    """An action on the output read off its shape alone, for a measurement to stand beside a verdict
+    that cannot be a certificate: a plane is transformed, a vector does not move."""
+    if output.dim() == 5 and group is not None and output.shape[2] in (4, 8):
+        layout = GROUP
+    elif output.dim() >= 3:
+        layout = IMAGE
+    elif output.dim() >= 1:
+        layout = INVARIANT
+    else:
+        return None, f"unknown: {why}; pass out_action="
+    action = measure.act(layout, sym, group)
+    return action, f"{layout.kind}, {GUESSED} ({why}); pass out_action= to be sure"
+
+
+def _validate_out_action(out_action: Any) -> None:
+    if out_action is None or callable(out_action):
+        return
+    choice(out_action, "out_action", _OUT_ACTIONS)
+
+
+def check(
+    model: nn.Module,
+    input_size: int | tuple[int, int],
+    *,
+    confirm: bool = True,
+    group: str | None = None,
+    example_input: torch.Tensor | None = None,
+    seed: int = 0,
+    out_action: str | Callable[[torch.Tensor, int], torch.Tensor] | None = None,
+) -> ExactnessReport:
+    """Check every node of ``model`` that touches the plane at ``input_size`` and confirm end to end.
+
+    Parameters
+    ----------
+    model
+        Any image model taking one tensor ``(B, C, H, W)`` (or ``(B, C, |G|, H, W)`` for a first group
+        convolution). It is not modified.
+    input_size
+        Height and width of the input: an int for square inputs, or ``(height, width)``.
+    confirm
+        Also measure each node in isolation and by depth (float64). The end-to-end measurement that
+        backs the verdict always runs.
+    group
+        The symmetry: ``"p4"`` (``"rot90"``), ``"p4m"`` (``"d4"``), ``"rot180"``, ``"hflip"`` or
+        ``"vflip"``; default: the group of the model's eqlab layers, else ``"p4"``.
+    example_input
+        An input whose shape (not values) to trace with, when the first layer does not tell the input
+        channels; its height and width must be ``input_size``.
+    seed
+        Seeds the random inputs of the measurements (normal values, and raw pixel values in [0, 255]:
+        `eqlab.exactness._measure.INPUT_SCALES`).
+    out_action
+        How the symmetry acts on the output: ``"invariant"``, ``"image"`` (transform it like the input),
+        ``"features"`` (group feature maps of the model's group) or a callable ``(output, element) ->
+        output`` with elements numbered as in `eqlab.exactness._symmetry`. Default: inferred from the
+        traced graph, and reported as inferred.
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+    >>> check(net, 28).verdict, check(net, 27).verdict
+    ('exact', 'not exact')
+    """
+    module(model, "model")
+    size = integer_pair(input_size, "input_size", minimum=1)
+    flag(confirm, "confirm")
+    seed = integer(seed, "seed", minimum=0)
+    if example_input is not None and not isinstance(example_input, torch.Tensor):
+        raise TypeError(f"example_input must be a torch.Tensor or None, got {describe(example_input)}")
+    _validate_out_action(out_action)
+    grid = _grid(model, size, group, example_input)
+    report, sym, analysis, view = grid.report, grid.symmetry, grid.analysis, grid.view
+    generator = torch.Generator().manual_seed(seed)
+    batches = measure.input_batches(grid.shape, MEASURED_BATCH, generator)
+    inputs = batches[0]
+    in_action = measure.act(grid.input_layout, sym, grid.layers_group)
+    if in_action is None:
+        raise RuntimeError(f"no action on inputs of layout {grid.input_layout.kind}")
+    probe: Any = grid.probe if grid.batched else _OneByOne(grid.probe)
+    with torch.no_grad():
+        base_output = probe(inputs)
+    if not isinstance(base_output, torch.Tensor):
+        base_output = torch.zeros(())
+    action, report.out_action = _out_action(out_action, analysis, sym, grid.layers_group, base_output)
+    if analysis is not None and view is not None:
+        measure.average(grid.probe, analysis.averages, sym)
+        if view.graph_module is not grid.probe:
+            measure.average(view.graph_module, analysis.averages, sym)
+        if confirm:
+            measure.isolated(view, analysis, sym, generator)
+            report.depth_errors = measure.by_depth(view, analysis, inputs, sym, in_action)
+    else:
+        measure.average(grid.probe, _every_filter(grid.probe), sym)
+    if action is not None:
+        error, note = 0.0, ""
+        for batch in batches:
+            found, _element, why = measure.end_to_end(probe, batch, sym, in_action, action)
+            if not found <= error:
+                error, note = found, why
+        report.end_to_end_error = error
+        if note:
+            report.out_action += f"; {note}"
+    report.verdict, report.reason = _verdict(report, analysis, grid.failure)
+    return report
+
+
+@dataclass
+class _Grid:
+    """The traced model and the grid analysis at one size, before any measurement."""
+
+    report: ExactnessReport
+    symmetry: Symmetry
+    layers_group: str | None
+    shape: tuple[int, ...]
+    input_layout: Any
+    probe: nn.Module
+    view: TracedModel | None
+    analysis: Analysis | None
+    failure: str
+    batched: bool = True  # False: the model takes one input at a time, and is measured so
+
+
+class _OneByOne:
+    """A model that only takes a batch of one, run on each input of a batch in turn."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+
+    def __call__(self, x: torch.Tensor) -> Any:
+        outputs = [self.model(x[i : i + 1]) for i in range(x.shape[0])]
+        if not all(isinstance(o, torch.Tensor) for o in outputs):
+            return outputs[0]
+        return torch.cat(outputs)
+
+
+def _grid(
+    model: nn.Module, size: tuple[int, int], group: str | None, example_input: torch.Tensor | None
+) -> _Grid:
+    if group is not None and not isinstance(group, str):
+        raise TypeError(f"group must be a symmetry name or None, got {describe(group)}")
+    sym, layers_group = _model_group(model, group)
+    probe = _float64_copy(model)
+    shape, batched = _input_shape(probe, size, example_input)
+    input_layout = GROUP if len(shape) == 5 and layers_group is not None else IMAGE
+    mode = "eval (the model was in training mode)" if model.training else "eval"
+    report = ExactnessReport(size, sym.name, [], [], input_shape=tuple(shape), mode=mode)
+    failure = ""
+    view: TracedModel | None = None
+    try:
+        batch = MEASURED_BATCH if batched else 1
+        view = trace_model(probe, torch.zeros((batch, *shape[1:]), dtype=torch.float64))
+    except TraceFailure as exc:
+        failure = str(exc)
+    analysis = analyse(view, sym, input_layout) if view is not None else None
+    if analysis is not None and view is not None:
+        report.spatial_layers = analysis.rows
+        report.layers = [r for r in analysis.rows if r.subsamples or not r.exact]
+        report.grid_exact = analysis.exact
+        report.method = view.method
+    return _Grid(report, sym, layers_group, shape, input_layout, probe, view, analysis, failure, batched)
+
+
+def _every_filter(model: nn.Module) -> list[Average]:
+    """Every Conv2d / ConvTranspose2d filter, for a model that could not be traced."""
+    return [
+        Average(f"{name}.weight")
+        for name, sub in model.named_modules()
+        if isinstance(sub, (nn.Conv2d, nn.ConvTranspose2d)) and name
+    ]
+
+
+def _verdict(report: ExactnessReport, analysis: Analysis | None, failure: str) -> tuple[str, str]:
+    """The verdict and its reason (see the module docstring)."""
+    measured = report.end_to_end_error
+    numbers = "" if measured is None else f"; measured end-to-end error {measured:.2g}"
+    if analysis is None:
+        return "not certified", f"{failure}{numbers}"
+    broken = [r for r in analysis.rows if r.understood and not r.exact]
+    unknown = [r for r in analysis.rows if not r.understood]
+    if broken:
+        first = broken[0]
+        blame = f"{first.name} ({first.kind}): {first.effect or 'does not commute'}"
+        if measured is not None and measured <= EXACT:
+            return "not exact", (
+                f"the grid analysis and the measurement disagree: the grid predicts not exact at {blame}, "
+                f"but the averaged model measures {measured:.2g} (asymmetries that cancel, or one that "
+                "does not reach the output)"
+            )
+        return "not exact", blame + numbers
+    if unknown:
+        first = unknown[0]
+        return "not certified", f"{first.name} ({first.kind}) is not understood: {first.effect}" + numbers
+    if measured is None or GUESSED in report.out_action or analysis.exact is not True:
+        return "not certified", f"the output's action is {report.out_action}" + numbers
+    if not measured <= EXACT:
+        return "not exact", (
+            f"the grid analysis predicts exact, but the averaged model measures {measured:.2g}: "
+            "something no rule sees breaks the symmetry"
+        )
+    return "exact", f"every sampling grid maps onto itself, and the averaged model measures {measured:.1e}"
+
+
+def _int_sizes(sizes: Iterable[Any]) -> list[int]:
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
+        raise TypeError(f"sizes must be an iterable of integers, got {describe(sizes)}")
+    return [integer(n, "sizes", minimum=1) for n in sizes]
+
+
+def exact_sizes(model: nn.Module, sizes: Iterable[int], *, group: str | None = None) -> list[int]:
+    """The square sizes in ``sizes`` at which the model runs and the grid analysis predicts every node
+    exact for ``group`` (as in `check`): a prediction without measurement, which `check` confirms."""
+    module(model, "model")
+    return [n for n in _int_sizes(sizes) if _predicts_exact(model, n, group)]
+
+
+def _predicts_exact(model: nn.Module, size: int, group: str | None) -> bool:
+    try:
+        return _grid(model, (size, size), group, None).report.grid_exact is True
+    except _ModelRefusesInput:
+        return False  # the model does not run at this size
+
+
+def nearest_exact_sizes(
+    model: nn.Module, size: int, radius: int = 16, *, group: str | None = None
+) -> tuple[int | None, int | None]:
+    """The nearest sizes below and above ``size`` (within ``radius``) that the grid predicts exact."""
+    module(model, "model")
+    size = integer(size, "size", minimum=1)
+    radius = integer(radius, "radius", minimum=1)
+    below = exact_sizes(model, range(size - 1, max(size - radius, 0), -1), group=group)
+    above = exact_sizes(model, range(size + 1, size + radius + 1), group=group)
+    return (below[0] if below else None, above[0] if above else None)
+
+
+def _float64_copy(model: nn.Module) -> nn.Module:
+    """A float64 copy of ``model`` in eval mode (the model itself is never changed)."""
+    try:
+        probe = copy.deepcopy(model)
+    except Exception as exc:  # a model torch cannot copy (pruned weights are computed tensors)
+        raise ValueError(
+            f"model cannot be copied, and eqlab measures a float64 copy so as never to change yours: "
+            f"{type(exc).__name__}: {exc} (for pruning, call torch.nn.utils.prune.remove first)"
+        ) from None
+    return probe.double().eval()

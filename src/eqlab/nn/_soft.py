@@ -1,0 +1,224 @@
+"""Soft translation equivariance: layers whose amount of equivariance a prior can learn
+(van der Ouderaa, Immer & van der Wilk, NeurIPS 2023).
+
+A block maps ``(B, C, H, W) -> (B, C', H/s, W/s)`` through one or two *paths*, then ReLU:
+
+- ``conv``: 3x3 convolution with circular padding (exactly equivariant to circular shifts), stride 2
+  by adaptive polyphase subsampling (`polyphase_subsample`), which keeps that equivariance;
+- ``fc``: a dense linear map over channels and positions (no symmetry at all);
+- ``ffc``: the factored dense map ``W[c', c, y, x] = V[y, c', c] U[c', c, x]`` (``C' C (X + Y)`` weights
+  instead of ``C' C X Y``): two `GroupedLinear` maps;
+- ``fc+conv`` and ``ffc+conv``: the average of both paths, a residual-pathway prior: each path's
+  parameters get their own prior precision, so the marginal likelihood can switch a path off;
+- ``s-conv``, ``s-fc`` and ``s-fc+s-conv``: the sparsified paths of `eqlab.nn._sparse` (weights from
+  values at random anchor points, RBF-interpolated).
+
+Weights are Kaiming-uniform for ReLU and biases start at zero, as in the paper's code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from eqlab._arguments import choice, describe, flag, integer, tensor
+from eqlab.nn._sparse import SparseConv, SparseDense, _geometry, _size
+
+__all__ = ["PATHS", "GroupedLinear", "SoftBlock", "polyphase_subsample", "soft_backbone"]
+
+PATHS = ("conv", "fc", "ffc", "fc+conv", "ffc+conv", "s-conv", "s-fc", "s-fc+s-conv")
+
+
+def polyphase_subsample(x: torch.Tensor) -> torch.Tensor:
+    """Stride 2 by adaptive polyphase sampling: per sample, of the four components ``x[..., a::2, b::2]``
+    the one with the largest maximum. ``(B, C, H, W) -> (B, C, H/2, W/2)``, ``H`` and ``W`` even."""
+    tensor(x, "x", ndim=4, nonempty=False)
+    if x.is_complex():
+        raise TypeError(f"x must be a real tensor, got {describe(x)}")
+    if x.shape[-1] % 2 or x.shape[-2] % 2 or 0 in x.shape[-2:]:
+        raise ValueError(
+            f"polyphase subsampling needs x with an even height and width of at least 2, "
+            f"got {tuple(x.shape[-2:])}"
+        )
+    parts = torch.stack([x[..., a::2, b::2] for a in (0, 1) for b in (0, 1)], dim=1)  # (B, 4, C, H/2, W/2)
+    best = parts.flatten(2).amax(dim=2).argmax(dim=1)  # (B,)
+    return parts[torch.arange(x.shape[0]), best]
+
+
+class GroupedLinear(nn.Module):
+    """``groups`` independent linear maps: ``(..., groups, in) -> (..., groups, out)``, weight
+    ``(groups, out, in)``, bias ``(groups, out)``. Its Kronecker factors are per group
+    (`eqlab.bayes`)."""
+
+    def __init__(self, groups: int, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        groups = integer(groups, "groups", minimum=1)
+        in_features = integer(in_features, "in_features", minimum=1)
+        out_features = integer(out_features, "out_features", minimum=1)
+        self.groups, self.in_features, self.out_features = groups, in_features, out_features
+        bias = flag(bias, "bias")
+        bound = math.sqrt(6.0 / in_features)  # Kaiming-uniform for ReLU
+        self.weight = nn.Parameter(torch.empty(groups, out_features, in_features).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.zeros(groups, out_features)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tensor(x, "x", min_ndim=2, floating=True, nonempty=False)
+        if tuple(x.shape[-2:]) != (self.groups, self.in_features):
+            raise ValueError(
+                f"GroupedLinear expects x of shape (..., groups, in_features) = "
+                f"(..., {self.groups}, {self.in_features}), got {tuple(x.shape)}"
+            )
+        out = torch.einsum("...gi,goi->...go", x, self.weight)
+        return out if self.bias is None else out + self.bias
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}, in={self.in_features}, out={self.out_features}"
+
+
+class _Dense(nn.Module):
+    """The ``fc`` path: Linear over flattened channels and positions, reshaped back."""
+
+    def __init__(self, c_in: int, c_out: int, size: int, stride: int) -> None:
+        super().__init__()
+        self.c_out, self.size_out = c_out, size // stride
+        self.linear = nn.Linear(c_in * size * size, c_out * self.size_out**2)
+        nn.init.kaiming_uniform_(self.linear.weight, nonlinearity="relu")
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x.flatten(1)).view(-1, self.c_out, self.size_out, self.size_out)
+
+
+class _Factored(nn.Module):
+    """The ``ffc`` path: ``U`` maps each input channel's positions to the output channels, ``V`` maps
+    each output channel's input channels to the output positions."""
+
+    def __init__(self, c_in: int, c_out: int, size: int, stride: int) -> None:
+        super().__init__()
+        self.c_out, self.size_out = c_out, size // stride
+        self.u = GroupedLinear(c_in, size * size, c_out, bias=False)
+        self.v = GroupedLinear(c_out, c_in, self.size_out**2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.u(x.flatten(2))  # (B, C, C')
+        out = self.v(t.transpose(1, 2))  # (B, C', Y)
+        return out.view(-1, self.c_out, self.size_out, self.size_out)
+
+
+class _Conv(nn.Module):
+    """The ``conv`` path: circular 3x3 convolution, then polyphase subsampling for stride 2."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.stride = stride
+        self.conv = nn.Conv2d(c_in, c_out, 3, padding=1, padding_mode="circular")
+        nn.init.kaiming_uniform_(self.conv.weight, nonlinearity="relu")
+        assert self.conv.bias is not None
+        nn.init.zeros_(self.conv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv(x)
+        return polyphase_subsample(out) if self.stride == 2 else out
+
+
+class SoftBlock(nn.Module):
+    """One block: ``ReLU`` of a path or of the average of two (see the module docstring).
+
+    Parameters
+    ----------
+    path
+        One of `PATHS`.
+    c_in, c_out
+        Channels.
+    size
+        Input height and width (the dense paths need it).
+    stride
+        1 or 2.
+    """
+
+    def __init__(self, path: str, c_in: int, c_out: int, size: int, stride: int = 1) -> None:
+        super().__init__()
+        path = choice(path, "path", PATHS)
+        c_in, c_out, stride = _geometry(c_in, c_out, stride)
+        size = _size(size, stride)
+        self.path, self.c_in, self.size = path, c_in, size
+        parts = path.split("+")
+        conv: nn.Module | None = None
+        dense: nn.Module | None = None
+        if "conv" in parts:
+            conv = _Conv(c_in, c_out, stride)
+        elif "s-conv" in parts:  # the paper's reduce(0.8) alone, reduce(0.5) beside S-FC
+            conv = SparseConv(c_in, c_out, stride, factor=0.8 if path == "s-conv" else 0.5)
+        if "fc" in parts:
+            dense = _Dense(c_in, c_out, size, stride)
+        elif "ffc" in parts:
+            dense = _Factored(c_in, c_out, size, stride)
+        elif "s-fc" in parts:
+            dense = SparseDense(c_in, c_out, size, stride, factor=0.5)
+        self.conv, self.dense = conv, dense
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, C, H, W) -> (B, C', H / stride, W / stride)``."""
+        tensor(x, "x", ndim=4, floating=True, nonempty=False)
+        if x.shape[1] != self.c_in or (self.dense is not None and tuple(x.shape[-2:]) != (self.size,) * 2):
+            size = f"{self.size}, {self.size}" if self.dense is not None else "H, W"
+            raise ValueError(
+                f"SoftBlock({self.path!r}) expects x of shape (B, {self.c_in}, {size}), got {tuple(x.shape)}"
+            )
+        outs = [p(x) for p in (self.conv, self.dense) if p is not None]
+        return torch.relu(outs[0] if len(outs) == 1 else 0.5 * (outs[0] + outs[1]))
+
+
+def _integers(values: Any, name: str, minimum: int, maximum: int | None) -> tuple[int, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"{name} must be a sequence of integers, got {describe(values)}")
+    return tuple(integer(v, f"{name}[{i}]", minimum=minimum, maximum=maximum) for i, v in enumerate(values))
+
+
+def soft_backbone(
+    path: str,
+    alpha: int = 4,
+    size: int = 16,
+    in_channels: int = 1,
+    num_classes: int = 10,
+    widths: tuple[int, ...] = (1, 2, 2, 4, 4),
+    strides: tuple[int, ...] = (1, 2, 2, 2, 2),
+) -> nn.Sequential:
+    """The paper's backbone scaled down: blocks with ``alpha * widths`` channels and the given strides
+    (defaults: 16 x 16 -> 1 x 1 in five blocks), then flatten, ``Linear(-> 4 alpha)``, ReLU and a linear
+    classifier (the paper: eight blocks on 32 x 32, head width 64 alpha)."""
+    path = choice(path, "path", PATHS)
+    alpha = integer(alpha, "alpha", minimum=1)
+    size = integer(size, "size", minimum=1)
+    in_channels = integer(in_channels, "in_channels", minimum=1)
+    num_classes = integer(num_classes, "num_classes", minimum=1)
+    widths = _integers(widths, "widths", 1, None)
+    strides = _integers(strides, "strides", 1, 2)
+    if len(widths) != len(strides):
+        raise ValueError(
+            f"widths and strides must have one entry per block, got {len(widths)} (widths) and "
+            f"{len(strides)} (strides)"
+        )
+    if size % math.prod(strides):
+        raise ValueError(
+            f"size must be a multiple of the product of strides, {math.prod(strides)}, got {size}"
+        )
+    layers: list[nn.Module] = []
+    c_in = in_channels
+    for width, stride in zip(widths, strides, strict=True):
+        layers.append(SoftBlock(path, c_in, alpha * width, size, stride))
+        c_in, size = alpha * width, size // stride
+    layers += [
+        nn.Flatten(),
+        nn.Linear(c_in * size * size, 4 * alpha),
+        nn.ReLU(),
+        nn.Linear(4 * alpha, num_classes),
+    ]
+    for layer in layers[-3::2]:
+        assert isinstance(layer, nn.Linear)
+        nn.init.zeros_(layer.bias)
+    return nn.Sequential(*layers)

@@ -1,0 +1,161 @@
+"""The run folder: everything one study run leaves behind.
+
+```
+runs/<timestamp>-<study>/
+  config.json      resolved config, plus the run settings (seed, device, quick, data_dir)
+  env.json         versions, git commit, device, seed, machine
+  metrics.jsonl    one JSON object per line, streamed during training
+  units/*.json     results of finished work units (a resumed run skips them)
+  checkpoints/     training checkpoints (embed the config)
+  results.json     the study's results (no timings: those go to timings.json)
+  plots/*.png, report.md, report.html
+```
+Only rank 0 of a distributed run writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from eqlab._arguments import choice, integer
+from eqlab._arguments import path as check_path
+from eqlab.runs._atomic import atomic_write_json
+
+__all__ = ["DEVICES", "RunFolder", "environment"]
+
+DEVICES = ("cpu", "cuda")
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def environment(seed: int, device: str) -> dict[str, Any]:
+    """Versions, git commit, device and seed, for env.json."""
+    seed = integer(seed, "seed", minimum=0)
+    device = choice(device, "device", DEVICES)
+    import numpy
+    import scipy
+
+    from eqlab import __version__
+
+    return {
+        "eqlab": __version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "git_commit": _git_commit(),
+        "device": device,
+        "cuda": torch.version.cuda if torch.cuda.is_available() else None,
+        "seed": seed,
+    }
+
+
+class RunFolder:
+    """One study run's folder, with the settings every study needs.
+
+    Parameters
+    ----------
+    path
+        The folder (created if missing).
+    seed
+        The base seed; work units derive theirs from it.
+    device
+        ``"cpu"`` or ``"cuda"``.
+    data_dir
+        Where real data sets are read from, if any.
+    rank
+        The process rank under torchrun; only rank 0 writes.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        seed: int = 0,
+        device: str = "cpu",
+        data_dir: str | None = None,
+        rank: int = 0,
+    ) -> None:
+        self.path = check_path(path, "path")
+        if self.path.exists() and not self.path.is_dir():
+            raise ValueError(f"path must be a folder (it is created if missing), got the file {self.path}")
+        self.seed = integer(seed, "seed", minimum=0)
+        self.device = choice(device, "device", DEVICES)
+        if data_dir is not None:  # a missing folder holds no data: studies fall back to bundled data
+            folder = check_path(data_dir, "data_dir")
+            if folder.exists() and not folder.is_dir():
+                raise ValueError(f"data_dir must be a folder or None, got the file {str(folder)!r}")
+            data_dir = str(folder)
+        self.data_dir = data_dir
+        self.rank = integer(rank, "rank", minimum=0)
+        if self.writes:
+            for sub in ("units", "checkpoints", "plots"):
+                (self.path / sub).mkdir(parents=True, exist_ok=True)
+
+    @property
+    def writes(self) -> bool:
+        """Whether this process writes (rank 0)."""
+        return self.rank == 0
+
+    @property
+    def plots(self) -> Path:
+        """Folder of the report's PNG plots."""
+        return self.path / "plots"
+
+    def checkpoint_path(self, unit: str) -> Path:
+        """Where the training checkpoint of work unit ``unit`` lives."""
+        return self.path / "checkpoints" / f"{unit}.pt"
+
+    def write_json(self, name: str, value: Any) -> None:
+        """Write ``value`` to ``<run>/<name>`` atomically (rank 0 only)."""
+        if self.writes:
+            atomic_write_json(self.path / name, value)
+
+    def read_json(self, name: str) -> Any:
+        """Read ``<run>/<name>``."""
+        return json.loads((self.path / name).read_text())
+
+    def log_metrics(self, **fields: Any) -> None:
+        """Append one line to metrics.jsonl (rank 0 only), flushed at once."""
+        if not self.writes:
+            return
+        with (self.path / "metrics.jsonl").open("a") as handle:
+            handle.write(json.dumps(fields, sort_keys=True) + "\n")
+            handle.flush()
+
+    def unit_result(self, unit: str) -> Any | None:
+        """The saved result of a finished work unit, or ``None``."""
+        path = self.path / "units" / f"{unit}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def save_unit(self, unit: str, result: Any) -> None:
+        """Save a finished work unit's result (its final checkpoint stays as the trained model)."""
+        if self.writes:
+            atomic_write_json(self.path / "units" / f"{unit}.json", result)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r}, seed={self.seed}, device={self.device!r})"

@@ -1,0 +1,290 @@
+"""Reports: what a study claims, what this run measured, the verdicts, the tables and plots behind them.
+
+A study turns its saved results into a `Report`; this module writes it as ``report.md`` (plots linked)
+and ``report.html`` (self-contained: plots embedded as base64 PNG), and writes the ``index.html`` that
+links every study of one ``eqlab run``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+import numpy as np
+import torch
+
+from eqlab._arguments import describe, string
+from eqlab._arguments import path as check_path
+from eqlab.runs._atomic import atomic_write_text
+from eqlab.runs._verdict import Verdict
+
+__all__ = ["Figure", "Report", "Table", "format_number", "write_index", "write_report"]
+
+_STATUS_COLOURS = {
+    "supported": "#1a7f37",
+    "not supported": "#b42318",
+    "not measurable at this scale": "#9a6700",
+}
+
+
+@dataclass
+class Table:
+    """A results table: a title, column headers and rows of cells (numbers are formatted)."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[Any]]
+
+    def __post_init__(self) -> None:
+        string(self.title, "title", empty=True)
+        if not isinstance(self.headers, (list, tuple)) or not self.headers:
+            raise TypeError(f"headers must be a non-empty list of column names, got {describe(self.headers)}")
+        for i, header in enumerate(self.headers):
+            string(header, f"headers[{i}]", empty=True)
+        if not isinstance(self.rows, (list, tuple)):
+            raise TypeError(f"rows must be a list of rows (lists of cells), got {describe(self.rows)}")
+        for i, row in enumerate(self.rows):
+            if not isinstance(row, (list, tuple)):
+                raise TypeError(f"rows[{i}] must be a list of cells, got {describe(row)}")
+            if len(row) != len(self.headers):
+                raise ValueError(
+                    f"rows[{i}] must have one cell per header ({len(self.headers)}), got {len(row)} cells"
+                )
+            for j, cell in enumerate(row):
+                _check_cell(cell, f"rows[{i}][{j}]")
+        self.headers = list(self.headers)
+        self.rows = [list(row) for row in self.rows]
+
+
+@dataclass
+class Figure:
+    """A plot in the run's ``plots/`` folder, with a caption saying what to read from it."""
+
+    filename: str
+    caption: str
+
+    def __post_init__(self) -> None:
+        string(self.filename, "filename")
+        parts = (PurePosixPath(self.filename).parts, PureWindowsPath(self.filename).parts)
+        if any(len(p) != 1 or p[0] in (".", "..") for p in parts):
+            raise ValueError(f"filename must be a plain file name inside plots/, got {self.filename!r}")
+        string(self.caption, "caption")
+
+
+@dataclass
+class Report:
+    """Everything a study's report says."""
+
+    study: str
+    title: str
+    paper: str
+    claim: str
+    measured: str
+    verdicts: list[Verdict] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        string(self.study, "study")
+        string(self.title, "title")
+        for name in ("paper", "claim", "measured"):
+            string(getattr(self, name), name, empty=True)
+        for name, kind in (("verdicts", Verdict), ("tables", Table), ("figures", Figure), ("notes", str)):
+            items = getattr(self, name)
+            if not isinstance(items, (list, tuple)):
+                raise TypeError(f"{name} must be a list of {kind.__name__}, got {describe(items)}")
+            for i, item in enumerate(items):
+                if not isinstance(item, kind):
+                    raise TypeError(f"{name}[{i}] must be a {kind.__name__}, got {describe(item)}")
+            setattr(self, name, list(items))
+        if not isinstance(self.settings, Mapping):
+            raise TypeError(f"settings must be a dict of name -> value, got {describe(self.settings)}")
+        self.settings = dict(self.settings)
+
+
+def _check_cell(value: Any, name: str) -> Any:
+    """``value`` as a table cell: a string, a number (numpy's and one-entry tensors too), a bool or None."""
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        if value.size == 1 if isinstance(value, np.ndarray) else value.numel() == 1:
+            value = value.item()
+        else:
+            raise TypeError(f"{name} must be a string or a number, got {describe(value)}")
+    if value is None or isinstance(value, (str, bool, np.bool_)):
+        return value
+    if isinstance(value, numbers.Real):
+        return value
+    raise TypeError(f"{name} must be a string or a number, got {describe(value)}")
+
+
+def format_number(value: Any) -> str:
+    """Readable numbers: 4 significant digits, scientific for very small or large magnitudes.
+
+    ``value`` is a table cell: strings, bools and None are written as they are.
+    """
+    value = _check_cell(value, "value")
+    if value is None or isinstance(value, (str, bool, np.bool_)):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    value = float(value)
+    if math.isnan(value):
+        return "n/a"
+    if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
+        return f"{value:.2e}"
+    return f"{value:.4g}"
+
+
+def _interval(v: Verdict) -> str:
+    if math.isnan(v.low):
+        return f"mean {format_number(v.mean)}"
+    return f"mean {format_number(v.mean)}, 95% CI [{format_number(v.low)}, {format_number(v.high)}]"
+
+
+def to_markdown(report: Report) -> str:
+    """The report as Markdown (plots referenced as ``plots/<file>``)."""
+    lines = [f"# {report.title}", "", f"*{report.paper}*", "", "## The claim", "", report.claim, ""]
+    lines += ["## What this run measured", "", report.measured, "", "## Verdicts", ""]
+    lines += ["| claim | verdict | measured | rule |", "| --- | --- | --- | --- |"]
+    for v in report.verdicts:
+        side = ">" if v.direction == "greater" else "<"
+        lines.append(f"| {v.claim} | **{v.status}** | {_interval(v)} | {side} {v.threshold:g}: {v.detail} |")
+    lines.append("")
+    for table in report.tables:
+        lines += [f"### {table.title}", "", "| " + " | ".join(table.headers) + " |"]
+        lines.append("|" + " --- |" * len(table.headers))
+        lines += ["| " + " | ".join(format_number(c) for c in row) + " |" for row in table.rows]
+        lines.append("")
+    for fig in report.figures:
+        lines += [f"![{fig.caption}](plots/{fig.filename})", "", f"*{fig.caption}*", ""]
+    if report.notes:
+        lines += ["## Notes on scale and method", ""] + [f"- {n}" for n in report.notes] + [""]
+    if report.settings:
+        lines += ["## Settings", "", "```"] + [f"{k} = {v}" for k, v in report.settings.items()] + ["```", ""]
+    return "\n".join(lines)
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; max-width: 980px; margin: 2em auto; padding: 0 1em;
+       color: #1f2328; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .2em; }
+table { border-collapse: collapse; margin: 1em 0; font-size: .92em; }
+th, td { border: 1px solid #d0d7de; padding: .35em .6em; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; } .status { font-weight: 600; white-space: nowrap; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #d0d7de; }
+figcaption { color: #57606a; font-size: .92em; } pre { background: #f6f8fa; padding: .8em; overflow-x: auto; }
+.paper { color: #57606a; font-style: italic; }
+"""
+
+
+def _esc(value: Any) -> str:
+    return html.escape(format_number(value))
+
+
+def to_html(report: Report, plots: Path) -> str:
+    """The report as one self-contained HTML page (plots embedded)."""
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(report.title)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(report.title)}</h1><p class='paper'>{html.escape(report.paper)}</p>",
+        f"<h2>The claim</h2><p>{html.escape(report.claim)}</p>",
+        f"<h2>What this run measured</h2><p>{html.escape(report.measured)}</p>",
+        "<h2>Verdicts</h2><table><tr><th>claim</th><th>verdict</th><th>measured</th><th>rule</th></tr>",
+    ]
+    for v in report.verdicts:
+        colour = _STATUS_COLOURS.get(v.status, "#1f2328")
+        side = "&gt;" if v.direction == "greater" else "&lt;"
+        parts.append(
+            f"<tr><td>{html.escape(v.claim)}</td><td class='status' style='color:{colour}'>{v.status}</td>"
+            f"<td>{html.escape(_interval(v))}</td>"
+            f"<td>{side} {v.threshold:g}: {html.escape(v.detail)}</td></tr>"
+        )
+    parts.append("</table>")
+    for table in report.tables:
+        parts.append(f"<h3>{html.escape(table.title)}</h3><table><tr>")
+        parts += [f"<th>{html.escape(h)}</th>" for h in table.headers]
+        parts.append("</tr>")
+        for row in table.rows:
+            parts.append("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>")
+        parts.append("</table>")
+    for fig in report.figures:
+        path = plots / fig.filename
+        if path.exists():
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
+            parts.append(
+                f"<figure><img alt='{html.escape(fig.caption)}' src='data:image/png;base64,{data}'>"
+                f"<figcaption>{html.escape(fig.caption)}</figcaption></figure>"
+            )
+        else:
+            parts.append(f"<p><em>plot {html.escape(fig.filename)} is missing</em></p>")
+    if report.notes:
+        parts.append("<h2>Notes on scale and method</h2><ul>")
+        parts += [f"<li>{html.escape(n)}</li>" for n in report.notes]
+        parts.append("</ul>")
+    if report.settings:
+        body = "\n".join(f"{k} = {v}" for k, v in report.settings.items())
+        parts.append(f"<h2>Settings</h2><pre>{html.escape(body)}</pre>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(report: Report, run_dir: Path) -> None:
+    """Write ``report.md`` and ``report.html`` into ``run_dir`` atomically."""
+    if not isinstance(report, Report):
+        raise TypeError(f"report must be a Report, got {describe(report)}")
+    run_dir = check_path(run_dir, "run_dir")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"run_dir must be a folder, got the file {run_dir}")
+    atomic_write_text(run_dir / "report.md", to_markdown(report))
+    atomic_write_text(run_dir / "report.html", to_html(report, run_dir / "plots"))
+
+
+def write_index(path: Path, entries: list[dict[str, Any]]) -> None:
+    """Write the ``index.html`` of one ``eqlab run``: one row per study with its verdicts and a link.
+
+    Each entry holds ``study``, ``title``, ``folder`` (relative link target), ``status`` (``"ok"`` or
+    ``"failed"``) and ``verdicts`` (list of `Verdict`).
+    """
+    _check_entries(entries)
+    rows = []
+    for e in entries:
+        verdicts = "<br>".join(
+            f"<span style='color:{_STATUS_COLOURS.get(v.status, '#1f2328')}'>{html.escape(v.status)}</span>: "
+            f"{html.escape(v.claim)}"
+            for v in e["verdicts"]
+        )
+        link = f"<a href='{html.escape(e['folder'])}/report.html'>{html.escape(e['title'])}</a>"
+        rows.append(f"<tr><td>{link}</td><td>{html.escape(e['status'])}</td><td>{verdicts}</td></tr>")
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>eqlab run</title><style>{_CSS}</style>"
+        "</head><body><h1>eqlab run</h1><table><tr><th>study</th><th>run</th><th>verdicts</th></tr>"
+        + "\n".join(rows)
+        + "</table></body></html>"
+    )
+    atomic_write_text(path, page)
+
+
+_INDEX_KEYS = ("study", "title", "folder", "status")
+
+
+def _check_entries(entries: Any) -> None:
+    if not isinstance(entries, (list, tuple)):
+        raise TypeError(f"entries must be a list of dicts, got {describe(entries)}")
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            raise TypeError(f"entries[{i}] must be a dict, got {describe(entry)}")
+        missing = [k for k in (*_INDEX_KEYS, "verdicts") if k not in entry]
+        if missing:
+            raise ValueError(f"entries[{i}] lacks {missing}")
+        for key in _INDEX_KEYS:
+            string(entry[key], f"entries[{i}][{key!r}]", empty=True)
+        verdicts = entry["verdicts"]
+        if not isinstance(verdicts, (list, tuple)) or not all(isinstance(v, Verdict) for v in verdicts):
+            raise TypeError(f"entries[{i}]['verdicts'] must be a list of Verdict, got {describe(verdicts)}")
