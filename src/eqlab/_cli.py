@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from eqlab import __version__
+from eqlab._version import __version__
 
 app = typer.Typer(
     name="eqlab",

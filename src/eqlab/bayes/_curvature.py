@@ -36,7 +36,7 @@ from torch import nn
 
 from eqlab._arguments import choice, describe, integer
 from eqlab._arguments import module as check_module
-from eqlab.nn._soft import GroupedLinear
+from eqlab.nn._primitives import GroupedLinear
 
 __all__ = ["LIKELIHOODS", "Layer", "LayerFactors", "accumulate_factors", "supported_layers"]
 

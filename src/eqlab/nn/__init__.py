@@ -9,8 +9,9 @@ from eqlab.gconv import (
     GroupPool,
     LiftingConv2d,
 )
+from eqlab.nn._primitives import GroupedLinear, polyphase_subsample
 from eqlab.nn._replinear import RepLinear, equivariant_basis, invariant_basis
-from eqlab.nn._soft import PATHS, GroupedLinear, SoftBlock, polyphase_subsample, soft_backbone
+from eqlab.nn._soft import PATHS, SoftBlock, soft_backbone
 from eqlab.nn._sparse import SparseConv, SparseDense
 from eqlab.sharing import (
     EquivariantLinear,

@@ -25,58 +25,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from eqlab._arguments import choice, describe, flag, integer, tensor
-from eqlab.nn._sparse import SparseConv, SparseDense, _geometry, _size
+from eqlab._arguments import choice, describe, integer, tensor
+from eqlab.nn._primitives import GroupedLinear, block_geometry, block_size, polyphase_subsample
+from eqlab.nn._sparse import SparseConv, SparseDense
 
-__all__ = ["PATHS", "GroupedLinear", "SoftBlock", "polyphase_subsample", "soft_backbone"]
+__all__ = ["PATHS", "SoftBlock", "soft_backbone"]
 
 PATHS = ("conv", "fc", "ffc", "fc+conv", "ffc+conv", "s-conv", "s-fc", "s-fc+s-conv")
-
-
-def polyphase_subsample(x: torch.Tensor) -> torch.Tensor:
-    """Stride 2 by adaptive polyphase sampling: per sample, of the four components ``x[..., a::2, b::2]``
-    the one with the largest maximum. ``(B, C, H, W) -> (B, C, H/2, W/2)``, ``H`` and ``W`` even."""
-    tensor(x, "x", ndim=4, nonempty=False)
-    if x.is_complex():
-        raise TypeError(f"x must be a real tensor, got {describe(x)}")
-    if x.shape[-1] % 2 or x.shape[-2] % 2 or 0 in x.shape[-2:]:
-        raise ValueError(
-            f"polyphase subsampling needs x with an even height and width of at least 2, "
-            f"got {tuple(x.shape[-2:])}"
-        )
-    parts = torch.stack([x[..., a::2, b::2] for a in (0, 1) for b in (0, 1)], dim=1)  # (B, 4, C, H/2, W/2)
-    best = parts.flatten(2).amax(dim=2).argmax(dim=1)  # (B,)
-    return parts[torch.arange(x.shape[0]), best]
-
-
-class GroupedLinear(nn.Module):
-    """``groups`` independent linear maps: ``(..., groups, in) -> (..., groups, out)``, weight
-    ``(groups, out, in)``, bias ``(groups, out)``. Its Kronecker factors are per group
-    (`eqlab.bayes`)."""
-
-    def __init__(self, groups: int, in_features: int, out_features: int, bias: bool = True) -> None:
-        super().__init__()
-        groups = integer(groups, "groups", minimum=1)
-        in_features = integer(in_features, "in_features", minimum=1)
-        out_features = integer(out_features, "out_features", minimum=1)
-        self.groups, self.in_features, self.out_features = groups, in_features, out_features
-        bias = flag(bias, "bias")
-        bound = math.sqrt(6.0 / in_features)  # Kaiming-uniform for ReLU
-        self.weight = nn.Parameter(torch.empty(groups, out_features, in_features).uniform_(-bound, bound))
-        self.bias = nn.Parameter(torch.zeros(groups, out_features)) if bias else None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        tensor(x, "x", min_ndim=2, floating=True, nonempty=False)
-        if tuple(x.shape[-2:]) != (self.groups, self.in_features):
-            raise ValueError(
-                f"GroupedLinear expects x of shape (..., groups, in_features) = "
-                f"(..., {self.groups}, {self.in_features}), got {tuple(x.shape)}"
-            )
-        out = torch.einsum("...gi,goi->...go", x, self.weight)
-        return out if self.bias is None else out + self.bias
-
-    def extra_repr(self) -> str:
-        return f"groups={self.groups}, in={self.in_features}, out={self.out_features}"
 
 
 class _Dense(nn.Module):
@@ -143,8 +98,8 @@ class SoftBlock(nn.Module):
     def __init__(self, path: str, c_in: int, c_out: int, size: int, stride: int = 1) -> None:
         super().__init__()
         path = choice(path, "path", PATHS)
-        c_in, c_out, stride = _geometry(c_in, c_out, stride)
-        size = _size(size, stride)
+        c_in, c_out, stride = block_geometry(c_in, c_out, stride)
+        size = block_size(size, stride)
         self.path, self.c_in, self.size = path, c_in, size
         parts = path.split("+")
         conv: nn.Module | None = None

@@ -25,13 +25,19 @@ activations and back-propagated gradients those layers see.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from eqlab._arguments import integer, real, tensor
+from eqlab._arguments import real
+from eqlab.nn._primitives import (
+    GroupedLinear,
+    block_geometry,
+    block_size,
+    check_block_input,
+    polyphase_subsample,
+)
 
 __all__ = ["SparseConv", "SparseDense", "grid_points", "rbf_interpolation"]
 
@@ -54,29 +60,6 @@ def rbf_interpolation(
     return torch.linalg.solve(k_zz, kernel(anchors, points))
 
 
-def _geometry(c_in: Any, c_out: Any, stride: Any) -> tuple[int, int, int]:
-    """The channels and stride of a soft-equivariant block or path, checked: positive integers, the
-    stride 1 or 2."""
-    c_in = integer(c_in, "c_in", minimum=1)
-    c_out = integer(c_out, "c_out", minimum=1)
-    return c_in, c_out, integer(stride, "stride", minimum=1, maximum=2)
-
-
-def _size(size: Any, stride: int) -> int:
-    """The input height and width of a block or path: a positive multiple of its stride."""
-    size = integer(size, "size", minimum=1)
-    if size % stride:
-        raise ValueError(f"size must be a multiple of stride={stride}, got {size}")
-    return size
-
-
-def _check_input(x: torch.Tensor, name: str, c_in: int, size: int | None) -> None:
-    tensor(x, "x", ndim=4, floating=True, nonempty=False)
-    if x.shape[1] != c_in or (size is not None and tuple(x.shape[-2:]) != (size, size)):
-        spatial = f"{size}, {size}" if size is not None else "H, W"
-        raise ValueError(f"{name} expects x of shape (B, {c_in}, {spatial}), got {tuple(x.shape)}")
-
-
 def _anchors(count: int, height: int, width: int) -> torch.Tensor:
     """``count`` points uniform in the box ``[0, height - 1] x [0, width - 1]`` (torch's global RNG)."""
     return torch.rand(count, 2, dtype=torch.float64) * torch.tensor(
@@ -92,10 +75,9 @@ class SparseDense(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, size: int, stride: int, factor: float = 0.5) -> None:
         super().__init__()
-        from eqlab.nn._soft import GroupedLinear  # soft imports this module for its paths
 
-        c_in, c_out, stride = _geometry(c_in, c_out, stride)
-        size = _size(size, stride)
+        c_in, c_out, stride = block_geometry(c_in, c_out, stride)
+        size = block_size(size, stride)
         factor = real(factor, "factor", positive=True)
         self.c_in, self.size = c_in, size
         self.c_out, self.size_out = c_out, size // stride
@@ -120,7 +102,7 @@ class SparseDense(nn.Module):
             self.v.weight.copy_(torch.linalg.pinv(r_out.T) @ v_full)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input(x, "SparseDense", self.c_in, self.size)
+        check_block_input(x, "SparseDense", self.c_in, self.size)
         projected = x.flatten(2) @ self.projection_in.to(x.dtype).T  # (B, C, M_in)
         t = self.u(projected)  # (B, C, C')
         values = self.v(t.transpose(1, 2))  # (B, C', M_out)
@@ -136,7 +118,7 @@ class SparseConv(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, stride: int, factor: float = 0.5) -> None:
         super().__init__()
-        c_in, c_out, stride = _geometry(c_in, c_out, stride)
+        c_in, c_out, stride = block_geometry(c_in, c_out, stride)
         factor = real(factor, "factor", positive=True)
         self.c_in, self.stride = c_in, stride
         m = max(1, round(factor * 9))
@@ -154,9 +136,8 @@ class SparseConv(nn.Module):
             self.mix.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        from eqlab.nn._soft import polyphase_subsample
 
-        _check_input(x, "SparseConv", self.c_in, None)
+        check_block_input(x, "SparseConv", self.c_in, None)
         features = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="circular"), self.basis.to(x.dtype), groups=self.c_in)
         out = self.mix(features)
         return polyphase_subsample(out) if self.stride == 2 else out

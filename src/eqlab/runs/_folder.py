@@ -56,7 +56,7 @@ def environment(seed: int, device: str) -> dict[str, Any]:
     import numpy
     import scipy
 
-    from eqlab import __version__
+    from eqlab._version import __version__
 
     return {
         "eqlab": __version__,
