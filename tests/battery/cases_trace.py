@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from eqlab import trace
+from eqlab.trace._graph import is_eqlab_layer
 from tests.battery.harness import Battery
 
 
@@ -50,8 +51,8 @@ def build() -> Battery:
         names={"example_input": ("example_input", "input of shape")},
     )
     b.mutate(
-        "eqlab.trace.is_eqlab_layer",
-        trace.is_eqlab_layer,
+        "eqlab.trace._graph.is_eqlab_layer",
+        is_eqlab_layer,
         lambda: {"module": _model()},
         {"module": [*NOT_MODULES, ("int", 3), ("list of modules", [nn.ReLU()]), ("array", np.zeros(2))]},
     )

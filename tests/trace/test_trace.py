@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from eqlab.gconv import GroupConv2d, GroupPool, LiftingConv2d
-from eqlab.trace import TracedNode, TraceFailure, is_eqlab_layer, trace_model
+from eqlab.trace import TracedNode, TraceFailure, trace_model
+from eqlab.trace._graph import is_eqlab_layer
 
 
 class Functional(nn.Module):

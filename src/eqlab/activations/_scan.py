@@ -51,7 +51,8 @@ from eqlab.sharing._ign import SymmetricLinear
 from eqlab.sharing._linear import EquivariantLinear
 from eqlab.sharing._mlp import OrbitPool
 from eqlab.testing import relative_error
-from eqlab.trace import OPS, TracedModel, TracedNode, TraceFailure, trace_model
+from eqlab.trace import TracedModel, TracedNode, TraceFailure, trace_model
+from eqlab.trace._vocabulary import OPS
 
 __all__ = ["POINTWISE", "ScanEntry", "ScanReport", "scan"]
 

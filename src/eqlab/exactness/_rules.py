@@ -32,7 +32,9 @@ from eqlab.exactness._layout import (
 from eqlab.exactness._symmetry import Symmetry
 from eqlab.gconv._conv import GroupConv2d, LiftingConv2d
 from eqlab.gconv._pool import GroupAvgPool2d, GroupBatchNorm2d, GroupMaxPool2d, GroupPool
-from eqlab.trace import OPS, TracedModel, TracedNode, is_eqlab_layer
+from eqlab.trace import TracedModel, TracedNode
+from eqlab.trace._graph import is_eqlab_layer
+from eqlab.trace._vocabulary import OPS
 
 __all__ = ["analyse"]
 

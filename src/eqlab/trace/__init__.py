@@ -6,9 +6,8 @@ it reproduces the model's output.
 See ``README.md`` in this folder.
 """
 
-from eqlab.trace._graph import TraceFailure, is_eqlab_layer
+from eqlab.trace._graph import TraceFailure
 from eqlab.trace._model import TracedModel, trace_model
 from eqlab.trace._nodes import TracedNode
-from eqlab.trace._vocabulary import OPS, Vocabulary
 
-__all__ = ["OPS", "TraceFailure", "TracedModel", "TracedNode", "Vocabulary", "is_eqlab_layer", "trace_model"]
+__all__ = ["TraceFailure", "TracedModel", "TracedNode", "trace_model"]
