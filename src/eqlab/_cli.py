@@ -312,7 +312,12 @@ def check_activation(
             ".npy/.pt/.json file of (k, n, n) matrices."
         ),
     ],
-    activation: Annotated[str, typer.Argument(help="relu, tanh, gelu, ... (eqlab.activations.TABLE).")],
+    activation: Annotated[
+        str,
+        typer.Argument(
+            help="relu, leaky_relu, prelu, elu, gelu, silu, sigmoid, softplus, tanh, sin, xabs or identity."
+        ),
+    ],
     fix: Annotated[bool, typer.Option(help="On failure, look for a change of basis that fixes it.")] = True,
 ) -> None:
     """Does a pointwise activation commute with a representation? Exit 0 if so, 1 if not or undecided, 2

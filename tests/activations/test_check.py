@@ -9,7 +9,10 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eqlab.activations import TABLE, bias_is_invariant, check, classify
+from eqlab.activations import check
+from eqlab.activations._check import bias_is_invariant
+from eqlab.activations._classes import classify
+from eqlab.activations._functions import TABLE
 from eqlab.groups import Representation, symmetric
 
 

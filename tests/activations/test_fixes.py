@@ -13,7 +13,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eqlab.activations import BasisActivation, check, permutation_basis, rescale_to_permutation
+from eqlab.activations import check, permutation_basis, rescale_to_permutation
 from eqlab.activations._named import named_representation
 from eqlab.activations._permutation_basis import _Group
 
@@ -143,10 +143,27 @@ def test_basis_activation_makes_relu_equivariant() -> None:
     rep = np.array([[[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]])
     assert not check(rep, "relu").equivariant
     result = permutation_basis(rep)
-    layer = BasisActivation(result.change_of_basis, torch.nn.ReLU())
+    layer = result.activation(torch.nn.ReLU())
     x = torch.randn(64, 3, dtype=torch.float64)
     m = torch.as_tensor(rep[0])
     torch.testing.assert_close(layer(x @ m.T), layer(x) @ m.T, rtol=1e-12, atol=1e-12)
+
+
+def test_a_basis_that_was_not_found_builds_no_activation() -> None:
+    rotation = np.array([[[0.0, -1.0], [1.0, 0.0]]])
+    result = permutation_basis(rotation)
+    assert not result.found
+    with pytest.raises(ValueError, match="no permutation basis was found"):
+        result.activation(torch.relu)
+
+
+def test_the_rescaled_activation_commutes_with_the_monomial_matrices() -> None:
+    mats = np.array([[[0.0, 2.0], [0.5, 0.0]], [[1.0, 0.0], [0.0, 1.0]]])
+    assert not check(mats, "tanh").equivariant
+    layer = rescale_to_permutation(mats).activation(torch.tanh)
+    x = torch.randn(64, 2, dtype=torch.float64)
+    for m in torch.as_tensor(mats):
+        torch.testing.assert_close(layer(x @ m.T), layer(x) @ m.T, rtol=1e-12, atol=1e-12)
 
 
 def test_both_intertwiner_paths_find_the_basis(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,6 +11,10 @@ import torch
 from torch import nn
 
 from eqlab import activations
+from eqlab.activations._basis_activation import BasisActivation
+from eqlab.activations._check import bias_is_invariant, measure, worst_case
+from eqlab.activations._classes import classify
+from eqlab.activations._functions import as_activation, probe
 from eqlab.groups import Representation
 from eqlab.nn import RepLinear
 from tests.battery.cases_groups import INF, NAN
@@ -63,14 +67,14 @@ def build() -> Battery:
     b = Battery()
 
     b.mutate(
-        "eqlab.activations.as_activation",
-        activations.as_activation,
+        "eqlab.activations._functions.as_activation",
+        as_activation,
         {"activation": "relu"},
         {"activation": NOT_ACTIVATIONS},
     )
     b.mutate(
-        "eqlab.activations.probe",
-        activations.probe,
+        "eqlab.activations._functions.probe",
+        probe,
         {"fn": torch.tanh, "name": "tanh"},
         {
             "fn": [
@@ -87,8 +91,8 @@ def build() -> Battery:
         },
     )
     b.mutate(
-        "eqlab.activations.classify",
-        activations.classify,
+        "eqlab.activations._classes.classify",
+        classify,
         lambda: {"matrices": SWAP},
         {"matrices": NOT_MATRICES},
     )
@@ -98,10 +102,10 @@ def build() -> Battery:
         lambda: {"matrices": SWAP, "activation": "relu"},
         {"matrices": NOT_MATRICES, "activation": NOT_ACTIVATIONS},
     )
-    for name in ("measure", "worst_case"):
+    for name, fn in (("measure", measure), ("worst_case", worst_case)):
         b.mutate(
-            f"eqlab.activations.{name}",
-            getattr(activations, name),
+            f"eqlab.activations._check.{name}",
+            fn,
             lambda: {"matrices": SWAP, "activation": "tanh", "seed": 0},
             {
                 "matrices": NOT_MATRICES[:6],
@@ -110,8 +114,8 @@ def build() -> Battery:
             },
         )
     b.mutate(
-        "eqlab.activations.bias_is_invariant",
-        activations.bias_is_invariant,
+        "eqlab.activations._check.bias_is_invariant",
+        bias_is_invariant,
         lambda: {"matrices": SWAP, "bias": [1.0, 1.0], "tol": 1e-9},
         {
             "matrices": NOT_MATRICES[:5],
@@ -178,8 +182,8 @@ def build() -> Battery:
     )
 
     b.mutate(
-        "eqlab.activations.BasisActivation",
-        activations.BasisActivation,
+        "eqlab.activations._basis_activation.BasisActivation",
+        BasisActivation,
         lambda: {"change_of_basis": np.diag([0.5, 2.0]), "activation": nn.ReLU()},
         {
             "change_of_basis": [
@@ -202,8 +206,8 @@ def build() -> Battery:
         },
     )
     b.mutate(
-        "eqlab.activations.BasisActivation",
-        lambda x: activations.BasisActivation(np.diag([0.5, 2.0]), nn.ReLU())(x),
+        "eqlab.activations._basis_activation.BasisActivation",
+        lambda x: BasisActivation(np.diag([0.5, 2.0]), nn.ReLU())(x),
         lambda: {"x": torch.randn(3, 2)},
         {
             "x": [
@@ -212,5 +216,41 @@ def build() -> Battery:
                 ("integer dtype", torch.ones(3, 2, dtype=torch.long)),
             ]
         },
+    )
+    b.mutate(
+        "eqlab.activations.named_representation",
+        activations.named_representation,
+        {"name": "D4:rot2d"},
+        {
+            "name": [
+                ("none", None),
+                ("int", 4),
+                ("empty", ""),
+                ("no representation", "C4"),
+                ("unknown representation", "C4:spin"),
+                ("unknown group", "Q8:regular"),
+                ("n below 2", "C1:regular"),
+                ("dihedral n below 3", "D2:rot2d"),
+                ("regular too large", "S6:regular"),
+                ("too many points", "S5000:perm"),
+                ("sign of odd cyclic", "C3:sign"),
+                ("angle not a number", "SO2:rot2d@xdeg"),
+                ("bytes", b"C4:rot2d"),
+            ]
+        },
+    )
+    b.mutate(
+        "eqlab.activations.PermutationBasis.activation",
+        lambda f: activations.permutation_basis(_c3_plus_trivial()).activation(f),
+        {"f": nn.ReLU()},
+        {"f": [("none", None), ("string", "relu"), ("module class", nn.ReLU)]},
+        names={"f": ("activation",)},
+    )
+    b.mutate(
+        "eqlab.activations.Rescaling.activation",
+        lambda f: activations.rescale_to_permutation(np.array([[[0.0, 2.0], [0.5, 0.0]]])).activation(f),
+        {"f": torch.tanh},
+        {"f": [("none", None), ("int", 5), ("list", [nn.Tanh()])]},
+        names={"f": ("activation",)},
     )
     return b

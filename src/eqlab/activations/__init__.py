@@ -2,39 +2,27 @@
 
 - `check` decides a (representation, activation) pair by Theorem 1, explains and measures it;
 - `rescale_to_permutation` and `permutation_basis` find the change of basis that fixes a failing pair
-  where the theory allows one (Theorem 2, Corollary 1);
-- `scan` checks every activation of a model built from eqlab layers.
+  where the theory allows one (Theorem 2, Corollary 1); their results build the fixed activation;
+- `scan` checks every activation of a model built from eqlab layers;
+- `named_representation` gives the catalogue's representations by name (``"D4:rot2d"``).
+
+See ``README.md`` in this folder.
 """
 
-from eqlab.activations._check import ActivationCheck, WorstCase, bias_is_invariant, check, measure, worst_case
-from eqlab.activations._classes import ADMISSIBLE, MAX_DENOMINATOR, TOLERANCE, MatrixClass, classify
-from eqlab.activations._functions import TABLE, ActivationInfo, as_activation, probe
-from eqlab.activations._permutation_basis import BasisActivation, PermutationBasis, permutation_basis
+from eqlab.activations._check import ActivationCheck, check
+from eqlab.activations._named import named_representation
+from eqlab.activations._permutation_basis import PermutationBasis, permutation_basis
 from eqlab.activations._rescale import Rescaling, rescale_to_permutation
-from eqlab.activations._scan import ScanEntry, ScanReport, scan
+from eqlab.activations._scan import ScanReport, scan
 
 __all__ = [
-    "ADMISSIBLE",
-    "MAX_DENOMINATOR",
-    "TABLE",
-    "TOLERANCE",
     "ActivationCheck",
-    "ActivationInfo",
-    "BasisActivation",
-    "MatrixClass",
     "PermutationBasis",
     "Rescaling",
-    "ScanEntry",
     "ScanReport",
-    "WorstCase",
-    "as_activation",
-    "bias_is_invariant",
     "check",
-    "classify",
-    "measure",
+    "named_representation",
     "permutation_basis",
-    "probe",
     "rescale_to_permutation",
     "scan",
-    "worst_case",
 ]

@@ -51,7 +51,13 @@ class ActivationCheck:
         ``True`` (it commutes with every matrix), ``False`` (it does not) or ``None`` (undecided); see the
         module docstring.
     case
-        The class of the matrices (`eqlab.activations._classes`).
+        The class of the matrices, which decides the admissible activations (Theorem 1):
+        ``"permutation"`` (any continuous function), ``"signed permutation"`` (odd ones),
+        ``"b-monomial"`` (b-multiplicative ones), ``"non-negative monomial"`` (semilinear ones, such as
+        ReLU), ``"signed b-monomial"`` (odd b-multiplicative ones), ``"signed monomial (dense)"`` and
+        ``"general"`` (linear ones only), ``"unit-row-sum"`` (affine ones), or, where float64 cannot tell
+        discrete scales from dense ones, ``"positive monomial (scales undecided)"`` or
+        ``"signed monomial (scales undecided)"``.
     admissible
         The activations this representation admits, in words.
     reason
@@ -215,8 +221,16 @@ def check(matrices: Any, activation: Any) -> ActivationCheck:
         ``(k, n, n)`` matrices of the generators (or of all elements), as an array or tensor, or an eqlab
         `Representation`.
     activation
-        A name (``"relu"``, ``"tanh"``, ...; see `eqlab.activations._functions.TABLE`), a torch module or
-        any callable on tensors (probed numerically).
+        A name (``"relu"``, ``"leaky_relu"``, ``"prelu"``, ``"elu"``, ``"gelu"``, ``"silu"``, ``"sigmoid"``,
+        ``"softplus"``, ``"tanh"``, ``"sin"``, ``"xabs"`` for ``x |x|``, ``"identity"``), a torch module
+        applied entry-wise (``nn.ReLU()``), or any entry-wise callable on tensors, whose properties (odd,
+        semilinear, ...) are then probed numerically on ``|x|`` up to 1e3.
+
+    Returns
+    -------
+    ActivationCheck
+        The verdict (``True``, ``False`` or ``None`` when undecided), the class of the matrices, the
+        activations they admit, the reason and the measured float64 error.
 
     Examples
     --------

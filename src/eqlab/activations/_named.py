@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from eqlab._arguments import string
 from eqlab.activations._classes import as_matrices
 from eqlab.groups._catalogue import cyclic, dihedral, regular, symmetric
 from eqlab.groups._group import Group
@@ -64,7 +65,39 @@ def _sign(group: Group) -> np.ndarray:
 
 
 def named_representation(name: str) -> Representation:
-    """The representation a catalogue name stands for (see the module docstring)."""
+    """The representation a catalogue name stands for, as used by ``eqlab check-activation``.
+
+    Parameters
+    ----------
+    name
+        ``GROUP:REP``, with ``n`` an integer (``n >= 2``, ``n >= 3`` for ``Dn``):
+
+        - ``"Cn:regular"``, ``"Dn:regular"``, ``"Sn:regular"``: the group permuting its own elements
+          (at most 120 of them, so ``Sn`` up to ``n = 5``);
+        - ``"Cn:rot2d"``: the plane rotated by ``360 / n`` degrees; ``"Dn:rot2d"``: that rotation and the
+          reflection ``diag(1, -1)``;
+        - ``"Sn:perm"``: ``S_n`` permuting ``n`` coordinates; ``"Sn:standard"``: its ``(n - 1)``-dimensional
+          irreducible part (the sum-zero vectors) in an orthonormal basis;
+        - ``"Cn:sign"`` (``n`` even), ``"Sn:sign"``, ``"Dn:sign"`` (the determinant): 1-dimensional signs;
+        - ``"SO2:rot2d@ANGLEdeg"``: one rotation of the plane by ``ANGLE`` degrees (``"SO2:rot2d@37deg"``).
+
+    Returns
+    -------
+    Representation
+        The matrices of the group's generators, ``(k, n, n)``, named ``name``.
+
+    Raises
+    ------
+    ValueError
+        for a name of another form, an unknown representation of the group, or a size above the limits.
+
+    Examples
+    --------
+    >>> rep = named_representation("D4:rot2d")
+    >>> len(rep.generators), rep.generators[0].round(6).tolist()
+    (2, [[0.0, -1.0], [1.0, 0.0]])
+    """
+    name = string(name, "name")
     match = _PATTERN.match(name.strip())
     if match is None:
         raise ValueError(f"representation name must look like one of {', '.join(NAMES)}, got {name!r}")
@@ -73,17 +106,17 @@ def named_representation(name: str) -> Representation:
         return Representation(_rotation(degrees)[None], name=name)
     family, n, kind = match.group(1), int(match.group(2)), match.group(3)
     if n < 2 or (family == "D" and n < 3):
-        raise ValueError(f"{name!r}: n must be at least {3 if family == 'D' else 2}")
+        raise ValueError(f"name {name!r}: n must be at least {3 if family == 'D' else 2}")
     # sizes are checked from n before any group is built: S100000 or C100000:regular would not fit
     if kind == "regular":
         order = {"C": n, "D": 2 * n, "S": math.factorial(min(n, 20))}[family]
         if order > REGULAR_LIMIT:
             raise ValueError(
-                f"{name!r}: the regular representation would have "
+                f"name {name!r}: the regular representation would have "
                 f"{order if family != 'S' or n < 20 else 'n!'} dimensions (limit {REGULAR_LIMIT})"
             )
     elif kind in ("perm", "standard", "sign") and n > DIMENSION_LIMIT:
-        raise ValueError(f"{name!r}: n = {n} is above the limit of {DIMENSION_LIMIT} points")
+        raise ValueError(f"name {name!r}: n = {n} is above the limit of {DIMENSION_LIMIT} points")
     group = {"C": cyclic, "D": dihedral, "S": symmetric}[family](n)
     if kind == "regular":
         return Representation.from_permutations(regular(group).action(), name=name)
@@ -101,7 +134,7 @@ def named_representation(name: str) -> Representation:
         # orthonormal basis of the sum-zero subspace: the last n-1 left singular vectors of the ones vector
         basis = np.linalg.svd(np.ones((n, 1)), full_matrices=True)[0][:, 1:]
         return Representation(basis.T @ perm @ basis, name=name)
-    raise ValueError(f"{name!r}: {family}n has no representation {kind!r}; known: {', '.join(NAMES)}")
+    raise ValueError(f"name {name!r}: {family}n has no representation {kind!r}; known: {', '.join(NAMES)}")
 
 
 def load_matrices(source: str) -> tuple[np.ndarray, str]:

@@ -22,7 +22,7 @@ order of cost:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,8 @@ import torch
 from scipy.optimize import Bounds, LinearConstraint, milp
 from torch import nn
 
-from eqlab._arguments import describe, integer, tensor
+from eqlab._arguments import integer
+from eqlab.activations._basis_activation import BasisActivation
 from eqlab.activations._classes import as_matrices
 from eqlab.groups._representation import Representation, closure
 from eqlab.nn._replinear import equivariant_basis
@@ -41,7 +42,6 @@ __all__ = [
     "MAX_ORDER",
     "MAX_SUBGROUP_CLASSES",
     "SYLVESTER_MAX_DIM",
-    "BasisActivation",
     "PermutationBasis",
     "permutation_basis",
 ]
@@ -69,7 +69,8 @@ class PermutationBasis:
     group_order
         The order of the matrix group (0 if it could not be enumerated).
     change_of_basis
-        ``(n, n)`` ``T``: in the coordinates ``y = T x`` every matrix is a permutation.
+        ``(n, n)`` ``T``: in the coordinates ``y = T x`` every matrix is a permutation (``None`` when not
+        found).
     matrices
         ``(k, n, n)`` the given matrices in the new basis, ``T M T^-1``, exactly 0 or 1.
     cosets
@@ -83,6 +84,19 @@ class PermutationBasis:
     change_of_basis: np.ndarray | None = None
     matrices: np.ndarray | None = None
     cosets: tuple[tuple[int, int], ...] = field(default_factory=tuple)
+
+    def activation(self, f: Callable[[torch.Tensor], torch.Tensor]) -> nn.Module:
+        """``f`` applied entry-wise in the found basis, ``x -> T^-1 f(T x)`` on the last axis of
+        ``(..., n)``: a module that commutes with the group for any continuous ``f``.
+
+        Raises
+        ------
+        ValueError
+            when no basis was found (``found`` is False).
+        """
+        if self.change_of_basis is None:
+            raise ValueError(f"no permutation basis was found ({self.test}: {self.reason})")
+        return BasisActivation(self.change_of_basis, f)
 
 
 SYLVESTER_MAX_DIM = 32
@@ -272,6 +286,12 @@ def permutation_basis(matrices: Any, max_order: int = MAX_ORDER, seed: int = 0) 
     seed
         Seed of the random combination of intertwiners.
 
+    Returns
+    -------
+    PermutationBasis
+        Whether a permutation basis exists, the test that decided, and when it does, the change of basis
+        ``T`` ``(n, n)``; ``.activation(f)`` applies ``f`` in that basis.
+
     Examples
     --------
     The 90-degree rotation of the plane fails on its character (a signed permutation: tanh works, ReLU
@@ -360,65 +380,3 @@ def permutation_basis(matrices: Any, max_order: int = MAX_ORDER, seed: int = 0) 
                 tuple(cosets),
             )
     return _fail("intertwiner", "no invertible intertwiner was found in 5 random draws", group.order)
-
-
-def _change_of_basis(value: Any) -> np.ndarray:
-    """``value`` as an invertible ``(n, n)`` float64 matrix."""
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    if not isinstance(value, (np.ndarray, list, tuple)):
-        raise TypeError(
-            f"change_of_basis must be an (n, n) matrix (array, tensor or nested list), got {describe(value)}"
-        )
-    try:
-        arr = np.asarray(value)
-        if np.iscomplexobj(arr) or not (arr.size == 0 or np.issubdtype(arr.dtype, np.number)):
-            raise TypeError
-        arr = arr.astype(np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"change_of_basis must be an (n, n) matrix of real numbers, got {describe(value)}"
-        ) from None
-    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] == 0:
-        raise ValueError(f"change_of_basis must be a square (n, n) matrix with n >= 1, got {describe(arr)}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"change_of_basis must hold only finite values, got {describe(arr)} with NaN or Inf")
-    condition = float(np.linalg.cond(arr))
-    if not condition < 1e12:
-        raise ValueError(
-            f"change_of_basis must be invertible, got a matrix with condition number {condition:.3g}"
-        )
-    return arr
-
-
-class BasisActivation(nn.Module):
-    """A pointwise activation applied in another basis: ``x -> T^-1 f(T x)`` on the last axis ``n``.
-
-    With the ``T`` of `permutation_basis` (or the diagonal of `rescale_to_permutation`) it commutes with
-    the group for any continuous ``f``.
-    """
-
-    forward_map: torch.Tensor
-    inverse_map: torch.Tensor
-
-    def __init__(self, change_of_basis: Any, activation: nn.Module) -> None:
-        super().__init__()
-        if not callable(activation) or isinstance(activation, type):
-            raise TypeError(
-                f"activation must be a torch module or a function applied entry-wise, such as nn.ReLU(), "
-                f"got {describe(activation)}"
-            )
-        t = torch.as_tensor(_change_of_basis(change_of_basis), dtype=torch.float64)
-        self.register_buffer("forward_map", t)
-        self.register_buffer("inverse_map", torch.linalg.inv(t))
-        self.activation = activation
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(..., n) -> (..., n)``."""
-        tensor(x, "x", min_ndim=1, floating=True, nonempty=False)
-        if x.shape[-1] != self.forward_map.shape[0]:
-            raise ValueError(
-                f"BasisActivation expects x of shape (..., {self.forward_map.shape[0]}), got {tuple(x.shape)}"
-            )
-        t = self.forward_map.to(x.dtype)
-        return self.activation(x @ t.T) @ self.inverse_map.to(x.dtype).T

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
 
+from eqlab.activations._basis_activation import BasisActivation
 from eqlab.activations._classes import TOLERANCE, as_matrices, classify
 
 __all__ = ["Rescaling", "rescale_to_permutation"]
@@ -50,6 +54,12 @@ class Rescaling:
         """``(n, n)`` the matrix ``D``."""
         return np.diag(self.scales)
 
+    def activation(self, f: Callable[[torch.Tensor], torch.Tensor]) -> nn.Module:
+        """``f`` applied entry-wise in the rescaled basis, ``x -> D^-1 f(D x)`` on the last axis of
+        ``(..., n)``: a module that commutes with the group for any continuous ``f`` when ``case`` is
+        ``"permutation"``, and for odd ``f`` when it is ``"signed permutation"``."""
+        return BasisActivation(self.change_of_basis, f)
+
 
 def rescale_to_permutation(matrices: Any) -> Rescaling:
     """The positive diagonal ``D`` with ``D M D^-1`` a (signed) permutation for every matrix.
@@ -59,6 +69,12 @@ def rescale_to_permutation(matrices: Any) -> Rescaling:
     matrices
         ``(k, n, n)`` monomial matrices (of generators or of all elements) of a finite group, or an eqlab
         `Representation`.
+
+    Returns
+    -------
+    Rescaling
+        The scales ``(n,)`` of ``D`` and the rescaled matrices; ``.activation(f)`` applies ``f`` in the new
+        basis.
 
     Raises
     ------
@@ -72,6 +88,17 @@ def rescale_to_permutation(matrices: Any) -> Rescaling:
     >>> rescaled = rescale_to_permutation(np.array([[[0.0, 2.0], [0.5, 0.0]]]))
     >>> np.round(rescaled.scales ** 2, 12).tolist(), rescaled.matrices[0].tolist()
     ([0.5, 2.0], [[0.0, 1.0], [1.0, 0.0]])
+
+    tanh does not commute with these scales, but it does in the rescaled basis:
+
+    >>> import torch
+    >>> m = torch.tensor([[0.0, 2.0], [0.5, 0.0]], dtype=torch.float64)
+    >>> x = torch.randn(5, 2, dtype=torch.float64)
+    >>> fixed = rescaled.activation(torch.tanh)
+    >>> torch.allclose(torch.tanh(x @ m.T), torch.tanh(x) @ m.T)
+    False
+    >>> torch.allclose(fixed(x @ m.T), fixed(x) @ m.T, rtol=0, atol=1e-12)
+    True
     """
     mats = as_matrices(matrices)
     cls = classify(mats)

@@ -104,7 +104,11 @@ class ScanReport:
     Attributes
     ----------
     entries
-        The findings.
+        The findings, each with ``name`` (the node in the traced model: a module path such as
+        ``"body.1"``, or ``"path:relu"`` for a function), ``module`` (its class or function name),
+        ``acts_on`` (the representation on its input, in words), ``equivariant`` (``True``, ``False``, or
+        ``None`` when undecided or the representation is unknown), ``reason``, and ``check`` (the
+        `ActivationCheck` of an activation that was checked, else ``None``).
     end_to_end_error
         ``max_g |f(M_in(g) x) - M_out(g) f(x)| / |M_out(g) f(x)|`` over the generators, float64, or
         ``None`` when it could not be measured (see ``measured``).
@@ -424,6 +428,13 @@ def scan(model: nn.Module, input_rep: Any, example_input: torch.Tensor | None = 
     example_input
         An input to trace with (its shape only); by default one is made from the first layer
         (``(2, n)`` vectors, ``(2, n, C)`` for channelled layers, small images for convolutions).
+
+    Returns
+    -------
+    ScanReport
+        One finding per activation (and per layer reached by a representation it does not expect), in
+        graph order, and the end-to-end measurement; ``.ok`` only when nothing breaks or is undecided and
+        the output was measured equivariant; ``.table()`` prints it.
 
     Examples
     --------

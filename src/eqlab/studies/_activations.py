@@ -31,7 +31,9 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from eqlab.activations import TABLE, check, permutation_basis, rescale_to_permutation, worst_case
+from eqlab.activations import check, permutation_basis, rescale_to_permutation
+from eqlab.activations._check import worst_case
+from eqlab.activations._functions import TABLE
 from eqlab.activations._named import named_representation
 from eqlab.groups import Representation
 from eqlab.nn import RepLinear
