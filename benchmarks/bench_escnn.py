@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from eqlab.gconv import GroupConv2d
+from eqlab.nn import GroupConv2d
 
 try:
     from escnn import gspaces

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import torch
 
-from eqlab.gconv import GroupConv2d
+from eqlab.nn import GroupConv2d
 
 
 def timed(fn: Callable[[], object], repeats: int = 1) -> float:

@@ -20,7 +20,7 @@ from torch import nn
 from eqlab.activations import check as check_activation
 from eqlab.activations import scan
 from eqlab.exactness import check
-from eqlab.gconv import GroupConv2d, GroupPool, LiftingConv2d
+from eqlab.nn import GroupConv2d, GroupPool, LiftingConv2d
 from eqlab.groups import Representation, cyclic
 from eqlab.layerwise import transform_network
 from eqlab.nn import RepLinear

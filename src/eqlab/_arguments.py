@@ -18,6 +18,7 @@ ValueError: alpha must be a finite number, got nan (float)
 
 from __future__ import annotations
 
+import enum
 import math
 import numbers
 import os
@@ -126,8 +127,10 @@ def flag(value: Any, name: str) -> bool:
     return bool(value)
 
 
-def choice(value: Any, name: str, choices: Sequence[str]) -> str:
-    """``value`` as one of the strings ``choices``."""
+def choice(value: Any, name: str, choices: Sequence[str] | type[enum.Enum]) -> str:
+    """``value`` as one of the strings ``choices`` (or the values of a str enum such as `eqlab._options.Option`)."""
+    if isinstance(choices, enum.EnumMeta):
+        choices = [str(member.value) for member in choices]
     if not isinstance(value, str):
         raise TypeError(f"{name} must be one of {', '.join(map(repr, choices))}, got {describe(value)}")
     if value not in choices:

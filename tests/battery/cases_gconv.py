@@ -1,5 +1,5 @@
-"""Bad inputs for eqlab.gconv: lifting and group convolutions, group pooling and batch norm, and the
-point groups p4 / p4m (with their methods, whose arguments users pass too)."""
+"""Bad inputs for the group layers of eqlab.nn: lifting and group convolutions, group pooling and batch
+norm, and the point groups of eqlab.groups (with their methods, whose arguments users pass too)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from eqlab import gconv
+import eqlab.nn as layers
+from eqlab import groups
 from tests.battery.cases_groups import INF, NAN, NOT_FLAGS, not_counts
 from tests.battery.harness import Battery
 
@@ -69,31 +70,31 @@ def _conv_arguments() -> dict[str, Values]:
 
 
 def _lifting_forward(x: Any) -> Any:
-    return gconv.LiftingConv2d(2, 3, 3, group="p4m", padding=1)(x)
+    return layers.LiftingConv2d(2, 3, 3, group="p4m", padding=1)(x)
 
 
 def _group_forward(x: Any) -> Any:
-    return gconv.GroupConv2d(2, 3, 3, group="p4m", padding=1)(x)
+    return layers.GroupConv2d(2, 3, 3, group="p4m", padding=1)(x)
 
 
 def _act_on_image(x: Any, a: Any) -> Any:
-    return gconv.point_group("p4").act_on_image(x, a)
+    return groups.point_group("p4").act_on_image(x, a)
 
 
 def _act_on_features(f: Any, a: Any) -> Any:
-    return gconv.point_group("p4").act_on_features(f, a)
+    return groups.point_group("p4").act_on_features(f, a)
 
 
 def _multiply(a: Any, b: Any) -> Any:
-    return gconv.point_group("p4").multiply(a, b)
+    return groups.point_group("p4").multiply(a, b)
 
 
 def _inverse(a: Any) -> Any:
-    return gconv.point_group("p4m").inverse(a)
+    return groups.point_group("p4m").inverse(a)
 
 
 def _name_of(a: Any) -> Any:
-    return gconv.point_group("p4").name_of(a)
+    return groups.point_group("p4").name_of(a)
 
 
 ELEMENTS: Values = [
@@ -107,7 +108,7 @@ ELEMENTS: Values = [
 
 
 def _pool_forward(name: str, x: Any) -> Any:
-    return getattr(gconv, name)(2)(x)
+    return getattr(layers, name)(2)(x)
 
 
 def build() -> Battery:
@@ -124,10 +125,10 @@ def build() -> Battery:
         "padding_mode": "zeros",
     }
     for name in ("LiftingConv2d", "GroupConv2d"):
-        b.mutate(f"eqlab.gconv.{name}", getattr(gconv, name), conv_valid, _conv_arguments())
+        b.mutate(f"eqlab.nn.{name}", getattr(layers, name), conv_valid, _conv_arguments())
         b.add_valid(
-            f"eqlab.gconv.{name}",
-            lambda name=name: getattr(gconv, name)(
+            f"eqlab.nn.{name}",
+            lambda name=name: getattr(layers, name)(
                 np.int64(2), np.int64(3), np.int64(3), stride=(np.int64(2), 2), padding=np.int32(1)
             ),
         )
@@ -139,13 +140,13 @@ def build() -> Battery:
         ("none", None),
     ]
     b.mutate(
-        "eqlab.gconv.LiftingConv2d",
+        "eqlab.nn.LiftingConv2d",
         _lifting_forward,
         lambda: {"x": torch.randn(1, 2, 9, 9)},
         {"x": [("wrong channels", torch.randn(1, 3, 9, 9)), *forward]},
     )
     b.mutate(
-        "eqlab.gconv.GroupConv2d",
+        "eqlab.nn.GroupConv2d",
         _group_forward,
         lambda: {"x": torch.randn(1, 2, 8, 9, 9)},
         {
@@ -170,8 +171,8 @@ def build() -> Battery:
         ("triple", (2, 2, 2)),
     ]
     b.mutate(
-        "eqlab.gconv.GroupMaxPool2d",
-        gconv.GroupMaxPool2d,
+        "eqlab.nn.GroupMaxPool2d",
+        layers.GroupMaxPool2d,
         {
             "kernel_size": 3,
             "stride": 2,
@@ -196,8 +197,8 @@ def build() -> Battery:
         },
     )
     b.mutate(
-        "eqlab.gconv.GroupAvgPool2d",
-        gconv.GroupAvgPool2d,
+        "eqlab.nn.GroupAvgPool2d",
+        layers.GroupAvgPool2d,
         {
             "kernel_size": 2,
             "stride": 2,
@@ -217,10 +218,10 @@ def build() -> Battery:
     )
     for name in ("GroupMaxPool2d", "GroupAvgPool2d"):
         b.add_valid(
-            f"eqlab.gconv.{name}", lambda name=name: getattr(gconv, name)(np.int64(2), (2, np.int32(2)))
+            f"eqlab.nn.{name}", lambda name=name: getattr(layers, name)(np.int64(2), (2, np.int32(2)))
         )
         b.mutate(
-            f"eqlab.gconv.{name}",
+            f"eqlab.nn.{name}",
             lambda x, name=name: _pool_forward(name, x),
             lambda: {"x": torch.randn(2, 3, 4, 8, 8)},
             {
@@ -233,8 +234,8 @@ def build() -> Battery:
         )
 
     b.mutate(
-        "eqlab.gconv.GroupBatchNorm2d",
-        gconv.GroupBatchNorm2d,
+        "eqlab.nn.GroupBatchNorm2d",
+        layers.GroupBatchNorm2d,
         {"num_features": 4, "eps": 1e-5, "momentum": 0.1, "affine": True, "track_running_stats": True},
         {
             "num_features": not_counts(1, 4),
@@ -246,10 +247,10 @@ def build() -> Battery:
             "device": [("nonsense", "gpu0")],
         },
     )
-    b.add_valid("eqlab.gconv.GroupBatchNorm2d", lambda: gconv.GroupBatchNorm2d(np.int64(4), momentum=None))
+    b.add_valid("eqlab.nn.GroupBatchNorm2d", lambda: layers.GroupBatchNorm2d(np.int64(4), momentum=None))
     b.mutate(
-        "eqlab.gconv.GroupBatchNorm2d",
-        lambda x: gconv.GroupBatchNorm2d(4)(x),
+        "eqlab.nn.GroupBatchNorm2d",
+        lambda x: layers.GroupBatchNorm2d(4)(x),
         lambda: {"x": torch.randn(2, 4, 4, 5, 5)},
         {
             "x": [
@@ -261,8 +262,8 @@ def build() -> Battery:
     )
 
     b.mutate(
-        "eqlab.gconv.GroupPool",
-        gconv.GroupPool,
+        "eqlab.nn.GroupPool",
+        layers.GroupPool,
         {"reduce": "mean"},
         {
             "reduce": [
@@ -278,22 +279,22 @@ def build() -> Battery:
         },
     )
     b.mutate(
-        "eqlab.gconv.GroupPool",
-        lambda x: gconv.GroupPool()(x),
+        "eqlab.nn.GroupPool",
+        lambda x: layers.GroupPool()(x),
         lambda: {"x": torch.randn(2, 3, 4, 5, 5)},
         {"x": [("rank 4", torch.randn(2, 3, 4, 4)), ("numpy", np.zeros((2, 3, 4, 5, 5))), ("none", None)]},
     )
 
     # --- point groups -----------------------------------------------------------------------------
-    b.mutate("eqlab.gconv.PointGroup", gconv.PointGroup, {"group": "p4"}, {"group": GROUP_NAMES})
+    b.mutate("eqlab.groups.PointGroup", groups.PointGroup, {"name": "p4"}, {"name": GROUP_NAMES})
     b.mutate(
-        "eqlab.gconv.point_group",
-        gconv.point_group,
+        "eqlab.groups.point_group",
+        groups.point_group,
         {"group": "p4m"},
         {"group": [*GROUP_NAMES, ("set", {"p4"})]},
     )
     b.mutate(
-        "eqlab.gconv.PointGroup",
+        "eqlab.groups.PointGroup",
         _act_on_image,
         lambda: {"x": torch.randn(2, 5, 5), "a": 1},
         {
@@ -302,17 +303,18 @@ def build() -> Battery:
         },
     )
     b.mutate(
-        "eqlab.gconv.PointGroup",
+        "eqlab.groups.PointGroup",
         _act_on_features,
         lambda: {"f": torch.randn(2, 4, 5, 5), "a": 1},
         {"a": ELEMENTS[:3], "f": [("no group axis", torch.randn(5, 5)), ("numpy", np.zeros((4, 5, 5)))]},
     )
     b.mutate(
-        "eqlab.gconv.PointGroup",
+        "eqlab.groups.PointGroup",
         _multiply,
         {"a": 1, "b": 2},
         {"a": ELEMENTS[:4], "b": [("beyond the order", 4), ("negative", -1), ("bool", True)]},
     )
-    b.mutate("eqlab.gconv.PointGroup", _inverse, {"a": 5}, {"a": [("beyond the order", 9), ("negative", -1)]})
-    b.mutate("eqlab.gconv.PointGroup", _name_of, {"a": 3}, {"a": [("beyond the order", 5), ("negative", -2)]})
+    beyond = ("beyond the order", 9)
+    b.mutate("eqlab.groups.PointGroup", _inverse, {"a": 5}, {"a": [beyond, ("negative", -1)]})
+    b.mutate("eqlab.groups.PointGroup", _name_of, {"a": 3}, {"a": [beyond, ("negative", -2)]})
     return b

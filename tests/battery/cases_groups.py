@@ -6,15 +6,24 @@ The value lists at the top (`not_counts`, `NOT_FLAGS`) are shared by the other c
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from eqlab import groups
-from eqlab.groups import Group, Representation, direct_product
+import eqlab.groups
+from eqlab.groups import Group, Representation, _catalogue, _group, _perm, _representation, direct_product
 from tests.battery.harness import Battery
+
+# the public names and the internal helpers they are built from, which the cases still exercise
+groups = SimpleNamespace(
+    **{
+        **{k: v for m in (_perm, _group, _catalogue, _representation) for k, v in vars(m).items()},
+        **{name: getattr(eqlab.groups, name) for name in eqlab.groups.__all__},
+    }
+)
 
 NAN = float("nan")
 INF = float("inf")
@@ -107,10 +116,19 @@ def build() -> Battery:
         )
 
     b.mutate(
-        "eqlab.groups.hflip",
-        groups.hflip,
-        {"h": 2, "w": 3},
-        {"h": not_counts(1, 2), "w": [("zero", 0), ("negative", -1), ("float", 1.5), ("string", "3")]},
+        "eqlab.groups.PointGroup",
+        lambda height, width: groups.point_group("hflip").on_grid(height, width),
+        {"height": 2, "width": 3},
+        {
+            "height": not_counts(1, 2),
+            "width": [("zero", 0), ("negative", -1), ("float", 1.5), ("string", "3")],
+        },
+    )
+    b.mutate(
+        "eqlab.groups.PointGroup",
+        lambda height, width: groups.point_group("p4").on_grid(height, width),
+        {"height": 3, "width": 3},
+        {"width": [("not square for a quarter turn", 4)]},
     )
 
     b.mutate(

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 
 from eqlab import nn as enn
+from eqlab.nn._primitives import BlockLinear, polyphase_subsample
+from eqlab.nn._replinear import equivariant_basis, invariant_basis
 from eqlab.groups import Representation, cyclic
 from tests.battery.cases_groups import INF, NAN, NOT_FLAGS, not_counts
 from tests.battery.harness import Battery
@@ -91,7 +93,7 @@ def build() -> Battery:
     )
     b.mutate(
         "eqlab.nn.equivariant_basis",
-        enn.equivariant_basis,
+        equivariant_basis,
         lambda: {**_reps(), "tol": 1e-9},
         {
             "rep_in": NOT_REPS,
@@ -105,27 +107,27 @@ def build() -> Battery:
     )
     b.mutate(
         "eqlab.nn.invariant_basis",
-        enn.invariant_basis,
+        invariant_basis,
         lambda: {"rep": Representation.from_permutations([[1, 2, 0]]), "tol": 1e-9},
         {"rep": NOT_REPS, "tol": NOT_TOLERANCES},
     )
 
     # --- soft equivariance ------------------------------------------------------------------------
     b.mutate(
-        "eqlab.nn.GroupedLinear",
-        enn.GroupedLinear,
-        {"groups": 3, "in_features": 4, "out_features": 5, "bias": True},
+        "eqlab.nn.BlockLinear",
+        BlockLinear,
+        {"blocks": 3, "in_features": 4, "out_features": 5, "bias": True},
         {
-            "groups": not_counts(1, 3),
+            "blocks": not_counts(1, 3),
             "in_features": _small_counts(4),
             "out_features": [("zero", 0), ("negative", -1), ("float", 2.5), ("none", None)],
             "bias": NOT_FLAGS,
         },
     )
-    b.add_valid("eqlab.nn.GroupedLinear", lambda: enn.GroupedLinear(np.int64(3), np.int32(4), np.int64(5)))
+    b.add_valid("eqlab.nn.BlockLinear", lambda: BlockLinear(np.int64(3), np.int32(4), np.int64(5)))
     b.mutate(
-        "eqlab.nn.GroupedLinear",
-        lambda x: enn.GroupedLinear(3, 4, 5)(x),
+        "eqlab.nn.BlockLinear",
+        lambda x: BlockLinear(3, 4, 5)(x),
         lambda: {"x": torch.randn(2, 3, 4)},
         {
             "x": [
@@ -230,7 +232,7 @@ def build() -> Battery:
 
     b.mutate(
         "eqlab.nn.polyphase_subsample",
-        enn.polyphase_subsample,
+        polyphase_subsample,
         lambda: {"x": torch.randn(2, 3, 8, 8)},
         {
             "x": [

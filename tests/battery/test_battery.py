@@ -3,6 +3,7 @@ succeeds; every public entry point has at least 8 cases."""
 
 from __future__ import annotations
 
+import enum
 import importlib
 import inspect
 import pkgutil
@@ -39,6 +40,7 @@ RECORDS: dict[str, str] = {
     "eqlab._runner.StudyOutcome": "returned by run_studies and resume; users read it and never build one",
     "eqlab.runs.Verdict": "produced by judge (and read back by Verdict.from_dict); users never build one",
     "eqlab.runs.ConfigError": "the exception eqlab raises for a bad config; users catch it, never call it",
+    "eqlab.nn.is_group_layer": "a predicate: any value is a valid question (False unless a group layer)",
     "eqlab.trace.TraceFailure": "the exception trace_model raises; users catch it, never call it",
     "eqlab.trace.TracedModel": "returned by trace_model; users read it and never build one",
     "eqlab.trace.TracedNode": "one node of a TracedModel, built by trace_model only",
@@ -70,7 +72,7 @@ def public_entry_points() -> list[str]:
         module = importlib.import_module(name)
         for attr in getattr(module, "__all__", []):
             obj = getattr(module, attr)
-            if not callable(obj) or id(obj) in found:
+            if not callable(obj) or id(obj) in found or isinstance(obj, enum.EnumMeta):
                 continue
             try:
                 takes = bool(inspect.signature(obj).parameters)

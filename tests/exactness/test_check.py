@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from eqlab.exactness import axis_offset, check, exact_sizes, nearest_exact_sizes, output_length
-from eqlab.gconv import GroupAvgPool2d, GroupConv2d, GroupMaxPool2d, GroupPool, LiftingConv2d
+from eqlab.nn import GroupAvgPool2d, GroupConv2d, GroupMaxPool2d, GroupPool, LiftingConv2d
 
 
 @given(

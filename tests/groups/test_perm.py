@@ -8,7 +8,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eqlab.groups import act, as_permutation, as_permutations, compose, identity, inverse, permutation_matrix
+from eqlab.groups import act, permutation_matrix
+from eqlab.groups._perm import as_permutation, as_permutations, compose, identity, inverse
 from tests.strategies import permutations
 
 

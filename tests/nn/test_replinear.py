@@ -8,8 +8,10 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eqlab.groups import Group, Representation, paired_elements, symmetric
-from eqlab.nn import RepLinear, equivariant_basis, invariant_basis
+from eqlab.groups import Group, Representation, symmetric
+from eqlab.groups._representation import paired_elements
+from eqlab.nn import RepLinear
+from eqlab.nn._replinear import equivariant_basis, invariant_basis
 from eqlab.sharing import EquivariantLinear
 from tests.strategies import groups
 

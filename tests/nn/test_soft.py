@@ -14,11 +14,12 @@ from typer.testing import CliRunner
 
 from eqlab._cli import app
 from eqlab.bayes import KronLaplace, MarglikSettings, parameter_group_names, train_marglik
-from eqlab.nn import PATHS, GroupedLinear, SoftBlock, polyphase_subsample, soft_backbone
+from eqlab.nn import SoftBlock, SoftPath, soft_backbone
+from eqlab.nn._primitives import BlockLinear, polyphase_subsample
 from tests.bayes.test_laplace import _dense_lml
 
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("path", list(SoftPath))
 def test_blocks_and_backbones_have_the_right_shapes(path: str) -> None:
     block = SoftBlock(path, 2, 3, size=8, stride=2)
     assert block(torch.randn(5, 2, 8, 8)).shape == (5, 3, 4, 4)
@@ -57,7 +58,7 @@ class _GroupedNet(nn.Module):
     def __init__(self, groups: int) -> None:
         super().__init__()
         self.groups = groups
-        self.grouped = GroupedLinear(groups, 4, 2)
+        self.grouped = BlockLinear(groups, 4, 2)
         self.head = nn.Linear(2 * groups, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

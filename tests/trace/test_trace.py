@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from eqlab.gconv import GroupConv2d, GroupPool, LiftingConv2d
+from eqlab.nn import GroupConv2d, GroupPool, LiftingConv2d
 from eqlab.trace import TracedNode, TraceFailure, trace_model
 from eqlab.trace._graph import is_eqlab_layer
 

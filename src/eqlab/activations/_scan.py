@@ -242,7 +242,7 @@ def _module_rep(walk: _Walk, node: TracedNode, current: _Rep) -> _Rep:
         return _permutation_rep(tuples.generators[0], f"S_n on {m.out_order}-tuples (checked with n=4)", None)
     if isinstance(m, (LiftingConv2d, GroupConv2d)):
         return _permutation_rep(
-            m.pg.table.numpy(), f"regular representation of {m.group} (with spatial permutations)", None
+            m.group.table.numpy(), f"regular representation of {m.group.name} (with spatial permutations)", None
         )
     if isinstance(m, OrbitPool):
         return _INVARIANT
@@ -337,7 +337,7 @@ def _candidate_inputs(model: nn.Module, rep: _Rep) -> list[tuple[torch.Tensor, i
     first = next((m for m in model.modules() if not list(m.children())), model)
     out: list[tuple[torch.Tensor, int | None]] = []
     if isinstance(first, GroupConv2d):
-        out.append((torch.zeros(1, first.in_channels, first.pg.order, 9, 9), None))
+        out.append((torch.zeros(1, first.in_channels, first.group.order, 9, 9), None))
     elif isinstance(first, (LiftingConv2d, nn.Conv2d)):
         out.append((torch.zeros(1, first.in_channels, 9, 9), None))
     elif isinstance(first, EquivariantLinear) and first.channelled:
@@ -395,7 +395,7 @@ def _measure(
 def _measure_images(model: nn.Module, view: TracedModel) -> tuple[float | None, str]:
     """For a model of eqlab's group layers on images: the output error under their point group (the
     input representation does not act on images, the point group does), measured on the model as given."""
-    groups = {m.group for m in model.modules() if isinstance(m, (LiftingConv2d, GroupConv2d))}
+    groups = {m.group.name for m in model.modules() if isinstance(m, (LiftingConv2d, GroupConv2d))}
     if len(groups) != 1:
         return None, "not measured: the input representation does not act on the model's input tensor"
     group = groups.pop()

@@ -1,4 +1,4 @@
-"""Kronecker factors of the generalised Gauss-Newton (GGN) for Linear, Conv2d and GroupedLinear layers.
+"""Kronecker factors of the generalised Gauss-Newton (GGN) for Linear, Conv2d and BlockLinear layers.
 
 For a layer ``s = W a (+ b)``, the GGN block of ``W`` is ``sum_n J_n^T H_n J_n`` with ``J_n = g ⊗ a``.
 Writing the output Hessian ``H_n = L_n L_n^T`` and ``g_{n,c}`` for the back-propagated column ``c`` of
@@ -13,8 +13,8 @@ block ``G``. This is exact for one data point or identical inputs in networks of
 A layer called several times in one forward pass (weight sharing) contributes the rows of every
 call, as a convolution does those of every position: KFAC-expand again, exact when each output depends
 on one call only (e.g. one Linear map applied to the parts of the input, with a Gaussian likelihood).
-A `GroupedLinear` (the factored layer's parts) gets one ``A_g ⊗ G_g`` per group: its GGN block is
-block-diagonal over the groups in KFAC, which needs no fork of any curvature library.
+A `BlockLinear` (the factored layer's parts) gets one ``A_g ⊗ G_g`` per block: its GGN block is
+block-diagonal over the blocks in KFAC, which needs no fork of any curvature library.
 
 Output Hessians, per data point with logits or outputs ``f`` (``C`` of them):
 
@@ -36,7 +36,7 @@ from torch import nn
 
 from eqlab._arguments import choice, describe, integer
 from eqlab._arguments import module as check_module
-from eqlab.nn._primitives import GroupedLinear
+from eqlab.nn._primitives import BlockLinear
 
 __all__ = ["LIKELIHOODS", "Layer", "LayerFactors", "accumulate_factors", "supported_layers"]
 
@@ -57,7 +57,7 @@ class LayerFactors:
     kept: list[torch.Tensor] | None = field(default_factory=list)
 
     def add_inputs(self, rows: torch.Tensor) -> None:
-        """``rows``: ``(R, D)`` input rows, or ``(R, groups, D)`` for a `GroupedLinear`."""
+        """``rows``: ``(R, D)`` input rows, or ``(R, blocks, D)`` for a `BlockLinear`."""
         outer = _outer(rows)
         self.a_sum = outer if self.a_sum is None else self.a_sum + outer
         self.rows += rows.shape[0]
@@ -74,7 +74,7 @@ class LayerFactors:
         self.g_sum = outer if self.g_sum is None else self.g_sum + outer
 
 
-Layer = nn.Linear | nn.Conv2d | GroupedLinear
+Layer = nn.Linear | nn.Conv2d | BlockLinear
 
 
 def _outer(rows: torch.Tensor) -> torch.Tensor:
@@ -95,7 +95,7 @@ def supported_layers(model: nn.Module) -> list[tuple[str, Layer]]:
         own = [p for p in module.parameters(recurse=False) if p.requires_grad]
         if not own:
             continue
-        if isinstance(module, (nn.Linear, GroupedLinear)) or (
+        if isinstance(module, (nn.Linear, BlockLinear)) or (
             isinstance(module, nn.Conv2d) and module.groups == 1
         ):
             layers.append((name, module))
@@ -103,7 +103,7 @@ def supported_layers(model: nn.Module) -> list[tuple[str, Layer]]:
             raise ValueError(
                 f"model has a layer KronLaplace cannot factor: {name!r} is a {type(module).__name__} with "
                 "trainable parameters; there are Kronecker factors for Linear, Conv2d (groups=1) and "
-                "GroupedLinear layers only (freeze the others with requires_grad_(False))"
+                "BlockLinear layers only (freeze the others with requires_grad_(False))"
             )
     if not layers:
         raise ValueError(f"model has no trainable Linear or Conv2d layer, got a {type(model).__name__}")
@@ -114,8 +114,8 @@ def _input_rows(module: nn.Module, a: torch.Tensor) -> torch.Tensor:
     """``(R, D)`` rows of a layer's input: data points (Linear) or unfolded patches (Conv2d)."""
     if isinstance(module, nn.Linear):
         return a.reshape(-1, a.shape[-1])
-    if isinstance(module, GroupedLinear):
-        return a.reshape(-1, module.groups, a.shape[-1])
+    if isinstance(module, BlockLinear):
+        return a.reshape(-1, module.blocks, a.shape[-1])
     assert isinstance(module, nn.Conv2d)
     if module.padding_mode != "zeros":
         a = F.pad(a, module._reversed_padding_repeated_twice, mode=module.padding_mode)
@@ -131,8 +131,8 @@ def _input_rows(module: nn.Module, a: torch.Tensor) -> torch.Tensor:
 def _output_rows(module: nn.Module, g: torch.Tensor) -> torch.Tensor:
     if isinstance(module, nn.Linear):
         return g.reshape(-1, g.shape[-1])
-    if isinstance(module, GroupedLinear):
-        return g.reshape(-1, module.groups, g.shape[-1])
+    if isinstance(module, BlockLinear):
+        return g.reshape(-1, module.blocks, g.shape[-1])
     return g.movedim(1, -1).reshape(-1, g.shape[1])
 
 

@@ -138,7 +138,7 @@ def train_marglik(
 
 def parameter_group_names(model: nn.Module) -> list[str]:
     """The parameter groups `KronLaplace` uses, without fitting: the weight and bias of every Linear,
-    Conv2d and GroupedLinear layer, in module order."""
+    Conv2d and BlockLinear layer, in module order."""
     out = []
     for name, module in supported_layers(model):
         prefix = f"{name}." if name else ""

@@ -2,7 +2,7 @@
 van Gemert, "Using and Abusing Equivariance", 2023.)
 
 >>> import torch
->>> from eqlab.gconv import LiftingConv2d, GroupConv2d
+>>> from eqlab.nn import LiftingConv2d, GroupConv2d
 >>> net = torch.nn.Sequential(
 ...     LiftingConv2d(1, 4, 3, padding=1, stride=2), GroupConv2d(4, 4, 3, padding=1, stride=2)
 ... )

@@ -25,6 +25,7 @@ from torch import nn
 
 from eqlab._arguments import choice, describe, flag, integer, integer_pair, module
 from eqlab.exactness import _measure as measure
+from eqlab.exactness._certificate import Certificate
 from eqlab.exactness._layout import GROUP, IMAGE, INVARIANT, Analysis, Average, LayerExactness
 from eqlab.exactness._rules import analyse
 from eqlab.exactness._symmetry import Symmetry, symmetry
@@ -36,7 +37,6 @@ __all__ = ["EXACT", "ExactnessReport", "LayerExactness", "check", "exact_sizes",
 EXACT = 1e-12
 """The largest end-to-end relative error (float64) that an ``"exact"`` verdict may stand beside."""
 
-VERDICTS = ("exact", "not exact", "not certified")
 MEASURED_BATCH = 2
 """Random inputs per measurement: two, so errors are relative to the input-dependent part of the output."""
 _OUT_ACTIONS = ("invariant", "image", "features")
@@ -59,7 +59,8 @@ class ExactnessReport:
     depth_errors
         ``(node, error)``: each node's output inside the averaged model when the input is transformed.
     verdict
-        ``"exact"``, ``"not exact"`` or ``"not certified"`` (see the module docstring).
+        A `Certificate`: ``"exact"``, ``"not exact"`` or ``"not certified"`` (see the module docstring);
+        members compare equal to their strings.
     reason
         Why, in one sentence.
     grid_exact
@@ -83,7 +84,7 @@ class ExactnessReport:
     layers: list[LayerExactness]
     spatial_layers: list[LayerExactness] = field(default_factory=list)
     depth_errors: list[tuple[str, float]] = field(default_factory=list)
-    verdict: str = "not certified"
+    verdict: Certificate = Certificate.NOT_CERTIFIED
     reason: str = ""
     grid_exact: bool | None = None
     end_to_end_error: float | None = None
@@ -95,7 +96,7 @@ class ExactnessReport:
     @property
     def exact(self) -> bool:
         """Whether the verdict is ``"exact"``: predicted by the grid and confirmed end to end."""
-        return self.verdict == "exact"
+        return self.verdict == Certificate.EXACT
 
     @property
     def not_understood(self) -> list[LayerExactness]:
@@ -124,7 +125,11 @@ class ExactnessReport:
         rows.append(f"output action: {self.out_action}; end-to-end error (float64): {measured}")
         if self.mode != "eval":
             rows.append(f"analysed and measured in {self.mode}")
-        verdict = {"exact": "exact", "not exact": "NOT exact", "not certified": "NOT certified"}[self.verdict]
+        verdict = {
+            Certificate.EXACT: "exact",
+            Certificate.NOT_EXACT: "NOT exact",
+            Certificate.NOT_CERTIFIED: "NOT certified",
+        }[self.verdict]
         rows.append(f"{self.group} at input {_pair_text(self.input_size)}: {verdict}: {self.reason}")
         return "\n".join(rows)
 
@@ -137,7 +142,7 @@ def _pair_text(pair: tuple[Any, Any]) -> str:
 
 
 def _model_group(model: nn.Module, group: str | None) -> tuple[Symmetry, str | None]:
-    found = {m.group for m in model.modules() if isinstance(m, (LiftingConv2d, GroupConv2d))}
+    found = {m.group.name for m in model.modules() if isinstance(m, (LiftingConv2d, GroupConv2d))}
     if len(found) > 1:
         raise ValueError(f"the model mixes point groups {sorted(found)}; pass group=")
     layers = found.pop() if found else None
@@ -178,7 +183,7 @@ def _input_shape(
     candidates: list[tuple[int, ...]] = []
     for sub in probe.modules():
         if isinstance(sub, GroupConv2d):
-            candidates.append((1, sub.in_channels, sub.pg.order, *size))
+            candidates.append((1, sub.in_channels, sub.group.order, *size))
         elif isinstance(sub, (LiftingConv2d, nn.Conv2d)):
             candidates.append((1, sub.in_channels, *size))
     if not candidates:
@@ -416,35 +421,35 @@ def _every_filter(model: nn.Module) -> list[Average]:
     ]
 
 
-def _verdict(report: ExactnessReport, analysis: Analysis | None, failure: str) -> tuple[str, str]:
+def _verdict(report: ExactnessReport, analysis: Analysis | None, failure: str) -> tuple[Certificate, str]:
     """The verdict and its reason (see the module docstring)."""
     measured = report.end_to_end_error
     numbers = "" if measured is None else f"; measured end-to-end error {measured:.2g}"
     if analysis is None:
-        return "not certified", f"{failure}{numbers}"
+        return Certificate.NOT_CERTIFIED, f"{failure}{numbers}"
     broken = [r for r in analysis.rows if r.understood and not r.exact]
     unknown = [r for r in analysis.rows if not r.understood]
     if broken:
         first = broken[0]
         blame = f"{first.name} ({first.kind}): {first.effect or 'does not commute'}"
         if measured is not None and measured <= EXACT:
-            return "not exact", (
+            return Certificate.NOT_EXACT, (
                 f"the grid analysis and the measurement disagree: the grid predicts not exact at {blame}, "
                 f"but the averaged model measures {measured:.2g} (asymmetries that cancel, or one that "
                 "does not reach the output)"
             )
-        return "not exact", blame + numbers
+        return Certificate.NOT_EXACT, blame + numbers
     if unknown:
         first = unknown[0]
-        return "not certified", f"{first.name} ({first.kind}) is not understood: {first.effect}" + numbers
+        return Certificate.NOT_CERTIFIED, f"{first.name} ({first.kind}) is not understood: {first.effect}" + numbers
     if measured is None or GUESSED in report.out_action or analysis.exact is not True:
-        return "not certified", f"the output's action is {report.out_action}" + numbers
+        return Certificate.NOT_CERTIFIED, f"the output's action is {report.out_action}" + numbers
     if not measured <= EXACT:
-        return "not exact", (
+        return Certificate.NOT_EXACT, (
             f"the grid analysis predicts exact, but the averaged model measures {measured:.2g}: "
             "something no rule sees breaks the symmetry"
         )
-    return "exact", f"every sampling grid maps onto itself, and the averaged model measures {measured:.1e}"
+    return Certificate.EXACT, f"every sampling grid maps onto itself, and the averaged model measures {measured:.1e}"
 
 
 def _int_sizes(sizes: Iterable[Any]) -> list[int]:

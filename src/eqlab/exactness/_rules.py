@@ -57,7 +57,7 @@ def _module_rule(ctx: Context, node: TracedNode) -> Layout:
         expected = IMAGE if isinstance(m, LiftingConv2d) else GROUP
         if layout.kind != expected.kind:
             return ctx.not_understood(node, f"{type(m).__name__} reads a tensor of layout {layout.kind}")
-        ctx.groups.add(m.group)
+        ctx.groups.add(m.group.name)
         k = (m.kernel_size, m.kernel_size)
         families.window(ctx, node, size, k, m.stride, m.padding, m.dilation, False, "group convolution")
         return GROUP

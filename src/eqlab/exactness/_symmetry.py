@@ -1,8 +1,8 @@
 """The grid symmetries the analyser checks, as sets of elements of the square's symmetry group D4.
 
-Elements are numbered as in `eqlab.gconv.PointGroup` (``k + 4 j`` is ``r^k m^j``: first the mirror
-``m = torch.flip(x, dims=(-1,))`` if ``j``, then ``k`` quarter turns ``torch.rot90(x, k, dims=(-2, -1))``),
-so an element acts on group feature maps of a p4 (``k + 4 j < 4``) or p4m model too.
+Each is the set of D4 elements of an `eqlab.groups.PointGroup`, numbered as in `eqlab.groups._image`
+(``k + 4 j`` is ``r^k m^j``: first the mirror if ``j``, then ``k`` quarter turns), so an element acts on
+the group feature maps of any model whose point group contains it.
 
 | name | elements | reflects axes | swaps height and width |
 | --- | --- | --- | --- |
@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import torch
 
-from eqlab.gconv._pointgroup import point_group
+from eqlab.groups._image import D4_NAMES, transform_image
+from eqlab.groups._point import PointGroup, point_group
 
 __all__ = ["SYMMETRIES", "Symmetry", "symmetry"]
 
@@ -51,35 +52,40 @@ class Symmetry:
 
     def act_on_image(self, x: torch.Tensor, element: int) -> torch.Tensor:
         """``T_g x`` on ``(..., H, W)``."""
-        return point_group("p4m").act_on_image(x, element)
+        return transform_image(x, element)
 
-    def act_on_features(self, f: torch.Tensor, element: int, group: str) -> torch.Tensor:
-        """``g . f`` on ``(..., |G|, H, W)`` feature maps of a ``group`` (p4 or p4m) model."""
-        return point_group(group).act_on_features(f, element)
+    def act_on_features(self, f: torch.Tensor, element: int, group: str | PointGroup) -> torch.Tensor:
+        """``g . f`` on ``(..., |G|, H, W)`` feature maps of a model whose layers have point group
+        ``group``, for the D4 element ``element``."""
+        model_group = point_group(group)
+        return model_group.act_on_features(f, model_group.d4.index(element))
 
     def element_name(self, element: int) -> str:
         """``e``, ``r``, ``r2``, ``r3``, ``m``, ``rm``, ``r2m`` or ``r3m``."""
-        return point_group("p4m").name_of(element)
+        return D4_NAMES[element]
 
-    def fits(self, group: str) -> bool:
-        """Whether every element lies in a p4 (``"p4"``) or p4m (``"p4m"``) model's group."""
-        return all(e < point_group(group).order for e in self.elements)
+    def fits(self, group: str | PointGroup) -> bool:
+        """Whether every element lies in the point group ``group`` of a model's layers."""
+        return set(self.elements) <= set(point_group(group).d4)
 
 
 SYMMETRIES: dict[str, Symmetry] = {
-    "p4": Symmetry("p4", (0, 1, 2, 3), (0, 1), True),
-    "p4m": Symmetry("p4m", tuple(range(8)), (0, 1), True),
-    "rot180": Symmetry("rot180", (0, 2), (0, 1), False),
-    "hflip": Symmetry("hflip", (0, 4), (1,), False),
-    "vflip": Symmetry("vflip", (0, 6), (0,), False),
+    "p4": Symmetry("p4", point_group("p4").d4, (0, 1), True),
+    "p4m": Symmetry("p4m", point_group("p4m").d4, (0, 1), True),
+    "rot180": Symmetry("rot180", point_group("rot180").d4, (0, 1), False),
+    "hflip": Symmetry("hflip", point_group("hflip").d4, (1,), False),
+    "vflip": Symmetry("vflip", point_group("vflip").d4, (0,), False),
 }
 """The symmetries by name."""
 
 _ALIASES = {"rot90": "p4", "d4": "p4m"}
 
 
-def symmetry(name: str) -> Symmetry:
-    """The `Symmetry` called ``name`` (``"rot90"`` and ``"d4"`` are ``"p4"`` and ``"p4m"``)."""
+def symmetry(name: str | PointGroup) -> Symmetry:
+    """The `Symmetry` called ``name`` (``"rot90"`` and ``"d4"`` are ``"p4"`` and ``"p4m"``), or that of a
+    `PointGroup`."""
+    if isinstance(name, PointGroup):
+        name = name.name
     if not isinstance(name, str):
         raise TypeError(f"group must be one of {', '.join(SYMMETRIES)}, got {type(name).__name__}")
     key = _ALIASES.get(name, name)

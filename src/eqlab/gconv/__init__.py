@@ -1,19 +1,33 @@
-"""p4 / p4m group convolutions (Cohen & Welling 2016): lifting and group convolutions, pooling over
-space and over the group axis, group batch norm, and the action of the point group on feature maps.
+"""The implementation of eqlab's group convolutions (Cohen & Welling 2016) for any point group of the
+plane (p4, p4m, rot180, hflip, vflip): lifting and group convolutions computed with one ``conv2d``,
+pooling over space and over the group axis, and group batch norm.
+
+Import the layers from `eqlab.nn` and the point groups from `eqlab.groups`; this package exports no
+names of its own. ``eqlab.gconv.LiftingConv2d``, ``GroupConv2d`` and ``point_group``, which an earlier
+README used, still resolve, with a ``DeprecationWarning``.
 """
 
-from eqlab.gconv._conv import GroupConv2d, LiftingConv2d
-from eqlab.gconv._pointgroup import GROUPS, PointGroup, point_group
-from eqlab.gconv._pool import GroupAvgPool2d, GroupBatchNorm2d, GroupMaxPool2d, GroupPool
+from __future__ import annotations
 
-__all__ = [
-    "GROUPS",
-    "GroupAvgPool2d",
-    "GroupBatchNorm2d",
-    "GroupConv2d",
-    "GroupMaxPool2d",
-    "GroupPool",
-    "LiftingConv2d",
-    "PointGroup",
-    "point_group",
-]
+import warnings
+from typing import Any
+
+__all__: list[str] = []
+
+_DEPRECATED = {
+    "LiftingConv2d": ("eqlab.gconv._conv", "eqlab.nn"),
+    "GroupConv2d": ("eqlab.gconv._conv", "eqlab.nn"),
+    "point_group": ("eqlab.groups._point", "eqlab.groups"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DEPRECATED:
+        import importlib
+
+        module, new = _DEPRECATED[name]
+        warnings.warn(
+            f"eqlab.gconv.{name} is deprecated; import it from {new}", DeprecationWarning, stacklevel=2
+        )
+        return getattr(importlib.import_module(module), name)
+    raise AttributeError(f"module 'eqlab.gconv' has no attribute {name!r}")

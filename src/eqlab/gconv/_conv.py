@@ -1,4 +1,5 @@
-"""p4 / p4m lifting and group convolutions (Cohen & Welling 2016), computed with one ``conv2d``.
+"""Lifting and group convolutions on a point group of the plane (Cohen & Welling 2016), computed with
+one ``conv2d``.
 
 The free filters are expanded into a bank of transformed copies by one index gather:
 
@@ -24,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from eqlab._arguments import choice, flag, integer, integer_pair, tensor
-from eqlab.gconv._pointgroup import point_group
+from eqlab.groups._point import PointGroup, point_group
 
 __all__ = ["GroupConv2d", "LiftingConv2d"]
 
@@ -42,7 +43,7 @@ class _GroupConvBase(nn.Module):
         in_channels: int,
         out_channels: int,
         kernel_size: int,
-        group: str = "p4",
+        group: str | PointGroup = "p4",
         stride: int | tuple[int, int] = 1,
         padding: int | tuple[int, int] = 0,
         dilation: int | tuple[int, int] = 1,
@@ -53,24 +54,23 @@ class _GroupConvBase(nn.Module):
         in_channels = integer(in_channels, "in_channels", minimum=1)
         out_channels = integer(out_channels, "out_channels", minimum=1)
         kernel_size = integer(kernel_size, "kernel_size", minimum=1)
-        self.pg = point_group(group)
-        self.group = group
+        self.group: PointGroup = point_group(group)
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.stride = integer_pair(stride, "stride", minimum=1)
         self.padding = integer_pair(padding, "padding", minimum=0)
         self.dilation = integer_pair(dilation, "dilation", minimum=1)
         bias = flag(bias, "bias")
         self.padding_mode = choice(padding_mode, "padding_mode", _PADDING_MODES)
-        n, k = self.pg.order, kernel_size
+        n, k = self.group.order, kernel_size
         lifting = self.lifting
         in_orientations = 1 if lifting else n
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, in_orientations, k, k))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
         base = torch.arange(in_orientations * k * k).view(in_orientations, k, k)
         if lifting:
-            index = torch.stack([self.pg.act_on_image(base, g) for g in range(n)])
+            index = torch.stack([self.group.act_on_image(base, g) for g in range(n)])
         else:
-            index = torch.stack([self.pg.act_on_features(base, g) for g in range(n)])
+            index = torch.stack([self.group.act_on_features(base, g) for g in range(n)])
         self.register_buffer("weight_index", index.reshape(-1), persistent=False)
         self._cache: tuple[Any, torch.Tensor, torch.Tensor | None] | None = None
         self.reset_parameters()
@@ -85,7 +85,7 @@ class _GroupConvBase(nn.Module):
                 self.bias.uniform_(-bound, bound)
 
     def _expand(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        n, k = self.pg.order, self.kernel_size
+        n, k = self.group.order, self.kernel_size
         co, ci, gi = self.weight.shape[:3]
         bank = self.weight.reshape(co, ci, -1).index_select(2, self.weight_index)
         bank = bank.view(co, ci, n, gi, k, k).permute(0, 2, 1, 3, 4, 5).reshape(co * n, ci * gi, k, k)
@@ -141,7 +141,7 @@ class _GroupConvBase(nn.Module):
             folded = F.pad(folded, (pw, pw, ph, ph), mode="circular")
             padding = 0
         out = F.conv2d(folded, bank, bias, self.stride, padding, self.dilation)
-        return out.view(out.shape[0], self.out_channels, self.pg.order, out.shape[-2], out.shape[-1])
+        return out.view(out.shape[0], self.out_channels, self.group.order, out.shape[-2], out.shape[-1])
 
     def to_conv2d(self) -> nn.Conv2d:
         """A plain `torch.nn.Conv2d` on the group axis folded into channels (layout in the module
@@ -166,7 +166,8 @@ class _GroupConvBase(nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, group={self.group!r}, "
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"group={self.group.name!r}, "
             f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
             f"bias={self.bias is not None}"
             + (f", padding_mode={self.padding_mode!r}" if self.padding_mode != "zeros" else "")
@@ -181,7 +182,8 @@ class LiftingConv2d(_GroupConvBase):
     in_channels, out_channels, kernel_size, stride, padding, dilation, bias
         As `torch.nn.Conv2d` (square kernels).
     group
-        ``"p4"`` (|G| = 4) or ``"p4m"`` (|G| = 8).
+        An `eqlab.groups.PointGroup`, or its name: ``"p4"`` (|G| = 4), ``"p4m"`` (|G| = 8), ``"rot180"``,
+        ``"hflip"`` or ``"vflip"`` (|G| = 2). Kept as ``.group``.
     padding_mode
         ``"zeros"`` or ``"circular"`` (a torus).
 
@@ -219,11 +221,11 @@ class GroupConv2d(_GroupConvBase):
     lifting = False
 
     def _fold_input(self, x: torch.Tensor) -> torch.Tensor:
-        n = self.pg.order
+        n = self.group.order
         tensor(x, "x", floating=True, nonempty=False)
         if x.dim() != 5 or x.shape[1] != self.in_channels or x.shape[2] != n:
             raise ValueError(
-                f"GroupConv2d({self.group}) expects (B, {self.in_channels}, {n}, H, W) for x, "
+                f"GroupConv2d({self.group.name}) expects (B, {self.in_channels}, {n}, H, W) for x, "
                 f"got {tuple(x.shape)}"
             )
         self._check_spatial(x)

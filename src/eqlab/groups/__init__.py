@@ -1,6 +1,14 @@
 """Finite groups acting on index sets by permutations: the language every part of eqlab speaks.
 
-See ``README.md`` in this folder for the design and the action convention.
+- `Group` (generators permuting one or more index sets), its `Action` on one set, and the catalogue:
+  `cyclic`, `dihedral`, `symmetric`, `alternating`, `direct_product`, `regular`, `on_tuples`,
+  `square_grid`, `torus`;
+- `PointGroup` and `point_group`: p4, p4m and the flips of the image plane, acting on images, on group
+  feature maps and on their own elements (the group axis of the group convolutions);
+- `Representation`: matrices of a group, for `eqlab.nn.RepLinear` and `eqlab.activations`;
+- `act` and `permutation_matrix`: THE action convention, ``x_new[p] = x``.
+
+See ``README.md`` in this folder for the design and the conventions.
 """
 
 from eqlab.groups._catalogue import (
@@ -8,62 +16,32 @@ from eqlab.groups._catalogue import (
     cyclic,
     dihedral,
     direct_product,
-    grid_permutation,
-    hflip,
     on_tuples,
     regular,
     square_grid,
     symmetric,
     torus,
-    tuple_permutations,
 )
-from eqlab.groups._group import (
-    DEFAULT_ELEMENT_LIMIT,
-    Action,
-    Group,
-    orbit_labels,
-    split_orbits,
-    stack_generators,
-)
-from eqlab.groups._perm import (
-    act,
-    as_permutation,
-    as_permutations,
-    compose,
-    identity,
-    inverse,
-    is_permutation,
-    permutation_matrix,
-)
-from eqlab.groups._representation import Representation, paired_elements
+from eqlab.groups._group import Action, Group
+from eqlab.groups._perm import act, permutation_matrix
+from eqlab.groups._point import PointGroup, point_group
+from eqlab.groups._representation import Representation
 
 __all__ = [
-    "DEFAULT_ELEMENT_LIMIT",
     "Action",
     "Group",
+    "PointGroup",
     "Representation",
     "act",
     "alternating",
-    "as_permutation",
-    "as_permutations",
-    "compose",
     "cyclic",
     "dihedral",
     "direct_product",
-    "grid_permutation",
-    "hflip",
-    "identity",
-    "inverse",
-    "is_permutation",
     "on_tuples",
-    "orbit_labels",
-    "paired_elements",
     "permutation_matrix",
+    "point_group",
     "regular",
-    "split_orbits",
     "square_grid",
-    "stack_generators",
     "symmetric",
     "torus",
-    "tuple_permutations",
 ]

@@ -1,9 +1,9 @@
 """The groups users reach for, as `Group` objects acting on their natural index sets.
 
 Pixel grids are flattened row-major: pixel ``(row, col)`` of an ``h x w`` image is index ``row * w + col``,
-matching ``x.flatten(-2)`` of a ``(..., h, w)`` tensor. The grid rotation ``r`` is
-``torch.rot90(x, 1, dims=(-2, -1))`` and the reflection ``m`` is ``torch.flip(x, dims=(-1,))``, the same
-conventions as eqlab's group convolutions; translations are ``torch.roll`` by one pixel.
+matching ``x.flatten(-2)`` of a ``(..., h, w)`` tensor. Rotations and reflections are the image action
+of `eqlab.groups._image` (the one the group convolutions use); translations are ``torch.roll`` by one
+pixel. The point groups of the plane (p4, p4m, the flips) are in `eqlab.groups._point`.
 
 >>> cyclic(5).order, dihedral(5).order, symmetric(4).order, alternating(4).order
 (5, 10, 24, 12)
@@ -20,6 +20,7 @@ import numpy as np
 
 from eqlab._arguments import describe, flag, function, integer, string
 from eqlab.groups._group import Group
+from eqlab.groups._image import flip_width, rotate90
 from eqlab.groups._perm import as_permutation, as_permutations, inverse
 
 __all__ = [
@@ -28,7 +29,6 @@ __all__ = [
     "dihedral",
     "direct_product",
     "grid_permutation",
-    "hflip",
     "on_tuples",
     "regular",
     "square_grid",
@@ -118,21 +118,13 @@ def grid_permutation(transform: Callable[[np.ndarray], np.ndarray], h: int, w: i
     return inverse(as_permutation(moved.reshape(-1), name="transform(grid)"))
 
 
-def _rot(x: np.ndarray) -> np.ndarray:
-    return np.rot90(x, 1, axes=(-2, -1))  # same direction as torch.rot90(x, 1, dims=(-2, -1))
-
-
-def _flip(x: np.ndarray) -> np.ndarray:
-    return x[..., ::-1]
-
-
 def square_grid(n: int, reflections: bool = False) -> Group:
     """C_4 (rotations by 90 degrees) or D_4 (with the reflection) of an ``n x n`` grid about its centre,
     acting on the ``n * n`` pixels."""
     n = integer(n, "n", minimum=1)
-    gens = [grid_permutation(_rot, n, n)]
+    gens = [grid_permutation(rotate90, n, n)]
     if flag(reflections, "reflections"):
-        gens.append(grid_permutation(_flip, n, n))
+        gens.append(grid_permutation(flip_width, n, n))
     return Group(gens, name=f"{'D4' if reflections else 'C4'} on {n}x{n} grid")
 
 
@@ -143,18 +135,12 @@ def torus(n: int, reflections: bool = False) -> Group:
     Generators, in order: r, [m,] translation along the width, translation along the height.
     """
     n = integer(n, "n", minimum=1)
-    gens = [grid_permutation(_rot, n, n)]
+    gens = [grid_permutation(rotate90, n, n)]
     if flag(reflections, "reflections"):
-        gens.append(grid_permutation(_flip, n, n))
+        gens.append(grid_permutation(flip_width, n, n))
     gens.append(grid_permutation(lambda x: np.roll(x, 1, axis=-1), n, n))
     gens.append(grid_permutation(lambda x: np.roll(x, 1, axis=-2), n, n))
     return Group(gens, name=f"{'p4m' if reflections else 'p4'} on {n}x{n} torus")
-
-
-def hflip(h: int, w: int) -> Group:
-    """The horizontal flip ``torch.flip(x, dims=(-1,))`` of an ``h x w`` grid, acting on its pixels."""
-    h, w = integer(h, "h", minimum=1), integer(w, "w", minimum=1)
-    return Group([grid_permutation(_flip, h, w)], name=f"hflip on {h}x{w} grid")
 
 
 def regular(group: Group, limit: int = 10_000) -> Group:

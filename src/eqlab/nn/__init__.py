@@ -1,29 +1,28 @@
-"""The layers users compose, in one namespace: parameter-sharing layers, p4/p4m group convolutions,
-equivariant linear maps between matrix representations, and softly equivariant blocks."""
+"""Every layer eqlab offers, in one namespace.
 
-from eqlab.gconv import (
-    GroupAvgPool2d,
-    GroupBatchNorm2d,
-    GroupConv2d,
-    GroupMaxPool2d,
-    GroupPool,
-    LiftingConv2d,
-)
-from eqlab.nn._primitives import GroupedLinear, polyphase_subsample
-from eqlab.nn._replinear import RepLinear, equivariant_basis, invariant_basis
-from eqlab.nn._soft import PATHS, SoftBlock, soft_backbone
+- parameter sharing (Ravanbakhsh et al. 2017): `EquivariantLinear`, `EquivariantMLP`, `OrbitPool`, and
+  the size-generic `SetLinear`, `GraphLinear`, `SymmetricLinear`;
+- group convolutions on any point group of the plane (Cohen & Welling 2016): `LiftingConv2d`,
+  `GroupConv2d`, `GroupMaxPool2d`, `GroupAvgPool2d`, `GroupPool`, `GroupBatchNorm2d`, and
+  `is_group_layer` to tell them apart;
+- `RepLinear`, the most general equivariant linear map between matrix representations;
+- soft equivariance (van der Ouderaa et al. 2023): `SoftBlock`, `SoftPath`, `soft_backbone`, and the
+  sparsified paths `SparseConv`, `SparseDense`.
+
+See ``README.md`` in this folder for the shapes and conventions.
+"""
+
+from eqlab.gconv._conv import GroupConv2d, LiftingConv2d
+from eqlab.gconv._kinds import is_group_layer
+from eqlab.gconv._pool import GroupAvgPool2d, GroupBatchNorm2d, GroupMaxPool2d, GroupPool
+from eqlab.nn._replinear import RepLinear
+from eqlab.nn._soft import SoftBlock, SoftPath, soft_backbone
 from eqlab.nn._sparse import SparseConv, SparseDense
-from eqlab.sharing import (
-    EquivariantLinear,
-    EquivariantMLP,
-    GraphLinear,
-    OrbitPool,
-    SetLinear,
-    SymmetricLinear,
-)
+from eqlab.sharing._ign import GraphLinear, SetLinear, SymmetricLinear
+from eqlab.sharing._linear import EquivariantLinear
+from eqlab.sharing._mlp import EquivariantMLP, OrbitPool
 
 __all__ = [
-    "PATHS",
     "EquivariantLinear",
     "EquivariantMLP",
     "GraphLinear",
@@ -32,17 +31,15 @@ __all__ = [
     "GroupConv2d",
     "GroupMaxPool2d",
     "GroupPool",
-    "GroupedLinear",
     "LiftingConv2d",
     "OrbitPool",
     "RepLinear",
     "SetLinear",
     "SoftBlock",
+    "SoftPath",
     "SparseConv",
     "SparseDense",
     "SymmetricLinear",
-    "equivariant_basis",
-    "invariant_basis",
-    "polyphase_subsample",
+    "is_group_layer",
     "soft_backbone",
 ]

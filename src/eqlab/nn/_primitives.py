@@ -13,7 +13,7 @@ from torch import nn
 
 from eqlab._arguments import describe, flag, integer, tensor
 
-__all__ = ["GroupedLinear", "block_geometry", "block_size", "check_block_input", "polyphase_subsample"]
+__all__ = ["BlockLinear", "block_geometry", "block_size", "check_block_input", "polyphase_subsample"]
 
 
 def polyphase_subsample(x: torch.Tensor) -> torch.Tensor:
@@ -32,34 +32,34 @@ def polyphase_subsample(x: torch.Tensor) -> torch.Tensor:
     return parts[torch.arange(x.shape[0]), best]
 
 
-class GroupedLinear(nn.Module):
-    """``groups`` independent linear maps: ``(..., groups, in) -> (..., groups, out)``, weight
-    ``(groups, out, in)``, bias ``(groups, out)``. Its Kronecker factors are per group
+class BlockLinear(nn.Module):
+    """``blocks`` independent linear maps, one per block: ``(..., blocks, in) -> (..., blocks, out)``,
+    weight ``(blocks, out, in)``, bias ``(blocks, out)``. Its Kronecker factors are per block
     (`eqlab.bayes`)."""
 
-    def __init__(self, groups: int, in_features: int, out_features: int, bias: bool = True) -> None:
+    def __init__(self, blocks: int, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
-        groups = integer(groups, "groups", minimum=1)
+        blocks = integer(blocks, "blocks", minimum=1)
         in_features = integer(in_features, "in_features", minimum=1)
         out_features = integer(out_features, "out_features", minimum=1)
-        self.groups, self.in_features, self.out_features = groups, in_features, out_features
+        self.blocks, self.in_features, self.out_features = blocks, in_features, out_features
         bias = flag(bias, "bias")
         bound = math.sqrt(6.0 / in_features)  # Kaiming-uniform for ReLU
-        self.weight = nn.Parameter(torch.empty(groups, out_features, in_features).uniform_(-bound, bound))
-        self.bias = nn.Parameter(torch.zeros(groups, out_features)) if bias else None
+        self.weight = nn.Parameter(torch.empty(blocks, out_features, in_features).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.zeros(blocks, out_features)) if bias else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         tensor(x, "x", min_ndim=2, floating=True, nonempty=False)
-        if tuple(x.shape[-2:]) != (self.groups, self.in_features):
+        if tuple(x.shape[-2:]) != (self.blocks, self.in_features):
             raise ValueError(
-                f"GroupedLinear expects x of shape (..., groups, in_features) = "
-                f"(..., {self.groups}, {self.in_features}), got {tuple(x.shape)}"
+                f"BlockLinear expects x of shape (..., blocks, in_features) = "
+                f"(..., {self.blocks}, {self.in_features}), got {tuple(x.shape)}"
             )
         out = torch.einsum("...gi,goi->...go", x, self.weight)
         return out if self.bias is None else out + self.bias
 
     def extra_repr(self) -> str:
-        return f"groups={self.groups}, in={self.in_features}, out={self.out_features}"
+        return f"blocks={self.blocks}, in={self.in_features}, out={self.out_features}"
 
 
 def block_geometry(c_in: Any, c_out: Any, stride: Any) -> tuple[int, int, int]:

@@ -7,7 +7,7 @@ A block maps ``(B, C, H, W) -> (B, C', H/s, W/s)`` through one or two *paths*, t
   by adaptive polyphase subsampling (`polyphase_subsample`), which keeps that equivariance;
 - ``fc``: a dense linear map over channels and positions (no symmetry at all);
 - ``ffc``: the factored dense map ``W[c', c, y, x] = V[y, c', c] U[c', c, x]`` (``C' C (X + Y)`` weights
-  instead of ``C' C X Y``): two `GroupedLinear` maps;
+  instead of ``C' C X Y``): two `BlockLinear` maps;
 - ``fc+conv`` and ``ffc+conv``: the average of both paths, a residual-pathway prior: each path's
   parameters get their own prior precision, so the marginal likelihood can switch a path off;
 - ``s-conv``, ``s-fc`` and ``s-fc+s-conv``: the sparsified paths of `eqlab.nn._sparse` (weights from
@@ -26,12 +26,35 @@ import torch
 from torch import nn
 
 from eqlab._arguments import choice, describe, integer, tensor
-from eqlab.nn._primitives import GroupedLinear, block_geometry, block_size, polyphase_subsample
+from eqlab._options import Option
+from eqlab.nn._primitives import BlockLinear, block_geometry, block_size, polyphase_subsample
 from eqlab.nn._sparse import SparseConv, SparseDense
 
-__all__ = ["PATHS", "SoftBlock", "soft_backbone"]
+__all__ = ["PATHS", "SoftBlock", "SoftPath", "soft_backbone"]
 
-PATHS = ("conv", "fc", "ffc", "fc+conv", "ffc+conv", "s-conv", "s-fc", "s-fc+s-conv")
+
+class SoftPath(Option):
+    """The paths of a `SoftBlock` (van der Ouderaa et al. 2023, Sections 4-5)."""
+
+    CONV = "conv"
+    """3x3 convolution, circular padding: exactly equivariant to circular translations."""
+    FC = "fc"
+    """A dense map over channels and positions: no symmetry at all."""
+    FFC = "ffc"
+    """The factored dense map ``W[c', c, y, x] = V[y, c', c] U[c', c, x]``: no symmetry, fewer weights."""
+    FC_CONV = "fc+conv"
+    """The average of the dense and the convolutional path (a residual-pathway prior)."""
+    FFC_CONV = "ffc+conv"
+    """The average of the factored dense and the convolutional path."""
+    S_CONV = "s-conv"
+    """The convolution with its filter interpolated from a few anchor values (sparsified)."""
+    S_FC = "s-fc"
+    """The factored dense map with both factors interpolated from anchor values (sparsified)."""
+    S_FC_S_CONV = "s-fc+s-conv"
+    """The average of the two sparsified paths."""
+
+
+PATHS = SoftPath.values()
 
 
 class _Dense(nn.Module):
@@ -55,8 +78,8 @@ class _Factored(nn.Module):
     def __init__(self, c_in: int, c_out: int, size: int, stride: int) -> None:
         super().__init__()
         self.c_out, self.size_out = c_out, size // stride
-        self.u = GroupedLinear(c_in, size * size, c_out, bias=False)
-        self.v = GroupedLinear(c_out, c_in, self.size_out**2)
+        self.u = BlockLinear(c_in, size * size, c_out, bias=False)
+        self.v = BlockLinear(c_out, c_in, self.size_out**2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = self.u(x.flatten(2))  # (B, C, C')
@@ -86,7 +109,7 @@ class SoftBlock(nn.Module):
     Parameters
     ----------
     path
-        One of `PATHS`.
+        One of `SoftPath` (or its string).
     c_in, c_out
         Channels.
     size

@@ -11,13 +11,13 @@ trainable layer on the anchor values:
 
 - ``s-fc``: the factored layer with ``U = U_anchor R_in`` (over input positions) and
   ``V = R_out^T V_anchor`` (over output positions): project each channel's input map onto the input
-  anchors, apply two `GroupedLinear` maps on anchor values, interpolate to the output positions;
+  anchors, apply two `BlockLinear` maps on anchor values, interpolate to the output positions;
 - ``s-conv``: a 3 x 3 filter ``A R`` from anchors in filter coordinates: a fixed depthwise
   convolution with the ``M`` interpolated basis filters, then a 1 x 1 convolution holding the anchor
   values.
 
 The trainable parameters are exactly the anchor values, and the layers carrying them are ordinary
-`GroupedLinear` and ``Conv2d`` layers, so `eqlab.bayes` computes their Kronecker factors (and prior
+`BlockLinear` and ``Conv2d`` layers, so `eqlab.bayes` computes their Kronecker factors (and prior
 precisions) for the anchor values directly: the curvature of the linear map is part of the
 activations and back-propagated gradients those layers see.
 """
@@ -32,7 +32,7 @@ from torch import nn
 
 from eqlab._arguments import real
 from eqlab.nn._primitives import (
-    GroupedLinear,
+    BlockLinear,
     block_geometry,
     block_size,
     check_block_input,
@@ -89,8 +89,8 @@ class SparseDense(nn.Module):
         )  # (M_out, Y)
         self.register_buffer("projection_in", r_in.float())
         self.register_buffer("interpolation_out", r_out.float())
-        self.u = GroupedLinear(c_in, m_in, c_out, bias=False)
-        self.v = GroupedLinear(c_out, c_in, m_out)
+        self.u = BlockLinear(c_in, m_in, c_out, bias=False)
+        self.v = BlockLinear(c_out, c_in, m_out)
         with torch.no_grad():  # least-squares fit of a Kaiming-initialised factored layer
             u_full = torch.empty(c_in, c_out, size * size, dtype=torch.float64).uniform_(-1, 1) * math.sqrt(
                 6.0 / (size * size)

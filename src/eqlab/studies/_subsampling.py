@@ -28,7 +28,7 @@ from torch.utils.data import TensorDataset
 from eqlab.data._digits import digits
 from eqlab.data._transforms import rot90, rotate_batch
 from eqlab.exactness import check, exact_sizes
-from eqlab.gconv import GroupBatchNorm2d, GroupConv2d, GroupPool, LiftingConv2d
+from eqlab.nn import GroupBatchNorm2d, GroupConv2d, GroupPool, LiftingConv2d
 from eqlab.runs import Figure, Report, RunFolder, Study, Table, config_to_dict, judge, unit_seed
 from eqlab.studies._plotting import errorbar_plot, save_figure
 from eqlab.train import TrainSettings, train
