@@ -28,7 +28,7 @@ from eqlab._arguments import string
 from eqlab.activations._classes import as_matrices
 from eqlab.groups._catalogue import cyclic, dihedral, regular, symmetric
 from eqlab.groups._group import Group
-from eqlab.groups._representation import Representation
+from eqlab.groups._representation import Representation, rotation_matrix
 
 __all__ = ["FILE_SUFFIXES", "NAMES", "load_matrices", "named_representation"]
 
@@ -43,11 +43,6 @@ DIMENSION_LIMIT = 1000
 """The most points ``Sn:perm``, ``Sn:standard`` and ``Sn:sign`` may act on."""
 
 _PATTERN = re.compile(r"^(C|D|S)(\d+):(\w+)$|^SO2:rot2d@([-+0-9.eE]+)deg$")
-
-
-def _rotation(degrees: float) -> np.ndarray:
-    c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
-    return np.array([[c, -s], [s, c]])
 
 
 def _sign(group: Group) -> np.ndarray:
@@ -103,7 +98,7 @@ def named_representation(name: str) -> Representation:
         raise ValueError(f"representation name must look like one of {', '.join(NAMES)}, got {name!r}")
     if match.group(4) is not None:
         degrees = float(match.group(4))
-        return Representation(_rotation(degrees)[None], name=name)
+        return Representation(rotation_matrix(degrees)[None], name=name)
     family, n, kind = match.group(1), int(match.group(2)), match.group(3)
     if n < 2 or (family == "D" and n < 3):
         raise ValueError(f"name {name!r}: n must be at least {3 if family == 'D' else 2}")
@@ -125,7 +120,7 @@ def named_representation(name: str) -> Representation:
     if kind == "sign" and not (family == "C" and n % 2):
         return Representation(_sign(group), name=name)
     if kind == "rot2d" and family in "CD":
-        mats = [_rotation(360.0 / n)] + ([np.diag([1.0, -1.0])] if family == "D" else [])
+        mats = [rotation_matrix(360.0 / n)] + ([np.diag([1.0, -1.0])] if family == "D" else [])
         return Representation(np.stack(mats), name=name)
     if kind in ("perm", "standard") and family == "S":
         perm = np.asarray(Representation.from_permutations(group.action()).generators)

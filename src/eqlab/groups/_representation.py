@@ -17,7 +17,6 @@ True
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -26,7 +25,7 @@ from eqlab._arguments import describe, flag, integer, string
 from eqlab.groups._group import Action, Group
 from eqlab.groups._perm import as_permutations
 
-__all__ = ["Representation", "as_matrix_stack", "closure"]
+__all__ = ["Representation", "as_matrix_stack", "closure", "rotation_matrix"]
 
 _KEY_DECIMALS = 9
 
@@ -96,6 +95,14 @@ def closure(generators: np.ndarray, limit: int, name: str = "the matrices") -> n
                 count += 1
         start = end
     return buffer[:count].copy()
+
+
+def rotation_matrix(degrees: Any) -> np.ndarray:
+    """The rotation of the plane by ``degrees`` (counter-clockwise), ``[[c, -s], [s, c]]``: shape
+    ``(2, 2)`` for a number, ``(..., 2, 2)`` for an array of angles."""
+    angle = np.radians(np.asarray(degrees, dtype=np.float64))
+    c, s = np.cos(angle), np.sin(angle)
+    return np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)
 
 
 class Representation:
@@ -178,9 +185,8 @@ class Representation:
     def rotation(cls, n: int, degrees: float | None = None) -> Representation:
         """The plane rotated by ``360 / n`` degrees (C_n), or by ``degrees`` when given (finite only when
         ``degrees`` is a rational multiple of 360)."""
-        angle = math.radians(360.0 / n if degrees is None else degrees)
-        c, s = math.cos(angle), math.sin(angle)
-        return cls([[[c, -s], [s, c]]], name=f"rotation by {math.degrees(angle):g} degrees")
+        angle = 360.0 / n if degrees is None else degrees
+        return cls(rotation_matrix(angle)[None], name=f"rotation by {angle:g} degrees")
 
     def elements(self, limit: int = 10_000) -> np.ndarray:
         """All group elements as matrices, identity first, shape ``(order, n, n)``.

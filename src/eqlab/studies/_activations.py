@@ -35,7 +35,8 @@ from eqlab.activations import check, permutation_basis, rescale_to_permutation
 from eqlab.activations._check import worst_case
 from eqlab.activations._functions import TABLE
 from eqlab.activations._named import named_representation
-from eqlab.groups import Representation
+from eqlab.groups import Representation, permutation_matrix
+from eqlab.groups._representation import rotation_matrix
 from eqlab.nn import RepLinear
 from eqlab.runs import Figure, Report, RunFolder, Study, Table, config_to_dict, judge, unit_seed
 from eqlab.studies._plotting import save_figure
@@ -66,12 +67,6 @@ def shifted(x: torch.Tensor) -> torch.Tensor:
 ACTIVATIONS: dict[str, Any] = {**{name: name for name in TABLE}, "log-periodic": log_periodic, "x+1": shifted}
 
 
-def _perm(p: list[int]) -> np.ndarray:
-    m = np.zeros((len(p), len(p)))
-    m[p, np.arange(len(p))] = 1.0
-    return m
-
-
 def _prime_scales(rng: np.random.Generator, size: int) -> np.ndarray:
     """Positive scales that are powers of distinct primes: their ratios are small rationals whose prime
     exponents have rank at least 2, so the scales provably generate a dense group (see
@@ -87,7 +82,7 @@ def _rescaled_s4(rng: np.random.Generator) -> np.ndarray:
 
 
 def _two_monomial(rng: np.random.Generator) -> np.ndarray:
-    shift = _perm([1, 2, 3, 0])
+    shift = permutation_matrix([1, 2, 3, 0]).numpy()
     return (shift @ np.diag([2.0, 0.5, 4.0, 0.25]))[None]  # scales multiply to 1 around the cycle
 
 
@@ -98,7 +93,12 @@ def _signed_two_monomial(rng: np.random.Generator) -> np.ndarray:
 def _rescaled_signed_s3(rng: np.random.Generator) -> np.ndarray:
     """Signed permutations of 3 points rescaled by a random positive diagonal: two independent scale
     ratios, so the absolute entries generate a dense group (two points would give one ratio, discrete)."""
-    mats = np.stack([_perm([1, 0, 2]) @ np.diag([-1.0, 1.0, 1.0]), _perm([1, 2, 0])])
+    mats = np.stack(
+        [
+            permutation_matrix([1, 0, 2]).numpy() @ np.diag([-1.0, 1.0, 1.0]),
+            permutation_matrix([1, 2, 0]).numpy(),
+        ]
+    )
     d = _prime_scales(rng, 3)
     return d[None, :, None] * mats / d[None, None, :]
 
@@ -242,10 +242,7 @@ def vector_field(x: torch.Tensor) -> torch.Tensor:
 
 
 def _rotations(degrees: np.ndarray) -> torch.Tensor:
-    rad = np.radians(degrees)
-    return torch.as_tensor(
-        np.stack([[np.cos(rad), -np.sin(rad)], [np.sin(rad), np.cos(rad)]]).transpose(2, 0, 1)
-    )
+    return torch.as_tensor(rotation_matrix(degrees))
 
 
 def _equivariance_error(model: nn.Module, x: torch.Tensor, mats: torch.Tensor) -> float:

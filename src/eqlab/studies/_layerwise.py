@@ -33,6 +33,7 @@ from torch.utils.data import TensorDataset
 
 from eqlab.data._digits import digits
 from eqlab.data._files import CIFAR_TEST, CIFAR_TRAIN, load_cifar10
+from eqlab.groups._image import flip_width
 from eqlab.layerwise import (
     align,
     apply_transform,
@@ -113,7 +114,7 @@ def _data(config: LayerwiseConfig, run: RunFolder) -> tuple[Any, ...]:
 
 def _flip_half(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     flip = torch.rand(x.shape[0], generator=generator) < 0.5
-    return torch.where(flip[:, None, None, None].to(x.device), x.flip(-1), x)
+    return torch.where(flip[:, None, None, None].to(x.device), flip_width(x), x)
 
 
 def _train_unit(
