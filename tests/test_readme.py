@@ -1,0 +1,39 @@
+"""The README's Python examples run as written, and print what the README shows beside them."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+@pytest.mark.parametrize("index", range(len(python_blocks())))
+def test_the_readme_example_runs_without_deprecated_names(index: int) -> None:
+    code = python_blocks()[index]
+    out = io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(out):
+        warnings.simplefilter("error", DeprecationWarning)
+        exec(compile(code, f"README.md example {index}", "exec"), {"__name__": "__readme__"})
+
+
+def test_the_exactness_example_prints_what_the_readme_shows() -> None:
+    blocks = python_blocks()
+    index = next(i for i, b in enumerate(blocks) if "from eqlab.exactness import check" in b)
+    shown = re.search(
+        r"```python\n" + re.escape(blocks[index]) + r"```\n\n```\n(.*?)```", README.read_text(), re.S
+    )
+    assert shown is not None, "the exactness example is followed by its output"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(blocks[index], "README.md exactness example", "exec"), {"__name__": "__readme__"})
+    assert out.getvalue().strip() == shown.group(1).strip()
