@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from eqlab import exactness
+from eqlab.exactness._grid import adaptive_offset, axis_offset, output_length
 from tests.battery.cases_groups import NAN
 from tests.battery.harness import Battery
 from tests.battery.models import cnn
@@ -48,6 +49,7 @@ def build() -> Battery:
             "group": None,
             "example_input": None,
             "seed": 0,
+            "out_action": None,
         },
         {
             "model": [*NOT_MODELS, ("no convolution", nn.Linear(4, 4))],
@@ -72,6 +74,14 @@ def build() -> Battery:
                 ("string", "x"),
             ],
             "seed": [("float", 1.5), ("string", "0"), ("none", None), ("bool", True)],
+            "out_action": [
+                ("unknown", "equivariant"),
+                ("capitalised", "Image"),
+                ("a certificate", "exact"),
+                ("int", 1),
+                ("list", ["image"]),
+                ("features without group layers", "features"),
+            ],
         },
     )
     b.mutate(
@@ -116,11 +126,11 @@ def build() -> Battery:
         "dilation": [("zero", 0), ("negative", -1)],
         "ceil_mode": [("string", "no"), ("none", None)],
     }
-    b.mutate("eqlab.exactness.output_length", exactness.output_length, geometry, bad_geometry)
-    b.mutate("eqlab.exactness.axis_offset", exactness.axis_offset, geometry, bad_geometry)
+    b.mutate("eqlab.exactness._grid.output_length", output_length, geometry, bad_geometry)
+    b.mutate("eqlab.exactness._grid.axis_offset", axis_offset, geometry, bad_geometry)
     b.mutate(
-        "eqlab.exactness.adaptive_offset",
-        exactness.adaptive_offset,
+        "eqlab.exactness._grid.adaptive_offset",
+        adaptive_offset,
         {"n": 9, "out": 3},
         {
             "n": [("zero", 0), ("negative", -1), ("float", 2.5), ("string", "9"), ("none", None)],

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from eqlab.exactness import axis_offset, check, exact_sizes, nearest_exact_sizes, output_length
+from eqlab.exactness import Certificate, check, exact_sizes, nearest_exact_sizes
+from eqlab.exactness._grid import axis_offset, output_length
 from eqlab.nn import GroupAvgPool2d, GroupConv2d, GroupMaxPool2d, GroupPool, LiftingConv2d
 
 
@@ -153,6 +154,14 @@ def test_asymmetric_same_padding_is_caught() -> None:
     report = check(nn.Sequential(nn.Conv2d(1, 1, 4, padding="same")), 16)
     assert not report.exact and report.layers[0].padding == ((1, 2), (1, 2))
     assert report.layers[0].error is not None and report.layers[0].error > 1e-6
+
+
+def test_the_verdict_is_a_certificate_equal_to_its_string() -> None:
+    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(2))
+    exact, broken = check(net, 28), check(net, 27)
+    assert exact.verdict is Certificate.EXACT and exact.verdict == "exact" and exact.exact
+    assert broken.verdict is Certificate.NOT_EXACT and broken.verdict == "not exact" and not broken.exact
+    assert [str(c) for c in Certificate] == ["exact", "not exact", "not certified"]
 
 
 def test_clear_error_without_a_convolution() -> None:

@@ -1,6 +1,12 @@
 """Is a CNN exactly rotation/reflection equivariant at a given input size? (Edixhoven, Lengyel &
 van Gemert, "Using and Abusing Equivariance", 2023.)
 
+- `check` traces the model, applies a rule to every op that touches the plane and confirms the
+  prediction end to end in float64; its `ExactnessReport` says why, node by node, with a `Certificate`;
+- `exact_sizes` and `nearest_exact_sizes` list the input sizes the grid analysis predicts exact.
+
+See ``README.md`` in this folder.
+
 >>> import torch
 >>> from eqlab.nn import LiftingConv2d, GroupConv2d
 >>> net = torch.nn.Sequential(
@@ -12,24 +18,7 @@ van Gemert, "Using and Abusing Equivariance", 2023.)
 False
 """
 
-from eqlab.exactness._analyser import (
-    EXACT,
-    ExactnessReport,
-    LayerExactness,
-    check,
-    exact_sizes,
-    nearest_exact_sizes,
-)
-from eqlab.exactness._grid import adaptive_offset, axis_offset, output_length
+from eqlab.exactness._analyser import ExactnessReport, check, exact_sizes, nearest_exact_sizes
+from eqlab.exactness._options import Certificate
 
-__all__ = [
-    "EXACT",
-    "ExactnessReport",
-    "LayerExactness",
-    "adaptive_offset",
-    "axis_offset",
-    "check",
-    "exact_sizes",
-    "nearest_exact_sizes",
-    "output_length",
-]
+__all__ = ["Certificate", "ExactnessReport", "check", "exact_sizes", "nearest_exact_sizes"]

@@ -23,10 +23,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from eqlab._arguments import choice, describe, flag, integer, integer_pair, module
+from eqlab._arguments import describe, flag, integer, integer_pair, module
 from eqlab.exactness import _measure as measure
-from eqlab.exactness._certificate import Certificate
 from eqlab.exactness._layout import GROUP, IMAGE, INVARIANT, Analysis, Average, LayerExactness
+from eqlab.exactness._options import Certificate, OutputAction
 from eqlab.exactness._rules import analyse
 from eqlab.exactness._symmetry import Symmetry, symmetry
 from eqlab.gconv._conv import GroupConv2d, LiftingConv2d
@@ -39,7 +39,6 @@ EXACT = 1e-12
 
 MEASURED_BATCH = 2
 """Random inputs per measurement: two, so errors are relative to the input-dependent part of the output."""
-_OUT_ACTIONS = ("invariant", "image", "features")
 
 
 @dataclass
@@ -223,7 +222,9 @@ def _out_action(
     if callable(out_action):
         return out_action, "given (a callable)"
     if isinstance(out_action, str):
-        layout = {"invariant": INVARIANT, "image": IMAGE, "features": GROUP}[out_action]
+        layout = {OutputAction.INVARIANT: INVARIANT, OutputAction.IMAGE: IMAGE, OutputAction.FEATURES: GROUP}[
+            OutputAction.parse(out_action, "out_action")
+        ]
         action = measure.act(layout, sym, group)
         if action is None:
             raise ValueError("out_action 'features' needs a model with eqlab group layers")
@@ -267,7 +268,7 @@ def _guess(
 def _validate_out_action(out_action: Any) -> None:
     if out_action is None or callable(out_action):
         return
-    choice(out_action, "out_action", _OUT_ACTIONS)
+    OutputAction.parse(out_action, "out_action")
 
 
 def check(
@@ -310,8 +311,10 @@ def check(
     Examples
     --------
     >>> net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
-    >>> check(net, 28).verdict, check(net, 27).verdict
-    ('exact', 'not exact')
+    >>> check(net, 28).verdict
+    <Certificate.EXACT: 'exact'>
+    >>> check(net, 27).verdict == "not exact"  # a member is its string
+    True
     """
     module(model, "model")
     size = integer_pair(input_size, "input_size", minimum=1)
@@ -441,7 +444,10 @@ def _verdict(report: ExactnessReport, analysis: Analysis | None, failure: str) -
         return Certificate.NOT_EXACT, blame + numbers
     if unknown:
         first = unknown[0]
-        return Certificate.NOT_CERTIFIED, f"{first.name} ({first.kind}) is not understood: {first.effect}" + numbers
+        return (
+            Certificate.NOT_CERTIFIED,
+            f"{first.name} ({first.kind}) is not understood: {first.effect}" + numbers,
+        )
     if measured is None or GUESSED in report.out_action or analysis.exact is not True:
         return Certificate.NOT_CERTIFIED, f"the output's action is {report.out_action}" + numbers
     if not measured <= EXACT:
@@ -449,7 +455,10 @@ def _verdict(report: ExactnessReport, analysis: Analysis | None, failure: str) -
             f"the grid analysis predicts exact, but the averaged model measures {measured:.2g}: "
             "something no rule sees breaks the symmetry"
         )
-    return Certificate.EXACT, f"every sampling grid maps onto itself, and the averaged model measures {measured:.1e}"
+    return (
+        Certificate.EXACT,
+        f"every sampling grid maps onto itself, and the averaged model measures {measured:.1e}",
+    )
 
 
 def _int_sizes(sizes: Iterable[Any]) -> list[int]:
