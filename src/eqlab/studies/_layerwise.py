@@ -44,6 +44,7 @@ from eqlab.layerwise import (
 )
 from eqlab.runs import Figure, Report, RunFolder, Study, Table, config_to_dict, judge, unit_seed
 from eqlab.studies._plotting import errorbar_plot, save_figure
+from eqlab.testing import relative_error
 from eqlab.train import TrainSettings, train
 
 __all__ = ["STUDY", "LayerwiseConfig", "build_vgg", "invariant_not_layerwise", "report", "run"]
@@ -165,7 +166,7 @@ def _network_unit(config: LayerwiseConfig, model: nn.Sequential, data: tuple[Any
     probe = copy.deepcopy(merged).double()
     x64 = x_test[:256].double()
     with torch.no_grad():
-        invariance = float((probe(apply_transform(x64, "hflip")) - probe(x64)).norm() / probe(x64).norm())
+        invariance = relative_error(probe(apply_transform(x64, "hflip")), probe(x64))
     first = constrained.structure[0]
     return {
         "test_loss": evaluate(model, (x_test, y_test))[0],
@@ -241,7 +242,7 @@ def _toy_unit(seed: int) -> dict[str, Any]:
     model = invariant_not_layerwise(seed=seed)
     x = torch.randn(256, 1, 8, 8, generator=torch.Generator().manual_seed(seed + 100), dtype=torch.float64)
     with torch.no_grad():
-        invariance = float((model(x.flip(-1)) - model(x)).norm() / model(x).norm())
+        invariance = relative_error(model(flip_width(x)), model(x))
     weights = self_align(model, "hflip", "weights", data=x)
     acts = self_align(model, "hflip", "activations", data=x)
     return {
