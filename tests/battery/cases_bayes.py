@@ -9,15 +9,10 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from eqlab.bayes import (
-    KronLaplace,
-    MarglikSettings,
-    accumulate_factors,
-    kron_logdet,
-    parameter_group_names,
-    supported_layers,
-    train_marglik,
-)
+from eqlab.bayes import KronLaplace, Likelihood, MarglikSettings, train_marglik
+from eqlab.bayes._curvature import accumulate_factors, supported_layers
+from eqlab.bayes._laplace import kron_logdet
+from eqlab.bayes._marglik import parameter_group_names
 from eqlab.train import TrainSettings
 from tests.battery.harness import Battery
 
@@ -117,8 +112,15 @@ def build() -> Battery:
                 ("a layer the forward pass skips", _Unused()),
                 ("outputs of rank 3", nn.Sequential(nn.Linear(D, C), nn.Unflatten(1, (2, 2))).double()),
             ],
-            "likelihood": [("unknown", "poisson"), ("None", None), ("int", 5)],
-            "ggn": [("unknown", "kfac"), ("None", None)],
+            "likelihood": [
+                ("unknown", "poisson"),
+                ("None", None),
+                ("int", 5),
+                ("capitalised", "Classification"),
+                ("a ggn", "exact"),
+                ("enum class", Likelihood),
+            ],
+            "ggn": [("unknown", "kfac"), ("None", None), ("a likelihood", Likelihood.CLASSIFICATION)],
             "mc_samples": [("zero", 0), ("negative", -1), ("float", 1.5), ("bool", True), ("string", "2")],
             "seed": [("negative", -1), ("float", 1.5), ("string", "0")],
         },
@@ -203,7 +205,7 @@ def build() -> Battery:
     )
 
     b.mutate(
-        "eqlab.bayes.kron_logdet",
+        "eqlab.bayes._laplace.kron_logdet",
         kron_logdet,
         lambda: {
             "eig_a": torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64),
@@ -235,7 +237,7 @@ def build() -> Battery:
         },
     )
     b.add(
-        "eqlab.bayes.kron_logdet",
+        "eqlab.bayes._laplace.kron_logdet",
         "eig_g",
         "groups that disagree",
         lambda: kron_logdet(
@@ -243,14 +245,14 @@ def build() -> Battery:
         ),
     )
     b.add_valid(
-        "eqlab.bayes.kron_logdet",
+        "eqlab.bayes._laplace.kron_logdet",
         lambda: kron_logdet(
             torch.ones(2, 3, dtype=torch.float64), torch.ones(2, 4, dtype=torch.float64), 1.0
         ),
     )
 
     b.mutate(
-        "eqlab.bayes.accumulate_factors",
+        "eqlab.bayes._curvature.accumulate_factors",
         accumulate_factors,
         lambda: {
             "model": _mlp(),
@@ -271,8 +273,8 @@ def build() -> Battery:
     )
 
     for name, fn in (
-        ("supported_layers", supported_layers),
-        ("parameter_group_names", parameter_group_names),
+        ("_curvature.supported_layers", supported_layers),
+        ("_marglik.parameter_group_names", parameter_group_names),
     ):
         b.mutate(
             f"eqlab.bayes.{name}",
@@ -320,7 +322,7 @@ def build() -> Battery:
             "frequency": [("zero", 0), ("float", 1.5)],
             "hyper_steps": [("negative", -1), ("float", 2.5)],
             "hyper_lr": [("nan", float("nan")), ("negative", -0.1), ("zero", 0.0)],
-            "ggn": [("unknown", "kfac"), ("None", None)],
+            "ggn": [("unknown", "kfac"), ("None", None), ("capitalised", "MC"), ("int", 1)],
             "marglik_batch_size": [("zero", 0), ("negative", -5), ("float", 1.5)],
             "track_marglik": [("string", "no"), ("None", None)],
         },
@@ -366,7 +368,13 @@ def build() -> Battery:
                 ("TrainSettings", TrainSettings(epochs=1, batch_size=4)),
             ],
             "seed": [("negative", -1), ("float", 1.5), ("string", "0")],
-            "likelihood": [("regression", "regression"), ("unknown", "poisson"), ("None", None)],
+            "likelihood": [
+                ("regression", "regression"),
+                ("regression member", Likelihood.REGRESSION),
+                ("unknown", "poisson"),
+                ("None", None),
+                ("bytes", b"classification"),
+            ],
         },
     )
     return b

@@ -13,7 +13,8 @@ from torch.utils.data import TensorDataset
 from typer.testing import CliRunner
 
 from eqlab._cli import app
-from eqlab.bayes import KronLaplace, MarglikSettings, parameter_group_names, train_marglik
+from eqlab.bayes import KronLaplace, MarglikSettings, train_marglik
+from eqlab.bayes._marglik import parameter_group_names
 from eqlab.nn import SoftBlock, SoftPath, soft_backbone
 from eqlab.nn._primitives import BlockLinear, polyphase_subsample
 from tests.bayes.test_laplace import _dense_lml

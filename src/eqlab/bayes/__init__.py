@@ -1,16 +1,16 @@
-"""Laplace marginal likelihoods with Kronecker-factored curvature (for van der Ouderaa et al. 2023)."""
+"""Laplace marginal likelihoods with Kronecker-factored curvature (for van der Ouderaa et al. 2023).
 
-from eqlab.bayes._curvature import LIKELIHOODS, accumulate_factors, supported_layers
-from eqlab.bayes._laplace import KronLaplace, kron_logdet
-from eqlab.bayes._marglik import MarglikSettings, parameter_group_names, train_marglik
+- `KronLaplace` fits the Kronecker factors of a network's curvature and gives a differentiable log
+  marginal likelihood in the prior precisions;
+- `train_marglik` trains a classifier while learning one prior precision per parameter tensor, as
+  `MarglikSettings` says;
+- `Likelihood` names the likelihoods (``"classification"``, ``"regression"``).
 
-__all__ = [
-    "LIKELIHOODS",
-    "KronLaplace",
-    "MarglikSettings",
-    "accumulate_factors",
-    "kron_logdet",
-    "parameter_group_names",
-    "supported_layers",
-    "train_marglik",
-]
+See ``README.md`` in this folder.
+"""
+
+from eqlab.bayes._laplace import KronLaplace
+from eqlab.bayes._marglik import MarglikSettings, train_marglik
+from eqlab.bayes._options import Likelihood
+
+__all__ = ["KronLaplace", "Likelihood", "MarglikSettings", "train_marglik"]

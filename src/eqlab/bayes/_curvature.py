@@ -34,14 +34,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from eqlab._arguments import choice, describe, integer
+from eqlab._arguments import describe, integer
 from eqlab._arguments import module as check_module
+from eqlab.bayes._options import GGN, Likelihood
 from eqlab.nn._primitives import BlockLinear
 
-__all__ = ["LIKELIHOODS", "Layer", "LayerFactors", "accumulate_factors", "supported_layers"]
-
-LIKELIHOODS = ("classification", "regression")
-GGNS = ("exact", "mc")
+__all__ = ["Layer", "LayerFactors", "accumulate_factors", "supported_layers"]
 
 
 @dataclass
@@ -137,18 +135,18 @@ def _output_rows(module: nn.Module, g: torch.Tensor) -> torch.Tensor:
 
 
 def _hessian_factors(
-    outputs: torch.Tensor, likelihood: str, ggn: str, samples: int, generator: torch.Generator
+    outputs: torch.Tensor, likelihood: Likelihood, ggn: GGN, samples: int, generator: torch.Generator
 ) -> list[torch.Tensor]:
     """Vectors ``v`` (each ``(N, C)``) with ``sum_v v v^T = H`` per data point (exact) or in expectation."""
     n, c = outputs.shape
-    if likelihood == "classification":
+    if likelihood is Likelihood.CLASSIFICATION:
         p = outputs.detach().double().softmax(dim=1)
-        if ggn == "exact":
+        if ggn is GGN.EXACT:
             root = p.sqrt()
             return [(root[:, k : k + 1] * (torch.eye(c, dtype=p.dtype)[k] - p)) for k in range(c)]
         labels = torch.multinomial(p, samples, replacement=True, generator=generator)  # (N, S)
         return [(p - F.one_hot(labels[:, s], c).double()) / samples**0.5 for s in range(samples)]
-    if ggn == "exact":
+    if ggn is GGN.EXACT:
         return [torch.eye(c, dtype=torch.float64)[k].expand(n, c) for k in range(c)]
     return [
         torch.randn(n, c, generator=generator, dtype=torch.float64) / samples**0.5 for _ in range(samples)
@@ -159,7 +157,7 @@ def accumulate_factors(
     model: nn.Module,
     loader: Iterable[Any],
     likelihood: str,
-    ggn: str = "exact",
+    ggn: str = GGN.EXACT,
     samples: int = 1,
     seed: int = 0,
 ) -> tuple[list[LayerFactors], float, int, int]:
@@ -169,8 +167,8 @@ def accumulate_factors(
     cross-entropy, for regression the residual sum of squares.
     """
     layers = supported_layers(model)
-    likelihood = choice(likelihood, "likelihood", LIKELIHOODS)
-    ggn = choice(ggn, "ggn", GGNS)
+    likelihood = Likelihood.parse(likelihood, "likelihood")
+    ggn = GGN.parse(ggn, "ggn")
     samples = integer(samples, "samples", minimum=1)
     seed = integer(seed, "seed", minimum=0)
     if isinstance(loader, (torch.Tensor, str, bytes, Mapping)) or not isinstance(loader, Iterable):
@@ -205,7 +203,7 @@ def accumulate_factors(
             n_data += outputs.shape[0]
             n_outputs = outputs.shape[1]
             with torch.no_grad():
-                if likelihood == "classification":
+                if likelihood is Likelihood.CLASSIFICATION:
                     fit += float(F.cross_entropy(outputs.double(), y, reduction="sum"))
                 else:
                     fit += float(((outputs.double() - y.double().reshape(outputs.shape)) ** 2).sum())
@@ -255,8 +253,8 @@ def _batch(batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
-def _check_targets(y: torch.Tensor, outputs: torch.Tensor, likelihood: str) -> None:
-    if likelihood == "classification":
+def _check_targets(y: torch.Tensor, outputs: torch.Tensor, likelihood: Likelihood) -> None:
+    if likelihood is Likelihood.CLASSIFICATION:
         if y.dim() != 1 or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
             raise TypeError(
                 f"loader must yield 1-D integer class labels for classification, got {describe(y)}"

@@ -24,9 +24,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from eqlab._arguments import choice, describe, integer
+from eqlab._arguments import describe, integer
 from eqlab._arguments import module as check_module
-from eqlab.bayes._curvature import GGNS, LIKELIHOODS, LayerFactors, accumulate_factors, supported_layers
+from eqlab.bayes._curvature import LayerFactors, accumulate_factors, supported_layers
+from eqlab.bayes._options import GGN, Likelihood
 
 __all__ = ["KronLaplace", "kron_logdet"]
 
@@ -121,9 +122,11 @@ class KronLaplace:
     model
         A network of Linear and Conv2d layers (and parameter-free modules) mapping ``x`` to ``(N, C)``.
     likelihood
-        ``"classification"`` (softmax cross-entropy) or ``"regression"`` (Gaussian).
+        A `Likelihood` or its string: ``"classification"`` (softmax cross-entropy, integer labels
+        ``(N,)``) or ``"regression"`` (Gaussian, targets of the outputs' shape ``(N, C)``).
     ggn
-        ``"exact"`` (``C`` backward passes per batch) or ``"mc"`` (sampled labels / noise).
+        How the output Hessian enters the factors: ``"exact"`` (``C`` backward passes per batch) or
+        ``"mc"`` (``mc_samples`` sampled labels or noise vectors per data point).
     mc_samples
         Samples per data point for ``ggn="mc"``.
     seed
@@ -146,14 +149,14 @@ class KronLaplace:
     def __init__(
         self,
         model: nn.Module,
-        likelihood: str = "classification",
-        ggn: str = "exact",
+        likelihood: Likelihood | str = Likelihood.CLASSIFICATION,
+        ggn: str = GGN.EXACT,
         mc_samples: int = 1,
         seed: int = 0,
     ) -> None:
         check_module(model, "model")
-        likelihood = choice(likelihood, "likelihood", LIKELIHOODS)
-        ggn = choice(ggn, "ggn", GGNS)
+        likelihood = Likelihood.parse(likelihood, "likelihood")
+        ggn = GGN.parse(ggn, "ggn")
         mc_samples = integer(mc_samples, "mc_samples", minimum=1)
         seed = integer(seed, "seed", minimum=0)
         supported_layers(model)  # a model without Kronecker factors is refused now, not at fit
@@ -223,7 +226,7 @@ class KronLaplace:
         return delta.expand(count) if delta.dim() == 0 else delta
 
     def _noise(self, sigma_noise: Any) -> torch.Tensor:
-        if self.likelihood == "classification":
+        if self.likelihood is Likelihood.CLASSIFICATION:
             if sigma_noise is not None:
                 raise ValueError("sigma_noise applies to regression only")
             return torch.ones((), dtype=torch.float64)
@@ -235,7 +238,7 @@ class KronLaplace:
         """``log p(D | theta)`` at the fitted weights (differentiable in ``sigma_noise``)."""
         self._check_fitted()
         sigma = self._noise(sigma_noise)
-        if self.likelihood == "classification":
+        if self.likelihood is Likelihood.CLASSIFICATION:
             return torch.tensor(-self._fit, dtype=torch.float64)
         count = self.n_data * self.n_outputs
         return -self._fit / (2 * sigma**2) - count / 2 * torch.log(2 * math.pi * sigma**2)

@@ -19,17 +19,43 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from eqlab._arguments import choice, dataset, describe, flag, integer, real
+from eqlab._arguments import dataset, describe, flag, integer, real
 from eqlab._arguments import module as check_module
-from eqlab.bayes._curvature import GGNS, LIKELIHOODS, supported_layers
+from eqlab.bayes._curvature import supported_layers
 from eqlab.bayes._laplace import KronLaplace
+from eqlab.bayes._options import GGN, Likelihood
 
 __all__ = ["MarglikSettings", "parameter_group_names", "train_marglik"]
 
 
 @dataclass(frozen=True)
 class MarglikSettings:
-    """Epochs and optimisers for weights and prior precisions."""
+    """Epochs and optimisers for the weights and the prior precisions of `train_marglik`.
+
+    Attributes
+    ----------
+    epochs, batch_size, lr
+        MAP training of the weights: epochs, batch size and Adam's learning rate.
+    learn_prior
+        Learn the prior precisions by the marginal likelihood; ``False`` keeps them fixed (plain MAP).
+    prior_precision
+        The initial prior precision ``delta`` of every parameter tensor.
+    burn_in, frequency
+        Epochs before the first marginal-likelihood step, and epochs between two.
+    hyper_steps, hyper_lr
+        Adam steps on ``log delta`` per marginal-likelihood step, and their learning rate.
+    ggn
+        ``"exact"`` or ``"mc"``: how `KronLaplace` computes the curvature.
+    marglik_batch_size
+        The batch size of the data pass that fits the Kronecker factors.
+    track_marglik
+        Record the log evidence at the same epochs even when ``learn_prior`` is False.
+
+    Examples
+    --------
+    >>> MarglikSettings(epochs=20, burn_in=5, frequency=5).ggn
+    <GGN.EXACT: 'exact'>
+    """
 
     epochs: int
     batch_size: int = 64
@@ -40,7 +66,7 @@ class MarglikSettings:
     frequency: int = 5
     hyper_steps: int = 20
     hyper_lr: float = 0.1
-    ggn: str = "exact"
+    ggn: str = GGN.EXACT
     marglik_batch_size: int = 256
     track_marglik: bool = True
 
@@ -55,7 +81,7 @@ class MarglikSettings:
             "frequency": integer(self.frequency, "frequency", minimum=1),
             "hyper_steps": integer(self.hyper_steps, "hyper_steps", minimum=0),
             "hyper_lr": real(self.hyper_lr, "hyper_lr", positive=True),
-            "ggn": choice(self.ggn, "ggn", GGNS),
+            "ggn": GGN.parse(self.ggn, "ggn"),
             "marglik_batch_size": integer(self.marglik_batch_size, "marglik_batch_size", minimum=1),
             "track_marglik": flag(self.track_marglik, "track_marglik"),
         }
@@ -77,9 +103,24 @@ def train_marglik(
     settings: MarglikSettings,
     *,
     seed: int = 0,
-    likelihood: str = "classification",
+    likelihood: Likelihood | str = Likelihood.CLASSIFICATION,
 ) -> dict[str, Any]:
-    """Train ``model`` in place and return its history.
+    """Train ``model`` in place, learning one prior precision per parameter tensor, and return its history.
+
+    Parameters
+    ----------
+    model
+        A classifier of Linear, Conv2d and BlockLinear layers (and parameter-free modules) mapping a batch
+        ``x`` to logits ``(N, C)``.
+    data
+        A dataset of ``(x, y)`` pairs, ``y`` the integer class label.
+    settings
+        Epochs, optimisers and when to step the prior precisions (`MarglikSettings`).
+    seed
+        Seeds the data order and the Monte Carlo curvature.
+    likelihood
+        ``"classification"`` (the only one `train_marglik` trains; `KronLaplace` also takes
+        ``"regression"``).
 
     Returns
     -------
@@ -93,8 +134,8 @@ def train_marglik(
     if not isinstance(settings, MarglikSettings):
         raise TypeError(f"settings must be a MarglikSettings, got {describe(settings)}")
     seed = integer(seed, "seed", minimum=0)
-    likelihood = choice(likelihood, "likelihood", LIKELIHOODS)
-    if likelihood != "classification":
+    likelihood = Likelihood.parse(likelihood, "likelihood")
+    if likelihood is not Likelihood.CLASSIFICATION:
         raise ValueError("train_marglik trains classifiers (likelihood='classification')")
     generator = torch.Generator().manual_seed(seed)
     loader = DataLoader(data, batch_size=settings.batch_size, shuffle=True, generator=generator)
