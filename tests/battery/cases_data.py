@@ -1,4 +1,4 @@
-"""Bad inputs for `eqlab.data`: generated data, image transforms and the local file loaders."""
+"""Bad inputs for `eqlab.data`: generated data, the rotations behind it and the local file loaders."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import numpy as np
 import torch
 
 from eqlab import data
+from eqlab.data._files import MNIST_FILES, read_idx
+from eqlab.data._transforms import rotate, rotate_batch
 from tests.battery.harness import Battery
 
 _ROOT = tempfile.TemporaryDirectory(prefix="eqlab-battery-data-")
@@ -51,7 +53,7 @@ def _mnist(
     folder = _folder()
     images = np.zeros((2, 28, 28), dtype=np.uint8) if images is None else images
     labels = np.array([3, 7], dtype=np.uint8) if labels is None else labels
-    names = data.MNIST_FILES[True]
+    names = MNIST_FILES[True]
     _write(folder / names[0], raw if raw is not None else _idx_bytes(images))
     _write(folder / names[1], raw if raw is not None else _idx_bytes(labels))
     return folder
@@ -152,38 +154,9 @@ def build() -> Battery:
         },
     )
 
-    image_kinds = [
-        ("None", None),
-        ("string", "img"),
-        ("int", 3),
-        ("float", 2.5),
-        ("list", [[0.0, 1.0], [1.0, 0.0]]),
-        ("numpy array", np.zeros((2, 2))),
-        ("rank 1", torch.rand(5)),
-        ("rank 0", torch.tensor(1.0)),
-    ]
-    for name, fn in (("hflip", data.hflip), ("vflip", data.vflip)):
-        b.mutate(f"eqlab.data.{name}", fn, lambda: {"x": torch.rand(2, 3, 4)}, {"x": image_kinds})
-
     b.mutate(
-        "eqlab.data.rot90",
-        data.rot90,
-        lambda: {"x": torch.rand(2, 3, 4), "k": 1},
-        {
-            "x": [
-                ("None", None),
-                ("list", [[0.0, 1.0]]),
-                ("numpy array", np.zeros((2, 2))),
-                ("rank 1", torch.rand(5)),
-                ("rank 0", torch.tensor(1.0)),
-            ],
-            "k": [("float", 1.0), ("string", "1"), ("bool", True), ("None", None), ("fraction", 1.5)],
-        },
-    )
-
-    b.mutate(
-        "eqlab.data.rotate",
-        data.rotate,
+        "eqlab.data._transforms.rotate",
+        rotate,
         lambda: {"x": torch.rand(1, 8, 8), "degrees": 30.0},
         {
             "x": [
@@ -207,8 +180,8 @@ def build() -> Battery:
     )
 
     b.mutate(
-        "eqlab.data.rotate_batch",
-        data.rotate_batch,
+        "eqlab.data._transforms.rotate_batch",
+        rotate_batch,
         lambda: {"x": _images(3), "degrees": torch.tensor([10.0, 95.0, 200.0])},
         {
             "x": [
@@ -234,8 +207,8 @@ def build() -> Battery:
     )
 
     b.mutate(
-        "eqlab.data.read_idx",
-        _lazy(data.read_idx),
+        "eqlab.data._files.read_idx",
+        _lazy(read_idx),
         lambda: {"path": _idx_file()},
         {
             "path": [
@@ -323,9 +296,8 @@ def build() -> Battery:
     b.add_valid(
         "eqlab.data.gaussian_scale_sets", lambda: data.gaussian_scale_sets(np.int32(2), np.int64(3), _gen())
     )
-    b.add_valid("eqlab.data.rot90", lambda: data.rot90(torch.rand(2, 3, 4), np.int64(-1)))
-    b.add_valid("eqlab.data.rotate", lambda: data.rotate(torch.rand(1, 8, 8), np.int64(90)))
-    b.add_valid("eqlab.data.read_idx", lambda: data.read_idx(str(_idx_file())))
+    b.add_valid("eqlab.data._transforms.rotate", lambda: rotate(torch.rand(1, 8, 8), np.int64(90)))
+    b.add_valid("eqlab.data._files.read_idx", lambda: read_idx(str(_idx_file())))
     b.add_valid("eqlab.data.load_mnist", lambda: data.load_mnist(str(_mnist()), train=np.bool_(True)))
     return b
 

@@ -14,15 +14,13 @@ import torch
 from eqlab.data import (
     digits,
     gaussian_scale_sets,
-    hflip,
     load_cifar10,
     load_mnist,
     paste_in_quadrants,
-    rot90,
-    rotate,
-    rotate_batch,
     rotated_digits,
 )
+from eqlab.data._transforms import rotate, rotate_batch
+from eqlab.groups._image import flip_width, rotate90
 
 
 @pytest.mark.parametrize("size", [8, 11, 16, 29])
@@ -37,12 +35,12 @@ def test_digits_at_odd_and_even_sizes(size: int) -> None:
 def test_rotate_is_exact_on_quarter_turns_and_consistent_in_between() -> None:
     x = torch.arange(2 * 9 * 9).reshape(2, 9, 9).double()
     for k in range(4):
-        assert torch.equal(rotate(x, 90.0 * k), rot90(x, k))
-    assert torch.equal(rotate(x, 450.0), rot90(x, 1))
+        assert torch.equal(rotate(x, 90.0 * k), rotate90(x, k))
+    assert torch.equal(rotate(x, 450.0), rotate90(x, 1))
     small = torch.zeros(1, 15, 15, dtype=torch.float64)
     small[0, 4:11, 7] = 1.0
     almost = rotate(small, 89.9)
-    assert (almost - rot90(small, 1)).abs().max() < 0.01
+    assert (almost - rotate90(small, 1)).abs().max() < 0.01
     with pytest.raises(ValueError, match="square"):
         rotate(torch.zeros(3, 4), 30)
 
@@ -52,14 +50,14 @@ def test_generated_variants() -> None:
     gen = torch.Generator().manual_seed(0)
     rotated, angles = rotated_digits(images[:20], gen)
     for img, rot, angle in zip(images[:20], rotated, angles, strict=True):
-        assert torch.equal(rot, rot90(img, int(angle) // 90))
+        assert torch.equal(rot, rotate90(img, int(angle) // 90))
     canvas, quad_labels = paste_in_quadrants(images[:10], labels[:10], gen, label_quadrant=True)
     assert canvas.shape == (10, 1, 16, 16)
     assert torch.equal(quad_labels % 10, labels[:10])
     for img, big, label in zip(images[:10], canvas, quad_labels, strict=True):
         row, col = divmod(int(label) // 10, 2)
         assert torch.equal(big[:, row * 8 : row * 8 + 8, col * 8 : col * 8 + 8], img)
-    assert torch.equal(hflip(hflip(images[:3])), images[:3])
+    assert torch.equal(flip_width(flip_width(images[:3])), images[:3])
 
 
 def test_gaussian_sets_are_reproducible() -> None:
@@ -119,4 +117,4 @@ def test_rotate_batch_matches_rotate_per_image() -> None:
     batch = rotate_batch(x, angles)
     for i in range(6):
         torch.testing.assert_close(batch[i], rotate(x[i], float(angles[i])), rtol=1e-12, atol=1e-12)
-    assert torch.equal(batch[1], rot90(x[1], 1)) and torch.equal(batch[0], x[0])
+    assert torch.equal(batch[1], rotate90(x[1], 1)) and torch.equal(batch[0], x[0])

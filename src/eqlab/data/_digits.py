@@ -9,7 +9,8 @@ import torch.nn.functional as F
 
 from eqlab._arguments import choice, describe, flag, integer, tensor
 from eqlab._arguments import generator as check_generator
-from eqlab.data._transforms import rot90, rotate
+from eqlab.data._transforms import rotate
+from eqlab.groups._image import rotate90
 
 __all__ = ["digits", "paste_in_quadrants", "rotated_digits"]
 
@@ -24,10 +25,26 @@ def _raw_digits() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def digits(size: int = 8, mode: str = "pad") -> tuple[torch.Tensor, torch.Tensor]:
-    """The 1,797 digits as ``(N, 1, size, size)`` images in [0, 1] and ``(N,)`` labels.
+    """scikit-learn's 1,797 bundled 8 x 8 digits (no download) on a ``size`` x ``size`` canvas.
 
-    ``mode="pad"`` centres the 8 x 8 digit on a zero canvas (for odd margins the extra row and column
-    go to the bottom and right); ``mode="resize"`` resamples bilinearly to ``size``.
+    Parameters
+    ----------
+    size
+        The side of the images.
+    mode
+        ``"pad"`` centres the 8 x 8 digit on a zero canvas (``size >= 8``; for odd margins the extra row
+        and column go to the bottom and right); ``"resize"`` resamples bilinearly to ``size``.
+
+    Returns
+    -------
+    images, labels
+        ``(1797, 1, size, size)`` float32 images in [0, 1] and ``(1797,)`` int64 labels 0..9.
+
+    Examples
+    --------
+    >>> images, labels = digits(9)
+    >>> tuple(images.shape), tuple(labels.shape)
+    ((1797, 1, 9, 9), (1797,))
     """
     size = integer(size, "size", minimum=1)
     mode = choice(mode, "mode", ("pad", "resize"))
@@ -45,8 +62,23 @@ def digits(size: int = 8, mode: str = "pad") -> tuple[torch.Tensor, torch.Tensor
 def rotated_digits(
     images: torch.Tensor, generator: torch.Generator, angles: str = "quarter"
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each image rotated by a random angle: ``"quarter"`` (multiples of 90, exact) or ``"any"``
-    (uniform in [0, 360), interpolated beyond the quarter turns). Returns images and the angles."""
+    """Each image rotated about its centre by a random angle, counter-clockwise as displayed.
+
+    Parameters
+    ----------
+    images
+        ``(N, ..., H, W)`` images (square and floating for ``angles="any"``).
+    generator
+        Draws the angles.
+    angles
+        ``"quarter"``: multiples of 90 degrees, exact (``torch.rot90(x, k, dims=(-2, -1))``, eqlab's
+        rotation); ``"any"``: uniform in [0, 360), bilinear beyond the quarter turns (zeros outside).
+
+    Returns
+    -------
+    images, degrees
+        The rotated images, of the input's shape, and the ``(N,)`` float64 angles in degrees.
+    """
     tensor(images, "images", min_ndim=3)
     check_generator(generator, "generator")
     angles = choice(angles, "angles", ("quarter", "any"))
@@ -57,7 +89,7 @@ def rotated_digits(
     n = images.shape[0]
     if angles == "quarter":
         quarters = torch.randint(0, 4, (n,), generator=generator)
-        out = torch.stack([rot90(img, int(k)) for img, k in zip(images, quarters, strict=True)])
+        out = torch.stack([rotate90(img, int(k)) for img, k in zip(images, quarters, strict=True)])
         return out, quarters.double() * 90
     degrees = torch.rand(n, generator=generator, dtype=torch.float64) * 360
     return torch.stack([rotate(img, float(a)) for img, a in zip(images, degrees, strict=True)]), degrees
@@ -66,10 +98,24 @@ def rotated_digits(
 def paste_in_quadrants(
     images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, label_quadrant: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Paste each ``(1, s, s)`` image into a random quadrant of a ``(1, 2s, 2s)`` canvas.
+    """Paste each image into a random quadrant of a zero canvas twice its size.
 
-    The label stays the digit, or becomes ``digit + 10 * quadrant`` with ``label_quadrant`` (quadrants
-    0..3: top-left, top-right, bottom-left, bottom-right), a task no rotation-invariant model can solve.
+    Parameters
+    ----------
+    images
+        ``(N, C, S, S)`` square images.
+    labels
+        ``(N,)`` integer labels.
+    generator
+        Draws the quadrants.
+    label_quadrant
+        Make the label ``label + 10 * quadrant`` (quadrants 0..3: top-left, top-right, bottom-left,
+        bottom-right), a task no rotation-invariant model can solve; else keep the labels.
+
+    Returns
+    -------
+    canvases, labels
+        ``(N, C, 2S, 2S)`` images and ``(N,)`` labels.
     """
     tensor(images, "images", ndim=4, nonempty=False)
     n, c, s, width = images.shape

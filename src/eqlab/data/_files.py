@@ -83,7 +83,28 @@ def _find(folder: Path, name: str) -> Path | None:
 
 
 def load_mnist(data_dir: str | Path, train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    """MNIST from ``data_dir``: images ``(N, 1, 28, 28)`` in [0, 1] and labels ``(N,)``."""
+    """MNIST from the IDX files in a local folder (nothing is downloaded).
+
+    Parameters
+    ----------
+    data_dir
+        A folder holding ``train-images-idx3-ubyte`` and ``train-labels-idx1-ubyte`` (or the ``t10k-``
+        test files), plain or ``.gz``, or plain under ``MNIST/raw`` (torchvision's layout).
+    train
+        The 60,000 training images, or the 10,000 test images.
+
+    Returns
+    -------
+    images, labels
+        ``(N, 1, 28, 28)`` float32 images in [0, 1] and ``(N,)`` int64 labels.
+
+    Raises
+    ------
+    FileNotFoundError
+        (also a ValueError) when the folder or a file is missing, naming the files expected.
+    ValueError
+        when a file is not a well-formed IDX file, or the two disagree.
+    """
     train = flag(train, "train")
     folder = _folder(data_dir)
     names = MNIST_FILES[train]
@@ -125,8 +146,28 @@ def _cifar_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_cifar10(data_dir: str | Path, train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    """CIFAR-10 from ``data_dir`` (or its ``cifar-10-batches-py`` subfolder): images ``(N, 3, 32, 32)``
-    in [0, 1] and labels ``(N,)``."""
+    """CIFAR-10 from the python batches in a local folder (nothing is downloaded).
+
+    Parameters
+    ----------
+    data_dir
+        A folder holding ``data_batch_1`` ... ``data_batch_5`` and ``test_batch``, directly or in its
+        ``cifar-10-batches-py`` subfolder.
+    train
+        The 50,000 training images, or the 10,000 test images.
+
+    Returns
+    -------
+    images, labels
+        ``(N, 3, 32, 32)`` float32 images in [0, 1] and ``(N,)`` int64 labels 0..9.
+
+    Raises
+    ------
+    FileNotFoundError
+        (also a ValueError) when the folder or a batch is missing, naming the batches expected.
+    ValueError
+        when a batch is not a well-formed CIFAR-10 python batch.
+    """
     train = flag(train, "train")
     folder = _folder(data_dir)
     if (folder / "cifar-10-batches-py").is_dir():

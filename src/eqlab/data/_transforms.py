@@ -1,8 +1,8 @@
-"""Exact and interpolated image transforms on ``(..., H, W)`` tensors (no torchvision).
+"""Rotation of images by any angle, ``(..., H, W)`` tensors (no torchvision), for data augmentation.
 
-Conventions are eqlab's: the rotation r is ``torch.rot90(x, 1, dims=(-2, -1))``, the reflection
-``torch.flip(x, dims=(-1,))``. `rotate` by an arbitrary angle interpolates only the part of the angle
-beyond a multiple of 90 degrees and does the multiple with `rot90`, so 90-degree steps stay exact.
+Whole quarter turns and flips are eqlab's one image action, `eqlab.groups._image` (the rotation r is
+``torch.rot90(x, 1, dims=(-2, -1))``); `rotate` interpolates only the part of the angle beyond a multiple
+of 90 degrees and does the multiple with `rotate90`, so 90-degree steps stay exact.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import math
 import torch
 import torch.nn.functional as F
 
-from eqlab._arguments import describe, integer, real, tensor
+from eqlab._arguments import describe, real, tensor
+from eqlab.groups._image import rotate90
 
-__all__ = ["hflip", "rot90", "rotate", "rotate_batch", "vflip"]
+__all__ = ["rotate", "rotate_batch"]
 
 
 def _images(x: torch.Tensor, name: str = "x") -> torch.Tensor:
@@ -22,23 +23,8 @@ def _images(x: torch.Tensor, name: str = "x") -> torch.Tensor:
     return tensor(x, name, min_ndim=2, nonempty=False)
 
 
-def rot90(x: torch.Tensor, k: int = 1) -> torch.Tensor:
-    """Rotate by ``k`` quarter turns (exact): ``(..., H, W) -> (..., W, H)``."""
-    return torch.rot90(_images(x), integer(k, "k"), dims=(-2, -1))
-
-
-def hflip(x: torch.Tensor) -> torch.Tensor:
-    """Mirror left-right (exact)."""
-    return torch.flip(_images(x), dims=(-1,))
-
-
-def vflip(x: torch.Tensor) -> torch.Tensor:
-    """Mirror top-bottom (exact)."""
-    return torch.flip(_images(x), dims=(-2,))
-
-
 def _rotate_small(x: torch.Tensor, degrees: float) -> torch.Tensor:
-    """Bilinear rotation about the image centre, in the direction of `rot90`; zeros outside."""
+    """Bilinear rotation about the image centre, in the direction of `rotate90`; zeros outside."""
     if degrees == 0:
         return x
     theta = math.radians(degrees)
@@ -46,7 +32,7 @@ def _rotate_small(x: torch.Tensor, degrees: float) -> torch.Tensor:
     shape = x.shape
     flat = x.reshape(-1, 1, shape[-2], shape[-1])
     # output pixel (u, v) in normalised coordinates samples the input at R(-theta) (u, v); the sign
-    # makes a quarter turn match torch.rot90(x, 1, dims=(-2, -1)).
+    # makes a quarter turn match rotate90(x, 1).
     matrix = torch.tensor([[cos, -sin, 0.0], [sin, cos, 0.0]], dtype=flat.dtype, device=flat.device)
     grid = F.affine_grid(matrix.expand(flat.shape[0], 2, 3), list(flat.shape), align_corners=False)
     return F.grid_sample(flat, grid, mode="bilinear", padding_mode="zeros", align_corners=False).reshape(
@@ -56,7 +42,7 @@ def _rotate_small(x: torch.Tensor, degrees: float) -> torch.Tensor:
 
 def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
     """Rotate ``(..., H, W)`` images about their centre by ``degrees`` (square images for non-multiples
-    of 90). Multiples of 90 degrees are exact `rot90` calls; the rest is bilinear."""
+    of 90). Multiples of 90 degrees are exact `rotate90` calls; the rest is bilinear."""
     _images(x)
     quarters, rest = divmod(real(degrees, "degrees"), 90.0)
     if rest and x.shape[-1] != x.shape[-2]:
@@ -68,14 +54,14 @@ def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
         raise TypeError(
             f"x must be a floating-point tensor to rotate by {degrees} degrees, got {describe(x)}"
         )
-    return rot90(_rotate_small(x, rest), int(quarters) % 4)
+    return rotate90(_rotate_small(x, rest), int(quarters) % 4)
 
 
 def rotate_batch(x: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
     """Rotate each image of ``x`` ``(B, C, H, W)`` (square) by its own angle ``degrees`` ``(B,)``.
 
     Same rule as `rotate`: the remainder below 90 degrees is bilinear (one ``grid_sample`` for the
-    batch), whole quarter turns are exact `rot90`, so ``rotate_batch(x, a)[i] == rotate(x[i], a[i])``.
+    batch), whole quarter turns are exact `rotate90`, so ``rotate_batch(x, a)[i] == rotate(x[i], a[i])``.
     """
     tensor(x, "x", ndim=4, floating=True, nonempty=False)
     if x.shape[-1] != x.shape[-2]:
@@ -101,5 +87,5 @@ def rotate_batch(x: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
     for k in range(4):
         chosen = (quarters.remainder(4) == k).nonzero().flatten()
         if chosen.numel():
-            out[chosen] = torch.rot90(turned[chosen], k, dims=(-2, -1))
+            out[chosen] = rotate90(turned[chosen], k)
     return out

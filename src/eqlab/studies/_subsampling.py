@@ -26,8 +26,9 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from eqlab.data._digits import digits
-from eqlab.data._transforms import rot90, rotate_batch
+from eqlab.data._transforms import rotate_batch
 from eqlab.exactness import check, exact_sizes
+from eqlab.groups._image import rotate90
 from eqlab.nn import GroupBatchNorm2d, GroupConv2d, GroupPool, LiftingConv2d
 from eqlab.runs import Figure, Report, RunFolder, Study, Table, config_to_dict, judge, unit_seed
 from eqlab.studies._plotting import errorbar_plot, save_figure
@@ -146,7 +147,7 @@ def _train_unit(
     by_angle = [
         _accuracy(model, rotate_batch(x_test, torch.full((len(x_test),), float(a))), y_test) for a in angles
     ]
-    unseen_x = torch.cat([rot90(x_test, k) for k in (1, 2, 3)])
+    unseen_x = torch.cat([rotate90(x_test, k) for k in (1, 2, 3)])
     unseen_y = y_test.repeat(3)
     unseen_pred = _predict(model, unseen_x)
     per_class = [float((unseen_pred[unseen_y == c] == c).double().mean()) for c in range(10)]
