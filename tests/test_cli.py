@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from eqlab import __version__
 from eqlab._cli import app
-from eqlab.runs import INTERRUPT_ENV
 from eqlab.runs import _checkpoint as checkpoint
+from eqlab.runs._checkpoint import INTERRUPT_ENV
 
 runner = CliRunner()
 

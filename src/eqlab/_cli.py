@@ -134,7 +134,8 @@ def run(
     """Run studies and write their run folders and reports."""
     from eqlab._runner import resume as resume_run
     from eqlab._runner import run_studies
-    from eqlab.runs import STATUSES, ConfigError, parse_assignments
+    from eqlab.runs import Status
+    from eqlab.runs._config import ConfigError, parse_assignments
 
     if device not in ("cpu", "cuda"):
         raise _usage_error(f"--device must be cpu or cuda, got {device!r}")
@@ -169,7 +170,7 @@ def run(
     for column in ("study", "status", "verdicts", "report"):
         table.add_column(column)
     for o in outcomes:
-        counts = {status: sum(v.status == status for v in o.verdicts) for status in STATUSES}
+        counts = {status: sum(v.status == status for v in o.verdicts) for status in Status}
         verdicts = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or (o.error or "")
         table.add_row(o.study, o.status, verdicts, str(o.folder / "report.html"))
     stdout.print(table)
@@ -182,7 +183,7 @@ def run(
 def report(run_dir: Annotated[Path, typer.Argument(help="A study run folder.")]) -> None:
     """Rebuild a run's plots and reports from its saved results."""
     from eqlab._runner import rebuild_report
-    from eqlab.runs import ConfigError
+    from eqlab.runs._config import ConfigError
 
     try:
         verdicts = rebuild_report(run_dir)
@@ -200,7 +201,7 @@ def _load_model(spec: str) -> Any:
 
     import torch
 
-    from eqlab.runs import ConfigError
+    from eqlab.runs._config import ConfigError
 
     path = Path(spec)
     if path.suffix == ".pt" or path.exists():
@@ -270,7 +271,7 @@ def exactness(
     from torch import nn
 
     from eqlab.exactness import check, nearest_exact_sizes
-    from eqlab.runs import ConfigError
+    from eqlab.runs._config import ConfigError
 
     try:
         built = _load_model(model)

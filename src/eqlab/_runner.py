@@ -18,20 +18,12 @@ from typing import Any
 
 from eqlab._arguments import choice, describe, flag, integer
 from eqlab._arguments import path as check_path
-from eqlab.runs import (
-    MIN_SEEDS,
-    STATUSES,
-    ConfigError,
-    RunFolder,
-    Study,
-    Verdict,
-    apply_overrides,
-    config_from_dict,
-    config_to_dict,
-    environment,
-    write_index,
-    write_report,
-)
+from eqlab.runs import RunFolder, Status, Study, Verdict
+from eqlab.runs._config import ConfigError, apply_overrides, config_to_dict
+from eqlab.runs._folder import environment
+from eqlab.runs._report import write_index, write_report
+from eqlab.runs._study import config_from_dict
+from eqlab.runs._verdict import MIN_SEEDS
 from eqlab.studies import STUDIES
 from eqlab.train._distributed import init_from_env
 
@@ -268,7 +260,7 @@ def rebuild_report(run_dir: str | Path) -> list[Verdict]:
             f"({type(exc).__name__}: {exc})"
         ) from None
     report.settings = config_to_dict(config)
-    undecided = sum(v.status == STATUSES[2] for v in report.verdicts)
+    undecided = sum(v.status == Status.NOT_MEASURABLE for v in report.verdicts)
     if undecided:
         report.notes.append(
             f"{undecided} verdict(s) could not be decided: the rule needs at least {MIN_SEEDS} finite "

@@ -16,6 +16,14 @@ import torch
 
 from eqlab import runs
 from eqlab.runs import Figure, Report, RunFolder, Study, Table
+from eqlab.runs._atomic import atomic_torch_save, atomic_write_bytes, atomic_write_json, atomic_write_text
+from eqlab.runs._checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
+from eqlab.runs._config import apply_overrides, config_to_dict, parse_assignments
+from eqlab.runs._folder import environment
+from eqlab.runs._progress import Progress
+from eqlab.runs._report import format_number, write_index, write_report
+from eqlab.runs._seeding import unit_seed
+from eqlab.runs._study import config_from_dict
 from tests.battery.harness import Battery
 
 _ROOT = tempfile.TemporaryDirectory(prefix="eqlab-battery-runs-")
@@ -133,8 +141,8 @@ def build() -> Battery:
     # ---- atomic writes ---------------------------------------------------------------------------
     target = lambda: _folder() / "out.bin"  # noqa: E731
     b.mutate(
-        "eqlab.runs.atomic_write_bytes",
-        _in_scratch(_lazy(runs.atomic_write_bytes)),
+        "eqlab.runs._atomic.atomic_write_bytes",
+        _in_scratch(_lazy(atomic_write_bytes)),
         lambda: {"path": target(), "data": b"abc"},
         {
             "path": _paths(),
@@ -142,8 +150,8 @@ def build() -> Battery:
         },
     )
     b.mutate(
-        "eqlab.runs.atomic_write_text",
-        _in_scratch(_lazy(runs.atomic_write_text)),
+        "eqlab.runs._atomic.atomic_write_text",
+        _in_scratch(_lazy(atomic_write_text)),
         lambda: {"path": target(), "text": "abc"},
         {
             "path": _paths(),
@@ -151,8 +159,8 @@ def build() -> Battery:
         },
     )
     b.mutate(
-        "eqlab.runs.atomic_write_json",
-        _in_scratch(_lazy(runs.atomic_write_json)),
+        "eqlab.runs._atomic.atomic_write_json",
+        _in_scratch(_lazy(atomic_write_json)),
         lambda: {"path": target(), "value": {"a": [1, 2.5, None]}},
         {
             "path": _paths(),
@@ -166,8 +174,8 @@ def build() -> Battery:
         },
     )
     b.mutate(
-        "eqlab.runs.atomic_torch_save",
-        _in_scratch(_lazy(runs.atomic_torch_save)),
+        "eqlab.runs._atomic.atomic_torch_save",
+        _in_scratch(_lazy(atomic_torch_save)),
         lambda: {"path": target(), "value": {"a": torch.zeros(2)}},
         {
             "path": _paths(),
@@ -182,8 +190,8 @@ def build() -> Battery:
 
     # ---- checkpoints -------------------------------------------------------------------------------
     b.mutate(
-        "eqlab.runs.save_checkpoint",
-        _in_scratch(_lazy(runs.save_checkpoint)),
+        "eqlab.runs._checkpoint.save_checkpoint",
+        _in_scratch(_lazy(save_checkpoint)),
         lambda: {"path": _folder() / "c.pt", "state": {"epoch": 1}},
         {
             "path": _paths(),
@@ -197,8 +205,8 @@ def build() -> Battery:
         },
     )
     b.mutate(
-        "eqlab.runs.load_checkpoint",
-        _lazy(runs.load_checkpoint),
+        "eqlab.runs._checkpoint.load_checkpoint",
+        _lazy(load_checkpoint),
         lambda: {"path": _good_checkpoint()},
         {
             "path": [
@@ -214,9 +222,9 @@ def build() -> Battery:
         },
     )
     b.mutate(
-        "eqlab.runs.set_rng_state",
-        runs.set_rng_state,
-        lambda: {"state": runs.get_rng_state()},
+        "eqlab.runs._checkpoint.set_rng_state",
+        set_rng_state,
+        lambda: {"state": get_rng_state()},
         {
             "state": [
                 ("None", None),
@@ -234,8 +242,8 @@ def build() -> Battery:
 
     # ---- configs --------------------------------------------------------------------------------------
     b.mutate(
-        "eqlab.runs.parse_assignments",
-        runs.parse_assignments,
+        "eqlab.runs._config.parse_assignments",
+        parse_assignments,
         {"items": ["a=1", "b=x"]},
         {
             "items": [
@@ -252,8 +260,8 @@ def build() -> Battery:
         names={"items": ("items", "--set")},
     )
     b.mutate(
-        "eqlab.runs.apply_overrides",
-        runs.apply_overrides,
+        "eqlab.runs._config.apply_overrides",
+        apply_overrides,
         lambda: {"config": Demo(), "overrides": {"epochs": "5", "sizes": "8,16"}},
         {
             "config": [
@@ -278,8 +286,8 @@ def build() -> Battery:
         names={"overrides": ("overrides", "epochs", "nokey", "lr", "sizes", "flag")},
     )
     b.mutate(
-        "eqlab.runs.config_to_dict",
-        runs.config_to_dict,
+        "eqlab.runs._config.config_to_dict",
+        config_to_dict,
         lambda: {"config": Demo()},
         {
             "config": [
@@ -295,8 +303,8 @@ def build() -> Battery:
         },
     )
     b.mutate(
-        "eqlab.runs.config_from_dict",
-        runs.config_from_dict,
+        "eqlab.runs._study.config_from_dict",
+        config_from_dict,
         lambda: {
             "kind": Demo,
             "values": {"epochs": 3, "lr": 0.5, "sizes": [1, 2], "name": "y", "flag": True},
@@ -325,8 +333,8 @@ def build() -> Battery:
 
     # ---- seeds, environment, progress ------------------------------------------------------------------
     b.mutate(
-        "eqlab.runs.unit_seed",
-        runs.unit_seed,
+        "eqlab.runs._seeding.unit_seed",
+        unit_seed,
         {"base": 0},
         {
             "base": [
@@ -346,10 +354,10 @@ def build() -> Battery:
         ("None", (None,)),
         ("bool", (True,)),
     ):
-        b.add("eqlab.runs.unit_seed", "parts", label, lambda p=parts: runs.unit_seed(0, *p))
+        b.add("eqlab.runs._seeding.unit_seed", "parts", label, lambda p=parts: unit_seed(0, *p))
     b.mutate(
-        "eqlab.runs.environment",
-        runs.environment,
+        "eqlab.runs._folder.environment",
+        environment,
         {"seed": 0, "device": "cpu"},
         {
             "seed": [("negative", -1), ("float", 1.5), ("string", "0"), ("None", None), ("bool", True)],
@@ -357,8 +365,8 @@ def build() -> Battery:
         },
     )
     b.mutate(
-        "eqlab.runs.Progress",
-        runs.Progress,
+        "eqlab.runs._progress.Progress",
+        Progress,
         {"total": 10, "description": "train", "completed": 2},
         {
             "total": [("negative", -1), ("float", 2.5), ("string", "10"), ("None", None), ("bool", True)],
@@ -462,13 +470,13 @@ def build() -> Battery:
     b.add_valid(
         "eqlab.runs.judge", lambda: runs.judge("gap", np.array([0.3, 0.2, 0.4]), min_seeds=np.int64(3))
     )
-    b.add_valid("eqlab.runs.unit_seed", lambda: runs.unit_seed(np.int64(3), np.int32(1)))
-    b.add_valid("eqlab.runs.format_number", lambda: runs.format_number(np.float32(0.5)))
-    b.add_valid("eqlab.runs.format_number", lambda: runs.format_number("a label"))
+    b.add_valid("eqlab.runs._seeding.unit_seed", lambda: unit_seed(np.int64(3), np.int32(1)))
+    b.add_valid("eqlab.runs._report.format_number", lambda: format_number(np.float32(0.5)))
+    b.add_valid("eqlab.runs._report.format_number", lambda: format_number("a label"))
 
     b.mutate(
-        "eqlab.runs.format_number",
-        runs.format_number,
+        "eqlab.runs._report.format_number",
+        format_number,
         {"value": 0.123456},
         {
             "value": [
@@ -554,8 +562,8 @@ def build() -> Battery:
     )
 
     b.mutate(
-        "eqlab.runs.write_report",
-        _lazy(runs.write_report),
+        "eqlab.runs._report.write_report",
+        _lazy(write_report),
         lambda: {"report": _report_value(), "run_dir": _folder()},
         {
             "report": [
@@ -568,8 +576,8 @@ def build() -> Battery:
         },
     )
     b.mutate(
-        "eqlab.runs.write_index",
-        _lazy(runs.write_index),
+        "eqlab.runs._report.write_index",
+        _lazy(write_index),
         lambda: {"path": _folder() / "index.html", "entries": _index_entry()},
         {
             "path": [("None", None), ("int", 5), ("an existing folder", _Lazy(_folder))],
@@ -588,13 +596,13 @@ def build() -> Battery:
 
 def _good_checkpoint() -> Path:
     path = _folder() / "good.pt"
-    runs.save_checkpoint(path, {"epoch": 1})
+    save_checkpoint(path, {"epoch": 1})
     return path
 
 
 def _without(key: str) -> dict[str, Any]:
-    return {k: v for k, v in runs.get_rng_state().items() if k != key}
+    return {k: v for k, v in get_rng_state().items() if k != key}
 
 
 def _replaced(key: str, value: Any) -> dict[str, Any]:
-    return {**runs.get_rng_state(), key: value}
+    return {**get_rng_state(), key: value}

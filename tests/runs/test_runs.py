@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from dataclasses import dataclass
@@ -11,16 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from eqlab.runs import (
-    ConfigError,
-    RunFolder,
-    apply_overrides,
-    atomic_write_json,
-    judge,
-    load_checkpoint,
-    parse_assignments,
-    save_checkpoint,
-)
+from eqlab.runs import RunFolder, Status, Verdict, judge
+from eqlab.runs._atomic import atomic_write_json
+from eqlab.runs._checkpoint import load_checkpoint, save_checkpoint
+from eqlab.runs._config import ConfigError, apply_overrides, parse_assignments
 
 
 def test_verdict_rule_three_outcomes() -> None:
@@ -32,6 +27,15 @@ def test_verdict_rule_three_outcomes() -> None:
     assert judge("c", [1.0, math.nan, 1.0]).status == "not measurable at this scale"
     less = judge("c", [-14.0, -14.2, -13.9], threshold=-12, direction="less")
     assert less.status == "supported" and less.high < -12
+
+
+def test_the_status_is_a_str_enum_that_survives_json() -> None:
+    verdict = judge("c", [1.0, 1.1, 0.9])
+    assert verdict.status is Status.SUPPORTED and verdict.status == "supported"
+    data = json.loads(json.dumps(verdict.to_dict()))
+    assert data["status"] == "supported" and type(verdict.to_dict()["status"]) is str
+    assert Verdict.from_dict(data) == verdict and Verdict.from_dict(data).status is Status.SUPPORTED
+    assert [str(s) for s in Status] == ["supported", "not supported", "not measurable at this scale"]
 
 
 def test_verdict_interval_is_the_student_t_interval() -> None:

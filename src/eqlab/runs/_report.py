@@ -35,7 +35,23 @@ _STATUS_COLOURS = {
 
 @dataclass
 class Table:
-    """A results table: a title, column headers and rows of cells (numbers are formatted)."""
+    """A results table of a `Report`: a title, column headers and rows of cells.
+
+    Attributes
+    ----------
+    title
+        The table's title (may be empty).
+    headers
+        The column names.
+    rows
+        Rows of cells, one per header: strings, numbers (written with 4 significant digits, in
+        scientific notation below 1e-3 and from 1e5), booleans or None.
+
+    Examples
+    --------
+    >>> Table("errors", ["model", "error"], [["mlp", 0.25], ["equivariant", 1.5e-13]]).headers
+    ['model', 'error']
+    """
 
     title: str
     headers: list[str]
@@ -64,7 +80,15 @@ class Table:
 
 @dataclass
 class Figure:
-    """A plot in the run's ``plots/`` folder, with a caption saying what to read from it."""
+    """A plot of a `Report`, in the run's ``plots/`` folder, with a caption saying what to read from it.
+
+    Attributes
+    ----------
+    filename
+        A plain file name inside ``plots/`` (``"errors.png"``), no folders.
+    caption
+        What the plot shows and what to read from it.
+    """
 
     filename: str
     caption: str
@@ -79,7 +103,23 @@ class Figure:
 
 @dataclass
 class Report:
-    """Everything a study's report says."""
+    """Everything a study's report says; written as ``report.md`` and a self-contained ``report.html``.
+
+    Attributes
+    ----------
+    study, title
+        The study's name and the report's title.
+    paper, claim, measured
+        The paper reproduced, its claim, and what this run measured, in words.
+    verdicts
+        The `Verdict` of each claim, from `judge`.
+    tables, figures
+        `Table` and `Figure` items, in the order shown.
+    notes
+        Further remarks, one paragraph each.
+    settings
+        The configuration the run used (filled in by the runner).
+    """
 
     study: str
     title: str

@@ -9,10 +9,10 @@ interval straddles it, or lies on the other side); with fewer seeds, or non-fini
 
 >>> v = judge("gap", [0.30, 0.25, 0.28, 0.31], threshold=0.0, direction="greater")
 >>> v.status, round(v.low, 3) > 0
-('supported', True)
->>> judge("gap", [0.1, -0.2, 0.05], threshold=0.0).status
-'not supported'
->>> judge("gap", [0.1, 0.2], threshold=0.0).status
+(<Status.SUPPORTED: 'supported'>, True)
+>>> judge("gap", [0.1, -0.2, 0.05], threshold=0.0).status == "not supported"
+True
+>>> str(judge("gap", [0.1, 0.2], threshold=0.0).status)
 'not measurable at this scale'
 """
 
@@ -28,20 +28,50 @@ import numpy as np
 from scipy import stats
 
 from eqlab._arguments import choice, describe, integer, real, string
+from eqlab._options import Option
 
-__all__ = ["CONFIDENCE", "MIN_SEEDS", "STATUSES", "Verdict", "judge"]
+__all__ = ["CONFIDENCE", "MIN_SEEDS", "Status", "Verdict", "judge"]
 
 CONFIDENCE = 0.95
+"""The confidence of the two-sided Student-t interval of `judge`."""
 MIN_SEEDS = 3
-STATUSES = ("supported", "not supported", "not measurable at this scale")
+"""The fewest per-seed values from which `judge` decides a claim."""
+
+
+class Status(Option):
+    """The decision `judge` takes on a claim (`Verdict.status`); a member is its string."""
+
+    SUPPORTED = "supported"
+    """The whole 95% interval of the mean lies on the claimed side of the threshold."""
+    NOT_SUPPORTED = "not supported"
+    """The interval contains the threshold, or lies on the other side of it."""
+    NOT_MEASURABLE = "not measurable at this scale"
+    """Fewer values than ``min_seeds``, or a value that is NaN or infinite."""
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The decision on one claim, with the numbers behind it."""
+    """The decision on one claim, with the numbers behind it; made by `judge`.
+
+    Attributes
+    ----------
+    claim
+        The claim, in words.
+    status
+        The `Status`: supported, not supported, or not measurable at this scale.
+    mean, low, high
+        The mean of the per-seed values and its two-sided 95% Student-t interval (NaN when not
+        measurable).
+    values
+        The per-seed values.
+    threshold, direction
+        The claim is that the quantity is ``direction`` (``"greater"`` or ``"less"``) than ``threshold``.
+    detail
+        Why, in words (where the interval lies, and on how many values).
+    """
 
     claim: str
-    status: str
+    status: Status
     mean: float
     low: float
     high: float
@@ -53,13 +83,15 @@ class Verdict:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         out = asdict(self)
+        out["status"] = str(self.status)
         out["values"] = list(self.values)
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Verdict:
         """Inverse of `to_dict`."""
-        return cls(**{**data, "values": tuple(data["values"])})
+        status = Status.parse(data["status"], "status")
+        return cls(**{**data, "status": status, "values": tuple(data["values"])})
 
 
 def judge(
@@ -69,7 +101,29 @@ def judge(
     direction: str = "greater",
     min_seeds: int = MIN_SEEDS,
 ) -> Verdict:
-    """Decide ``claim``: is the per-seed quantity ``values`` reliably ``direction`` than ``threshold``?"""
+    """Decide ``claim``: is the per-seed quantity ``values`` reliably ``direction`` than ``threshold``?
+
+    Parameters
+    ----------
+    claim
+        The claim, in words (it names the verdict in reports).
+    values
+        The quantity measured once per seed: a sequence of numbers (NaN and infinities make the claim
+        not measurable).
+    threshold
+        The value the quantity is claimed to exceed (or stay below).
+    direction
+        ``"greater"`` or ``"less"``.
+    min_seeds
+        The fewest values to decide from (at least 2).
+
+    Returns
+    -------
+    Verdict
+        `Status.SUPPORTED` when the whole two-sided 95% Student-t interval of the mean lies on the
+        claimed side of ``threshold``, `Status.NOT_SUPPORTED` otherwise, `Status.NOT_MEASURABLE` with
+        fewer than ``min_seeds`` values or a non-finite one; with the mean, the interval and why.
+    """
     claim = string(claim, "claim")
     vals = _values(values)
     threshold = real(threshold, "threshold")
@@ -79,7 +133,8 @@ def judge(
     mean = sum(vals) / n if n else math.nan
     if n < min_seeds or not all(math.isfinite(v) for v in vals):
         reason = f"{n} seed(s), at least {min_seeds} needed" if n < min_seeds else "non-finite values"
-        return Verdict(claim, STATUSES[2], mean, math.nan, math.nan, vals, threshold, direction, reason)
+        nan = math.nan
+        return Verdict(claim, Status.NOT_MEASURABLE, mean, nan, nan, vals, threshold, direction, reason)
     sd = math.sqrt(sum((v - mean) ** 2 for v in vals) / (n - 1))
     half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * sd / math.sqrt(n)
     low, high = mean - half, mean + half
@@ -87,11 +142,11 @@ def judge(
     holds = low > threshold if direction == "greater" else high < threshold
     against = high < threshold if direction == "greater" else low > threshold
     if holds:
-        status, detail = STATUSES[0], f"the whole 95% interval is {side} {threshold:g}"
+        status, detail = Status.SUPPORTED, f"the whole 95% interval is {side} {threshold:g}"
     elif against:
-        status, detail = STATUSES[1], f"the whole 95% interval is on the other side of {threshold:g}"
+        status, detail = Status.NOT_SUPPORTED, f"the whole 95% interval is on the other side of {threshold:g}"
     else:
-        status, detail = STATUSES[1], f"the 95% interval contains {threshold:g}"
+        status, detail = Status.NOT_SUPPORTED, f"the 95% interval contains {threshold:g}"
     return Verdict(claim, status, mean, low, high, vals, threshold, direction, f"{detail} ({n} values)")
 
 

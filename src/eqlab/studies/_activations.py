@@ -38,7 +38,9 @@ from eqlab.activations._named import named_representation
 from eqlab.groups import Representation, permutation_matrix
 from eqlab.groups._representation import rotation_matrix
 from eqlab.nn import RepLinear
-from eqlab.runs import Figure, Report, RunFolder, Study, Table, config_to_dict, judge, unit_seed
+from eqlab.runs import Figure, Report, RunFolder, Study, Table, judge
+from eqlab.runs._config import config_to_dict
+from eqlab.runs._seeding import unit_seed
 from eqlab.studies._plotting import save_figure
 from eqlab.train import TrainSettings, train
 

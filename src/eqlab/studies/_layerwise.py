@@ -42,7 +42,9 @@ from eqlab.layerwise import (
     interpolation_barriers,
     self_align,
 )
-from eqlab.runs import Figure, Report, RunFolder, Study, Table, config_to_dict, judge, unit_seed
+from eqlab.runs import Figure, Report, RunFolder, Study, Table, judge
+from eqlab.runs._config import config_to_dict
+from eqlab.runs._seeding import unit_seed
 from eqlab.studies._plotting import errorbar_plot, save_figure
 from eqlab.testing import relative_error
 from eqlab.train import TrainSettings, train

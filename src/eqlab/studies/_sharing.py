@@ -29,7 +29,9 @@ from torch.utils.data import TensorDataset
 
 from eqlab.data._sets import gaussian_scale_sets
 from eqlab.groups import symmetric
-from eqlab.runs import Figure, Report, RunFolder, Study, Table, config_to_dict, judge, unit_seed
+from eqlab.runs import Figure, Report, RunFolder, Study, Table, judge
+from eqlab.runs._config import config_to_dict
+from eqlab.runs._seeding import unit_seed
 from eqlab.sharing import EquivariantMLP, SetLinear
 from eqlab.studies._plotting import errorbar_plot, save_figure
 from eqlab.testing import equivariance_error

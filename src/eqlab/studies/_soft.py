@@ -31,7 +31,8 @@ from torch.utils.data import TensorDataset
 from eqlab.bayes import MarglikSettings, train_marglik
 from eqlab.data._digits import digits, paste_in_quadrants
 from eqlab.nn._soft import SoftBlock, soft_backbone
-from eqlab.runs import Figure, Report, RunFolder, Study, Table, judge, unit_seed
+from eqlab.runs import Figure, Report, RunFolder, Study, Table, judge
+from eqlab.runs._seeding import unit_seed
 from eqlab.studies._plotting import save_figure
 
 __all__ = ["MODELS", "STUDY", "TASKS", "SoftConfig", "report", "run"]

@@ -30,7 +30,9 @@ from eqlab.data._transforms import rotate_batch
 from eqlab.exactness import check, exact_sizes
 from eqlab.groups._image import rotate90
 from eqlab.nn import GroupBatchNorm2d, GroupConv2d, GroupPool, LiftingConv2d
-from eqlab.runs import Figure, Report, RunFolder, Study, Table, config_to_dict, judge, unit_seed
+from eqlab.runs import Figure, Report, RunFolder, Study, Table, judge
+from eqlab.runs._config import config_to_dict
+from eqlab.runs._seeding import unit_seed
 from eqlab.studies._plotting import errorbar_plot, save_figure
 from eqlab.train import TrainSettings, train
 
