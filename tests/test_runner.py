@@ -1,0 +1,366 @@
+"""``eqlab run`` as a library, `eqlab._runner`, on tiny fake studies registered in the registry the runner
+reads: the run folder it writes, a failing study among others, resume, report rebuilds and the index."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from eqlab import _runner as runner
+from eqlab._cli import app
+from eqlab.runs._config import ConfigError
+from eqlab.runs._folder import RunFolder
+from eqlab.runs._report import Report
+from eqlab.runs._study import Study
+from eqlab.runs._verdict import judge
+
+
+@dataclass(frozen=True)
+class CountConfig:
+    units: int = 4
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class OtherConfig:
+    scale: float = 1.0
+    seeds: int = 2
+
+
+class Ledger:
+    """What the fake studies did: the units computed and the reports built, in order."""
+
+    def __init__(self) -> None:
+        self.computed: list[str] = []
+        self.reports: list[str] = []
+        self.stop_after = 0
+        """Raise KeyboardInterrupt after this many new units (0: never), as a Ctrl-C would."""
+
+
+def _count_study(name: str, ledger: Ledger) -> Study:
+    """A study of ``units`` work units, unit ``i`` worth ``scale * (1 + i / 10)``, resumable by unit."""
+
+    def run(config: CountConfig, folder: RunFolder) -> dict[str, Any]:
+        values, new = [], 0
+        for i in range(config.units):
+            unit = f"unit{i}"
+            saved = folder.unit_result(unit)
+            if saved is None:
+                saved = {"value": config.scale * (1 + i / 10) + folder.seed}
+                folder.save_unit(unit, saved)
+                ledger.computed.append(f"{name}/{unit}")
+                new += 1
+                if new == ledger.stop_after:
+                    raise KeyboardInterrupt(f"stopped after {unit}")
+            values.append(saved["value"])
+        return {"values": values}
+
+    def report(config: CountConfig, results: dict[str, Any], plots: Path) -> Report:
+        ledger.reports.append(name)
+        return Report(
+            name,
+            f"The {name} study",
+            "A paper",
+            "every value is positive",
+            f"{len(results['values'])} values",
+            verdicts=[judge("values are positive", results["values"])],
+        )
+
+    return Study(name, f"{name}: counts units", CountConfig, run, report, 0.01, quick={"units": 2})
+
+
+def _other_study(ledger: Ledger) -> Study:
+    """A study with two values per run: too few for the verdict rule to decide."""
+
+    def run(config: OtherConfig, folder: RunFolder) -> dict[str, Any]:
+        ledger.computed.append("other")
+        return {"values": [config.scale] * config.seeds}
+
+    def report(config: OtherConfig, results: dict[str, Any], plots: Path) -> Report:
+        ledger.reports.append("other")
+        return Report("other", "The other study", "", "", "", verdicts=[judge("positive", results["values"])])
+
+    return Study("other", "other: too few seeds", OtherConfig, run, report, 0.01)
+
+
+def _broken_study(ledger: Ledger) -> Study:
+    def run(config: OtherConfig, folder: RunFolder) -> dict[str, Any]:
+        ledger.computed.append("broken")
+        raise RuntimeError("the broken study broke")
+
+    def report(config: OtherConfig, results: dict[str, Any], plots: Path) -> Report:
+        raise AssertionError("a failed study has no report")
+
+    return Study("broken", "broken: always raises", OtherConfig, run, report, 0.01)
+
+
+@pytest.fixture
+def ledger(monkeypatch: pytest.MonkeyPatch) -> Ledger:
+    """Register the fake studies (and only them) in the runner's registry."""
+    book = Ledger()
+    studies = [
+        _count_study("count", book),
+        _broken_study(book),
+        _other_study(book),
+        _count_study("twin", book),
+    ]
+    monkeypatch.setattr(runner, "STUDIES", {s.name: s for s in studies})
+    return book
+
+
+def _folder(out: Path, study: str) -> Path:
+    (folder,) = [p for p in out.iterdir() if p.name.endswith(f"-{study}")]
+    return folder
+
+
+def _index(out: Path) -> str:
+    (page,) = out.glob("*/index.html")
+    return page.read_text()
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+# ------------------------------------------------------------------ the run folder
+
+
+def test_a_run_writes_the_resolved_config_and_the_run_settings(ledger: Ledger, tmp_path: Path) -> None:
+    runner.run_studies(["count"], overrides={"scale": "2.5"}, seed=3, out=tmp_path)
+    saved = _json(_folder(tmp_path, "count") / "config.json")
+    assert saved["study"] == "count"
+    assert saved["config"] == {
+        "units": 4,
+        "scale": 2.5,
+    }
+    assert saved["run"] == {"seed": 3, "device": "cpu", "quick": False, "data_dir": None}
+
+
+def test_a_run_writes_its_environment(ledger: Ledger, tmp_path: Path) -> None:
+    runner.run_studies(["count"], seed=3, out=tmp_path)
+    env = _json(_folder(tmp_path, "count") / "env.json")
+    assert env["seed"] == 3 and env["device"] == "cpu"
+    assert {"eqlab", "python", "torch", "numpy", "git_commit"} <= set(env)
+
+
+def test_a_run_writes_the_studys_results_and_its_timings_apart(ledger: Ledger, tmp_path: Path) -> None:
+    runner.run_studies(["count"], out=tmp_path)
+    folder = _folder(tmp_path, "count")
+    assert _json(folder / "results.json") == {"values": [1.0, 1.1, 1.2, 1.3]}
+    assert _json(folder / "timings.json")["run_seconds"] >= 0
+
+
+def test_a_run_writes_the_report_with_its_verdicts(ledger: Ledger, tmp_path: Path) -> None:
+    (outcome,) = runner.run_studies(["count"], out=tmp_path)
+    folder = _folder(tmp_path, "count")
+    assert outcome.status == "ok" and outcome.folder == folder and outcome.error is None
+    assert [(v.claim, v.status) for v in outcome.verdicts] == [("values are positive", "supported")]
+    assert "values are positive" in (folder / "report.md").read_text()
+    assert "values are positive" in (folder / "report.html").read_text()
+
+
+def test_quick_runs_the_studys_smoke_scale(ledger: Ledger, tmp_path: Path) -> None:
+    runner.run_studies(["count"], quick=True, out=tmp_path)
+    folder = _folder(tmp_path, "count")
+    assert _json(folder / "results.json") == {"values": [1.0, 1.1]}
+    assert _json(folder / "config.json")["run"]["quick"] is True
+
+
+def test_every_study_runs_in_registry_order_when_none_is_named(ledger: Ledger, tmp_path: Path) -> None:
+    outcomes = runner.run_studies([], out=tmp_path)
+    assert [o.study for o in outcomes] == ["count", "broken", "other", "twin"]
+
+
+# ------------------------------------------------------------------ failures
+
+
+def test_a_study_that_raises_is_reported_as_failed_and_the_others_still_run(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    outcomes = runner.run_studies(["broken", "count"], out=tmp_path)
+    assert [(o.study, o.status) for o in outcomes] == [("broken", "failed"), ("count", "ok")]
+    assert outcomes[0].error == "RuntimeError: the broken study broke" and outcomes[0].verdicts == []
+    assert not (_folder(tmp_path, "broken") / "results.json").exists()
+    assert (_folder(tmp_path, "count") / "report.md").exists()
+
+
+def test_an_interruption_is_not_a_failure_but_stops_the_run(ledger: Ledger, tmp_path: Path) -> None:
+    ledger.stop_after = 1
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_studies(["count", "twin"], out=tmp_path)
+    assert ledger.computed == ["count/unit0"]
+
+
+def test_the_command_exits_0_when_every_study_completed(ledger: Ledger, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["run", "count", "other", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+
+
+def test_the_command_exits_1_when_a_study_did_not_complete(ledger: Ledger, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["run", "count", "broken", "--out", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    assert "failed" in result.output  # the summary table's status column
+    assert (_folder(tmp_path, "count") / "results.json").exists()
+
+
+# ------------------------------------------------------------------ resume
+
+
+def _interrupted(ledger: Ledger, out: Path, **overrides: str) -> Path:
+    """The folder of a run of ``count`` stopped after two of its four units."""
+    ledger.stop_after = 2
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_studies(["count"], overrides=overrides, seed=1, out=out)
+    ledger.stop_after = 0
+    return _folder(out, "count")
+
+
+def test_an_interrupted_run_keeps_its_finished_units_and_has_no_results(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    folder = _interrupted(ledger, tmp_path)
+    assert sorted(p.name for p in (folder / "units").iterdir()) == ["unit0.json", "unit1.json"]
+    assert not (folder / "results.json").exists()
+
+
+def test_resume_skips_the_finished_units_and_computes_the_rest(ledger: Ledger, tmp_path: Path) -> None:
+    folder = _interrupted(ledger, tmp_path)
+    ledger.computed.clear()
+    outcome = runner.resume(folder)
+    assert outcome.status == "ok"
+    assert ledger.computed == ["count/unit2", "count/unit3"]
+
+
+def test_a_resumed_run_ends_with_the_results_of_an_uninterrupted_one(ledger: Ledger, tmp_path: Path) -> None:
+    runner.run_studies(["count"], overrides={"scale": "3"}, seed=1, out=tmp_path / "whole")
+    folder = _interrupted(ledger, tmp_path / "broken", scale="3")
+    runner.resume(folder)
+    assert _json(folder / "results.json") == _json(_folder(tmp_path / "whole", "count") / "results.json")
+    assert (folder / "report.md").read_text() == (
+        _folder(tmp_path / "whole", "count") / "report.md"
+    ).read_text()
+
+
+def test_resume_records_the_resumption_in_the_metrics(ledger: Ledger, tmp_path: Path) -> None:
+    folder = _interrupted(ledger, tmp_path)
+    runner.resume(folder)
+    lines = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    assert {"event": "resumed"} in lines
+
+
+def test_resume_refuses_a_folder_that_is_not_a_run(ledger: Ledger, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="it has no config.json"):
+        runner.resume(tmp_path)
+
+
+# ------------------------------------------------------------------ report rebuilds
+
+
+def test_rebuild_report_rewrites_the_report_from_the_saved_results_without_rerunning(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    runner.run_studies(["count"], out=tmp_path)
+    folder = _folder(tmp_path, "count")
+    before = (folder / "report.md").read_text()
+    (folder / "report.md").unlink()
+    (folder / "report.html").unlink()
+    ledger.computed.clear()
+    ledger.reports.clear()
+    verdicts = runner.rebuild_report(folder)
+    assert ledger.computed == [] and ledger.reports == ["count"]
+    assert (folder / "report.md").read_text() == before and (folder / "report.html").exists()
+    assert [v.status for v in verdicts] == ["supported"]
+
+
+def test_rebuild_report_reads_the_results_file(ledger: Ledger, tmp_path: Path) -> None:
+    runner.run_studies(["count"], out=tmp_path)
+    folder = _folder(tmp_path, "count")
+    (folder / "results.json").write_text(json.dumps({"values": [-1.0, -1.1, -1.2]}))
+    (verdict,) = runner.rebuild_report(folder)
+    assert verdict.status == "not supported" and verdict.values == (-1.0, -1.1, -1.2)
+    assert "3 values" in (folder / "report.md").read_text()
+
+
+def test_rebuild_report_writes_the_config_into_the_report(ledger: Ledger, tmp_path: Path) -> None:
+    runner.run_studies(["count"], overrides={"scale": "2.5"}, out=tmp_path)
+    assert "scale = 2.5" in (_folder(tmp_path, "count") / "report.md").read_text()
+
+
+def test_a_report_says_why_its_verdicts_are_undecided(ledger: Ledger, tmp_path: Path) -> None:
+    runner.run_studies(["other"], out=tmp_path)
+    report = (_folder(tmp_path, "other") / "report.md").read_text()
+    assert "1 verdict(s) could not be decided: the rule needs at least 3 finite values" in report
+
+
+def test_rebuild_report_refuses_an_unfinished_run(ledger: Ledger, tmp_path: Path) -> None:
+    folder = _interrupted(ledger, tmp_path)
+    with pytest.raises(ConfigError, match="has no results.json: the run did not finish"):
+        runner.rebuild_report(folder)
+
+
+# ------------------------------------------------------------------ the index page
+
+
+def test_the_index_links_every_studys_report(ledger: Ledger, tmp_path: Path) -> None:
+    runner.run_studies(["count", "other", "twin"], out=tmp_path)
+    index = _index(tmp_path)
+    for study in ("count", "other", "twin"):
+        assert f"../{_folder(tmp_path, study).name}/report.html" in index
+        assert runner.STUDIES[study].summary in index
+
+
+def test_the_index_shows_a_failed_study_with_its_error(ledger: Ledger, tmp_path: Path) -> None:
+    runner.run_studies(["broken", "count"], out=tmp_path)
+    index = _index(tmp_path)
+    assert "failed: RuntimeError: the broken study broke" in index
+    assert f"../{_folder(tmp_path, 'count').name}/report.html" in index
+
+
+def test_the_index_lists_each_studys_verdicts(ledger: Ledger, tmp_path: Path) -> None:
+    runner.run_studies(["count"], out=tmp_path)
+    assert "supported</span>: values are positive" in _index(tmp_path)
+
+
+# ------------------------------------------------------------------ selecting and configuring
+
+
+def test_an_unknown_study_is_refused_with_the_available_ones(ledger: Ledger) -> None:
+    with pytest.raises(
+        ConfigError, match=r"unknown study \['nonesuch'\]; available: count, broken, other, twin"
+    ):
+        runner.select_studies(["nonesuch"])
+
+
+def test_a_study_named_twice_is_refused(ledger: Ledger) -> None:
+    with pytest.raises(ConfigError, match="more than once"):
+        runner.select_studies(["count", "count"])
+
+
+def test_a_plain_override_applies_to_every_selected_study_with_that_key(ledger: Ledger) -> None:
+    studies = runner.select_studies(["count", "other"])
+    configs = runner.resolve_configs(studies, {"scale": "4"}, quick=False)
+    assert configs["count"].scale == configs["other"].scale == 4.0
+
+
+def test_a_study_override_applies_to_that_study_only(ledger: Ledger) -> None:
+    studies = runner.select_studies(["count", "twin"])
+    configs = runner.resolve_configs(studies, {"twin.units": "7"}, quick=False)
+    assert (configs["count"].units, configs["twin"].units) == (4, 7)
+
+
+def test_an_unknown_override_is_refused_with_the_valid_keys(ledger: Ledger, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown config key 'epochs'; valid keys: count: scale, units"):
+        runner.run_studies(["count"], overrides={"epochs": "3"}, out=tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_out_path_that_is_a_file_is_refused(ledger: Ledger, tmp_path: Path) -> None:
+    file = tmp_path / "taken"
+    file.write_text("")
+    with pytest.raises(ConfigError, match="out must be a folder"):
+        runner.run_studies(["count"], out=file)
