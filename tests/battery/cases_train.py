@@ -13,7 +13,8 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from eqlab.runs import RunFolder
-from eqlab.train import TrainSettings, init_from_env, train
+from eqlab.train import Optimizer, Schedule, TrainSettings, train
+from eqlab.train._distributed import init_from_env
 from tests.battery.harness import Battery
 
 _ROOT = tempfile.TemporaryDirectory(prefix="eqlab-battery-train-")
@@ -95,7 +96,14 @@ def build() -> Battery:
                 ("string", "0.1"),
                 ("None", None),
             ],
-            "optimizer": [("unknown", "adamw"), ("None", None), ("int", 1)],
+            "optimizer": [
+                ("unknown", "adamw"),
+                ("None", None),
+                ("int", 1),
+                ("capitalised", "Adam"),
+                ("a schedule", Schedule.COSINE),
+                ("the enum class", Optimizer),
+            ],
             "momentum": [("negative", -0.5), ("nan", float("nan")), ("string", "0.9"), ("above 1", 1.5)],
             "weight_decay": [
                 ("negative", -1e-4),
@@ -103,13 +111,23 @@ def build() -> Battery:
                 ("inf", float("inf")),
                 ("string", "0"),
             ],
-            "schedule": [("unknown", "linear"), ("None", None), ("int", 1)],
+            "schedule": [
+                ("unknown", "linear"),
+                ("None", None),
+                ("int", 1),
+                ("an optimizer", Optimizer.SGD),
+                ("bytes", b"cosine"),
+            ],
             "checkpoint_every": [("zero", 0), ("negative", -1), ("float", 1.5), ("bool", True)],
         },
     )
 
     b.add_valid(
         "eqlab.train.TrainSettings", lambda: TrainSettings(np.int64(2), np.int32(4), lr=np.float32(0.1))
+    )
+    b.add_valid(
+        "eqlab.train.TrainSettings",
+        lambda: TrainSettings(2, 4, optimizer=Optimizer.SGD, schedule=Schedule.CONSTANT),
     )
 
     b.mutate(
@@ -161,7 +179,7 @@ def build() -> Battery:
     )
 
     b.mutate(
-        "eqlab.train.init_from_env",
+        "eqlab.train._distributed.init_from_env",
         init_from_env,
         {"device": "cpu"},
         {

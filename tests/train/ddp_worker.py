@@ -8,7 +8,8 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import TensorDataset
 
-from eqlab.train import TrainSettings, init_from_env, train
+from eqlab.train import TrainSettings, train
+from eqlab.train._distributed import init_from_env
 
 
 def build() -> tuple[torch.nn.Module, TensorDataset]:

@@ -1,6 +1,13 @@
-"""The shared training loop, resumable and ready for torchrun / DistributedDataParallel."""
+"""The shared training loop: plain PyTorch, resumable, and unchanged under ``torchrun``.
 
-from eqlab.train._distributed import init_from_env, is_distributed, rank
-from eqlab.train._loop import OPTIMIZERS, SCHEDULES, TrainSettings, train
+- `train` trains a model in place on a dataset as `TrainSettings` say, with checkpoints, resume and
+  DistributedDataParallel when a process group is running;
+- `Optimizer` and `Schedule` name the optimisers and learning-rate schedules.
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "TrainSettings", "init_from_env", "is_distributed", "rank", "train"]
+See ``README.md`` in this folder.
+"""
+
+from eqlab.train._loop import TrainSettings, train
+from eqlab.train._options import Optimizer, Schedule
+
+__all__ = ["Optimizer", "Schedule", "TrainSettings", "train"]

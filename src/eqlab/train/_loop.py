@@ -18,6 +18,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from enum import Enum
 from typing import Any
 
 import torch
@@ -26,18 +27,16 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampler, TensorDataset
 
-from eqlab._arguments import choice, dataset, describe, function, integer, real, string
+from eqlab._arguments import dataset, describe, function, integer, real, string
 from eqlab._arguments import module as check_module
 from eqlab.runs._checkpoint import load_checkpoint, save_checkpoint
 from eqlab.runs._folder import RunFolder
 from eqlab.runs._progress import Progress
+from eqlab.train._options import Optimizer, Schedule
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "TrainSettings", "train"]
+__all__ = ["TrainSettings", "train"]
 
 log = logging.getLogger(__name__)
-
-OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = ("constant", "cosine")
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -45,15 +44,40 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """How to train: epochs, global batch size, optimiser and schedule."""
+    """How `train` trains: epochs, global batch size, optimiser and schedule.
+
+    Attributes
+    ----------
+    epochs
+        Passes over the training set.
+    batch_size
+        The global batch size: under torchrun each of the ``W`` processes takes ``batch_size / W``.
+    lr
+        The learning rate.
+    optimizer
+        An `Optimizer` or its string: ``"adam"`` or ``"sgd"`` (with ``momentum``).
+    momentum
+        SGD's momentum, in [0, 1].
+    weight_decay
+        The optimiser's L2 weight decay.
+    schedule
+        A `Schedule` or its string: ``"cosine"`` (annealed to 0 over all steps) or ``"constant"``.
+    checkpoint_every
+        Write a checkpoint every this many epochs (and after the last one).
+
+    Examples
+    --------
+    >>> TrainSettings(epochs=3, batch_size=64, optimizer="sgd").optimizer
+    <Optimizer.SGD: 'sgd'>
+    """
 
     epochs: int
     batch_size: int
     lr: float = 1e-3
-    optimizer: str = "adam"
+    optimizer: str = Optimizer.ADAM
     momentum: float = 0.9
     weight_decay: float = 0.0
-    schedule: str = "cosine"
+    schedule: str = Schedule.COSINE
     checkpoint_every: int = 1
 
     def __post_init__(self) -> None:
@@ -61,13 +85,13 @@ class TrainSettings:
             "epochs": integer(self.epochs, "epochs", minimum=1),
             "batch_size": integer(self.batch_size, "batch_size", minimum=1),
             "lr": real(self.lr, "lr", positive=True),
-            "optimizer": choice(self.optimizer, "optimizer", OPTIMIZERS),
+            "optimizer": Optimizer.parse(self.optimizer, "optimizer"),
             "momentum": real(self.momentum, "momentum", minimum=0.0, maximum=1.0),
             "weight_decay": real(self.weight_decay, "weight_decay", minimum=0.0),
-            "schedule": choice(self.schedule, "schedule", SCHEDULES),
+            "schedule": Schedule.parse(self.schedule, "schedule"),
             "checkpoint_every": integer(self.checkpoint_every, "checkpoint_every", minimum=1),
         }
-        for name, value in checked.items():  # plain Python numbers (numpy ones would pass through)
+        for name, value in checked.items():  # plain Python numbers (numpy ones would pass through), members
             object.__setattr__(self, name, value)
 
 
@@ -104,8 +128,13 @@ def _world() -> tuple[int, int]:
     return 0, 1
 
 
+def _plain(settings: TrainSettings) -> dict[str, Any]:
+    """The settings as plain Python values (options as their strings), for checkpoints."""
+    return {k: v.value if isinstance(v, Enum) else v for k, v in asdict(settings).items()}
+
+
 def _optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:
-    if settings.optimizer == "adam":
+    if settings.optimizer is Optimizer.ADAM:
         return torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     return torch.optim.SGD(
         model.parameters(), lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay
@@ -113,7 +142,7 @@ def _optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.Optimiz
 
 
 def _scheduler(optimizer: torch.optim.Optimizer, settings: TrainSettings, steps: int) -> Any:
-    if settings.schedule == "cosine":
+    if settings.schedule is Schedule.COSINE:
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1))
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
 
@@ -245,7 +274,7 @@ def train(
                         "generator": generator.get_state(),
                         "history": history,
                         "epoch": epoch + 1,
-                        "settings": asdict(settings),
+                        "settings": _plain(settings),
                         "config": config,
                         "unit": unit,
                         **extra,
