@@ -10,6 +10,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from eqlab import layerwise as lw
+from eqlab.layerwise import _barrier, _cycles, _merge, _permute, _spec, _transform
 from tests.battery.harness import Battery
 
 
@@ -41,7 +42,7 @@ def _y(n: int = 6) -> torch.Tensor:
 
 
 def _identity(model: nn.Module) -> list[torch.Tensor]:
-    return [torch.arange(g.size) for g in lw.derive_spec(model).groups]
+    return [torch.arange(s.size) for s in _spec.derive_spec(model).channel_sets]
 
 
 class _NotAPermutation:
@@ -114,8 +115,8 @@ def build() -> Battery:
     )
 
     b.mutate(
-        "eqlab.layerwise.apply_transform",
-        lw.apply_transform,
+        "eqlab.layerwise._transform.apply_transform",
+        _transform.apply_transform,
         lambda: {"x": _x(), "transform": "rot90", "times": 1},
         {
             "x": [
@@ -131,8 +132,8 @@ def build() -> Battery:
     )
 
     b.mutate(
-        "eqlab.layerwise.derive_spec",
-        lw.derive_spec,
+        "eqlab.layerwise._spec.derive_spec",
+        _spec.derive_spec,
         lambda: {"model": _cnn()},
         {
             "model": [
@@ -194,12 +195,23 @@ def build() -> Battery:
             "involution": [("string", "yes"), ("int", 1), ("None", None)],
             "input_size": [("zero", 0), ("negative", -1), ("float", 2.5), ("string", "8")],
             "seed": [("negative", -1), ("string", "0"), ("float", 1.5)],
+            "constrain": [("string", "yes"), ("int", 1), ("float", 0.5)],
         },
     )
 
     b.mutate(
-        "eqlab.layerwise.cycle_structure",
-        lw.cycle_structure,
+        "eqlab.layerwise.self_align",
+        lw.self_align,
+        lambda: {"model": _cnn(), "transform": "hflip", "involution": True},
+        {
+            "constrain": [("off while involution is on", False)],
+            "transform": [("rot90, which has no involution constraint", "rot90"), ("a group name", "p4")],
+        },
+    )
+
+    b.mutate(
+        "eqlab.layerwise._cycles.cycle_structure",
+        _cycles.cycle_structure,
         lambda: {"perm": torch.tensor([1, 0, 2, 4, 3]), "order": 2},
         {
             "perm": [
@@ -216,9 +228,13 @@ def build() -> Battery:
     )
 
     b.add_valid(
-        "eqlab.layerwise.cycle_structure", lambda: lw.cycle_structure(torch.tensor([1, 0]), np.int64(4))
+        "eqlab.layerwise._cycles.cycle_structure",
+        lambda: _cycles.cycle_structure(torch.tensor([1, 0]), np.int64(4)),
     )
-    b.add_valid("eqlab.layerwise.apply_transform", lambda: lw.apply_transform(_x(), "hflip", np.int64(3)))
+    b.add_valid(
+        "eqlab.layerwise._transform.apply_transform",
+        lambda: _transform.apply_transform(_x(), "hflip", np.int64(3)),
+    )
     b.add_valid(
         "eqlab.layerwise.interpolation_barrier",
         lambda: lw.interpolation_barrier(
@@ -226,29 +242,15 @@ def build() -> Battery:
         ),
     )
 
-    b.mutate(
-        "eqlab.layerwise.involution_assignment",
-        lw.involution_assignment,
-        lambda: {"cost": np.random.default_rng(0).normal(size=(4, 4))},
-        {
-            "cost": [
-                ("None", None),
-                ("int", 5),
-                ("string", "abc"),
-                ("rank 1", np.zeros(4)),
-                ("rank 3", np.zeros((2, 2, 2))),
-                ("not square", np.zeros((3, 4))),
-                ("nan entry", np.array([[0.0, np.nan], [1.0, 0.0]])),
-                ("inf entry", np.array([[0.0, np.inf], [1.0, 0.0]])),
-                ("object dtype", np.array([[None, 1], [1, None]], dtype=object)),
-                ("complex", np.zeros((2, 2), dtype=complex)),
-            ]
-        },
-    )
+    for entry, solve in (
+        ("eqlab.layerwise._cycles.involution_assignment", _cycles.involution_assignment),
+        ("eqlab.layerwise._cycles.order4_assignment", _cycles.order4_assignment),
+    ):
+        _solver_cases(b, entry, solve)
 
     b.mutate(
-        "eqlab.layerwise.evaluate",
-        lw.evaluate,
+        "eqlab.layerwise._barrier.evaluate",
+        _barrier.evaluate,
         lambda: {"model": _cnn(), "data": (_x(), _y())},
         {
             "model": [*_bad_models(), ("outputs that are not logits", nn.Conv2d(1, 3, 3))],
@@ -265,6 +267,7 @@ def build() -> Battery:
             "permutations": _identity(_cnn(batchnorm=True)),
             "data": _x(),
             "spec": None,
+            "input_size": 8,
         },
         {
             "model": [*_bad_models(), ("unsupported layer", _unsupported())],
@@ -274,19 +277,31 @@ def build() -> Battery:
                 ("too many", [torch.arange(4)] * 3),
                 ("not a permutation", [torch.zeros(4, dtype=torch.long), torch.arange(4)]),
                 ("wrong size", [torch.arange(5), torch.arange(4)]),
-                ("None", None),
                 ("lists", [[0, 1, 2, 3], [0, 1, 2, 3]]),
                 ("float tensors", [torch.arange(4.0), torch.arange(4.0)]),
                 ("not an involution", [torch.tensor([1, 2, 0, 3]), torch.arange(4)]),
             ],
             "data": [("int", 5), ("wrong channel count", _x(channels=3)), ("list of strings", ["a"])],
-            "spec": [("string", "spec"), ("another model's spec", lw.derive_spec(_cnn(5)))],
+            "spec": [("string", "spec"), ("another model's spec", _spec.derive_spec(_cnn(5)))],
+            "input_size": [("zero", 0), ("negative", -3), ("float", 2.5), ("string", "8"), ("bool", True)],
         },
     )
 
     b.mutate(
-        "eqlab.layerwise.interpolate",
-        lw.interpolate,
+        "eqlab.layerwise.group_average",
+        lw.group_average,
+        lambda: {"model": _cnn(), "transform": "rot90", "permutations": _identity(_cnn())},
+        {
+            "permutations": [
+                ("a 3-cycle", [torch.tensor([1, 2, 0, 3]), torch.arange(4)]),
+                ("a 4-cycle and a 3-cycle", [torch.tensor([1, 2, 3, 0]), torch.tensor([1, 2, 0, 3])]),
+            ],
+        },
+    )
+
+    b.mutate(
+        "eqlab.layerwise._merge.interpolate",
+        _merge.interpolate,
         lambda: {"model_a": _cnn(), "model_b": _cnn(seed=1), "alpha": 0.5},
         {
             "model_a": [*_bad_models(), ("another architecture", _unsupported())],
@@ -331,10 +346,10 @@ def build() -> Battery:
     )
 
     b.mutate(
-        "eqlab.layerwise.repair",
-        lw.repair,
+        "eqlab.layerwise._merge.repair",
+        _merge.repair,
         lambda: {
-            "merged": lw.interpolate(_cnn(), _cnn(seed=1), 0.5),
+            "merged": _merge.interpolate(_cnn(), _cnn(seed=1), 0.5),
             "model_a": _cnn(),
             "model_b": _cnn(seed=1),
             "alpha": 0.5,
@@ -350,8 +365,8 @@ def build() -> Battery:
     )
 
     b.mutate(
-        "eqlab.layerwise.reset_batchnorm",
-        lw.reset_batchnorm,
+        "eqlab.layerwise._merge.reset_batchnorm",
+        _merge.reset_batchnorm,
         lambda: {"model": _cnn(batchnorm=True), "data": _x()},
         {
             "model": [*_bad_models(), ("int", 5)],
@@ -395,8 +410,8 @@ def build() -> Battery:
     )
 
     b.mutate(
-        "eqlab.layerwise.interpolation_barriers",
-        lw.interpolation_barriers,
+        "eqlab.layerwise._barrier.interpolation_barriers",
+        _barrier.interpolation_barriers,
         lambda: {
             "model_a": _cnn(),
             "model_b": _cnn(seed=1),
@@ -423,12 +438,16 @@ def build() -> Battery:
     )
 
     b.mutate(
-        "eqlab.layerwise.permute_model",
-        lw.permute_model,
-        lambda: {"model": _cnn(), "spec": lw.derive_spec(_cnn()), "perms": _identity(_cnn())},
+        "eqlab.layerwise._permute.permute_model",
+        _permute.permute_model,
+        lambda: {"model": _cnn(), "spec": _spec.derive_spec(_cnn()), "perms": _identity(_cnn())},
         {
             "model": [*_bad_models(), ("another width", _cnn(5))],
-            "spec": [("None", None), ("string", "spec"), ("another model's spec", lw.derive_spec(_cnn(5)))],
+            "spec": [
+                ("None", None),
+                ("string", "spec"),
+                ("another model's spec", _spec.derive_spec(_cnn(5))),
+            ],
             "perms": [
                 ("too few", [torch.arange(4)]),
                 ("not a permutation", [torch.zeros(4, dtype=torch.long), torch.arange(4)]),
@@ -440,6 +459,29 @@ def build() -> Battery:
         },
     )
     return b
+
+
+def _solver_cases(b: Battery, entry: str, solve: Any) -> None:
+    """Bad cost matrices for a restricted assignment solver."""
+    b.mutate(
+        entry,
+        solve,
+        lambda: {"cost": np.random.default_rng(0).normal(size=(4, 4))},
+        {
+            "cost": [
+                ("None", None),
+                ("int", 5),
+                ("string", "abc"),
+                ("rank 1", np.zeros(4)),
+                ("rank 3", np.zeros((2, 2, 2))),
+                ("not square", np.zeros((3, 4))),
+                ("nan entry", np.array([[0.0, np.nan], [1.0, 0.0]])),
+                ("inf entry", np.array([[0.0, np.inf], [1.0, 0.0]])),
+                ("object dtype", np.array([[None, 1], [1, None]], dtype=object)),
+                ("complex", np.zeros((2, 2), dtype=complex)),
+            ]
+        },
+    )
 
 
 class _Untraceable(nn.Module):

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from eqlab._arguments import choice, describe, integer, real
+from eqlab._arguments import describe, integer, real
 from eqlab._arguments import module as check_module
 from eqlab.layerwise._checks import (
     LABELLED,
@@ -23,7 +23,8 @@ from eqlab.layerwise._checks import (
     labelled_batches,
     same_architecture,
 )
-from eqlab.layerwise._merge import STATISTICS, _merge
+from eqlab.layerwise._merge import _merge
+from eqlab.layerwise._options import Statistics
 
 __all__ = ["BarrierCurve", "evaluate", "interpolation_barrier", "interpolation_barriers"]
 
@@ -130,7 +131,7 @@ def _barriers(
     grid = _grid(alphas)
     if statistics_data is not None:
         check_inputs(statistics_data, "statistics_data")
-    statistics = choice(statistics, "statistics", STATISTICS)
+    statistics = Statistics.parse(statistics, "statistics")
     losses: dict[str, list[float]] = {name: [] for name in datasets}
     accuracies: dict[str, list[float]] = {name: [] for name in datasets}
     for alpha in grid:

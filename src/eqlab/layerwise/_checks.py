@@ -165,18 +165,16 @@ def forward(
 
 
 def permutations(perms: Any, sizes: Sequence[tuple[str, int]], name: str) -> list[torch.Tensor]:
-    """One permutation (a 1-D integer tensor holding ``0..n-1`` once each) per ``(group, n)``."""
+    """One permutation (a 1-D integer tensor holding ``0..n-1`` once each) per ``(channel set, n)``."""
     if not isinstance(perms, (list, tuple)):
         raise TypeError(
-            f"{name} must be a list of permutation tensors, one per channel group, got {describe(perms)}"
+            f"{name} must be a list of permutation tensors, one per channel set, got {describe(perms)}"
         )
     if len(perms) != len(sizes):
-        raise ValueError(
-            f"{name} must hold one permutation per channel group ({len(sizes)}), got {len(perms)}"
-        )
+        raise ValueError(f"{name} must hold one permutation per channel set ({len(sizes)}), got {len(perms)}")
     out = []
-    for k, (perm, (group, size)) in enumerate(zip(perms, sizes, strict=True)):
-        where = f"{name}[{k}] (group {group!r})"
+    for k, (perm, (channels, size)) in enumerate(zip(perms, sizes, strict=True)):
+        where = f"{name}[{k}] (channels of {channels!r})"
         if not isinstance(perm, torch.Tensor) or perm.dim() != 1:
             raise TypeError(f"{where} must be a 1-D tensor of channel indices, got {describe(perm)}")
         if perm.is_floating_point() or perm.is_complex() or perm.dtype == torch.bool:
@@ -192,13 +190,13 @@ def spec_fits(spec: Any, model: nn.Module, name: str = "spec") -> PermutationSpe
     if not isinstance(spec, PermutationSpec):
         raise TypeError(f"{name} must be a PermutationSpec (from derive_spec) or None, got {describe(spec)}")
     state = model.state_dict()
-    for group in spec.groups:
-        for m in group.members:
+    for channels in spec.channel_sets:
+        for m in channels.members:
             t = state.get(m.key)
-            if t is None or m.axis >= t.dim() or t.shape[m.axis] != group.size * m.block:
+            if t is None or m.axis >= t.dim() or t.shape[m.axis] != channels.size * m.block:
                 found = "missing" if t is None else f"of shape {tuple(t.shape)}"
                 raise ValueError(
-                    f"{name} does not fit model: it permutes {group.size} channels of {m.key!r} along "
+                    f"{name} does not fit model: it permutes {channels.size} channels of {m.key!r} along "
                     f"axis {m.axis}, which is {found} in model"
                 )
     return spec

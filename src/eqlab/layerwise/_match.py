@@ -1,17 +1,20 @@
 """Finding the channel permutations that map one network onto another.
 
 - **Weight matching** (Ainsworth et al., git re-basin, 2023): maximise ``sum <W_a, P W_b Q^T>`` over all
-  parameters by coordinate descent over the groups; each step is one linear assignment problem
-  (`scipy.optimize.linear_sum_assignment`) whose cost sums, over the group's members (weights, biases,
-  batch-norm parameters and running statistics), the inner products of model_a's channel slices with
-  model_b's, the other axes already permuted by the current permutations of their groups. Groups are
-  visited in a seeded random order until a sweep changes nothing.
+  parameters by coordinate descent over the channel sets; each step is one assignment problem whose
+  cost ``cost[i, j]`` sums, over the set's members (weights, biases, batch-norm parameters and running
+  statistics), the inner products of model_b's channel ``i`` with model_a's channel ``j``, the other
+  axes already permuted by the current permutations of their sets. Sets are visited in a seeded random
+  order until a sweep changes nothing. The step's solver is the linear assignment, or a restricted one
+  (`eqlab.layerwise._cycles`) so that every permutation keeps the order constraint.
 - **Activation matching**: run both models in eval mode on the same inputs, standardise every channel
-  of the group's features (over batch and positions), and match the correlation matrix summed over
-  the group's post-activation features and the pre-activation ones (layer and batch-norm outputs),
+  of the set's features (over batch and positions), and match the correlation matrix summed over
+  the set's post-activation features and the pre-activation ones (layer and batch-norm outputs),
   which tell apart channels that the ReLU leaves dead on the data.
 
-Both return ``perm`` with ``aligned_channel[o] = model_b_channel[perm[o]]``.
+Both return permutations in eqlab's convention (`eqlab.groups.act`): ``perm[i]`` is the position that
+model_b's channel ``i`` moves to, aligned with model_a's channel ``perm[i]``; and each set's final cost
+matrix ``(n, n)``, from which `eqlab.layerwise._cycles.gap` measures the price of a constraint.
 """
 
 from __future__ import annotations
@@ -21,20 +24,22 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 from torch import fx, nn
 
 from eqlab.layerwise._checks import describe, device_of, forward, input_batches
+from eqlab.layerwise._cycles import linear_assignment
 from eqlab.layerwise._permute import permute_tensor
-from eqlab.layerwise._spec import PermGroup, PermutationSpec
+from eqlab.layerwise._spec import ChannelSet, PermutationSpec
 
 __all__ = ["activation_matching", "batches", "collect_features", "weight_matching"]
 
 Solver = Callable[[np.ndarray], np.ndarray]
+"""An assignment step: ``cost (n, n) -> perm (n,)`` with a large ``sum_i cost[i, perm[i]]``."""
 
+Matching = tuple[list[torch.Tensor], list[np.ndarray]]
+"""One permutation ``(n,)`` per channel set, and the set's final cost matrix ``(n, n)``."""
 
-def _linear(cost: np.ndarray) -> np.ndarray:
-    return np.asarray(linear_sum_assignment(cost, maximize=True)[1])
+_linear = linear_assignment
 
 
 def _channel_rows(tensor: torch.Tensor, axis: int, block: int) -> torch.Tensor:
@@ -44,23 +49,23 @@ def _channel_rows(tensor: torch.Tensor, axis: int, block: int) -> torch.Tensor:
 
 
 def _cost(
-    group: PermGroup,
+    channels: ChannelSet,
     axes: dict[str, list[tuple[int, int, int]]],
     a64: dict[str, torch.Tensor],
     b64: dict[str, torch.Tensor],
     perms: list[torch.Tensor],
     settled: set[int] | None = None,
 ) -> torch.Tensor:
-    """``cost[o, o'] = sum over members of <a's channel o, b's channel o'>``, b's other axes permuted by
-    ``perms``; with ``settled``, only members whose other axes all belong to settled groups count."""
-    cost = torch.zeros(group.size, group.size, dtype=torch.float64)
-    for member in group.members:
+    """``cost[i, j] = sum over members of <b's channel i, a's channel j>``, b's other axes permuted by
+    ``perms``; with ``settled``, only members whose other axes all belong to settled sets count."""
+    cost = torch.zeros(channels.size, channels.size, dtype=torch.float64)
+    for member in channels.members:
         others = [(ax, g, blk) for ax, g, blk in axes[member.key] if ax != member.axis]
         if settled is not None and not all(g in settled for _, g, _ in others):
             continue
         b = permute_tensor(b64[member.key], others, perms)
         a_rows = _channel_rows(a64[member.key], member.axis, member.block)
-        cost += a_rows @ _channel_rows(b, member.axis, member.block).T
+        cost += _channel_rows(b, member.axis, member.block) @ a_rows.T
     return cost
 
 
@@ -71,12 +76,12 @@ def weight_matching(
     max_sweeps: int = 100,
     seed: int = 0,
     solver: Solver | None = None,
-) -> list[torch.Tensor]:
-    """One permutation per group maximising the summed inner product of ``state_a`` and permuted
-    ``state_b`` (both ``state_dict``\\ s of the same architecture); ``solver(cost) -> perm`` is the
-    assignment step (default: `scipy.optimize.linear_sum_assignment`).
+) -> Matching:
+    """One permutation per channel set maximising the summed inner product of ``state_a`` and permuted
+    ``state_b`` (both ``state_dict``\\ s of the same architecture), and the sets' final cost matrices;
+    ``solver(cost) -> perm`` is the assignment step (default: the linear assignment).
 
-    The first sweep goes in forward order and matches each group on the members whose other axes are
+    The first sweep goes in forward order and matches each set on the members whose other axes are
     already settled (the first layer's input is fixed), so a network compared with its own flipped copy
     is not held at the identity by their correlation; then seeded random sweeps until nothing changes.
     """
@@ -84,27 +89,28 @@ def weight_matching(
     axes = spec.param_axes()
     a64 = {k: state_a[k].detach().double().cpu() for k in axes}
     b64 = {k: state_b[k].detach().double().cpu() for k in axes}
-    perms = [torch.arange(g.size) for g in spec.groups]
+    sets = spec.channel_sets
+    perms = [torch.arange(s.size) for s in sets]
     settled: set[int] = set()
-    for index, group in enumerate(spec.groups):
-        cost = _cost(group, axes, a64, b64, perms, settled)
+    for index, channels in enumerate(sets):
+        cost = _cost(channels, axes, a64, b64, perms, settled)
         perms[index] = torch.as_tensor(solve(cost.numpy()), dtype=torch.long)
         settled.add(index)
     rng = np.random.default_rng(seed)
     for _ in range(max_sweeps):
         changed = False
-        for index in rng.permutation(len(spec.groups)):
-            group = spec.groups[index]
-            cost = _cost(group, axes, a64, b64, perms)
+        for index in rng.permutation(len(sets)):
+            cost = _cost(sets[index], axes, a64, b64, perms)
             new = torch.as_tensor(solve(cost.numpy()), dtype=torch.long)
-            rows = torch.arange(group.size)
+            rows = torch.arange(sets[index].size)
             old_score, new_score = float(cost[rows, perms[index]].sum()), float(cost[rows, new].sum())
             if new_score > old_score + 1e-12 * max(1.0, abs(old_score)):
                 perms[index] = new
                 changed = True
         if not changed:
             break
-    return perms
+    costs = [_cost(channels, axes, a64, b64, perms).numpy() for channels in sets]
+    return perms, costs
 
 
 def batches(data: Any, name: str = "data") -> Iterator[torch.Tensor]:
@@ -175,17 +181,19 @@ def checked_solver(solver: Solver | None, name: str = "solver") -> Solver:
 
 def activation_matching(
     spec: PermutationSpec, model_a: nn.Module, model_b: nn.Module, data: Any, solver: Solver | None = None
-) -> list[torch.Tensor]:
-    """One permutation per group maximising the summed correlation of post-activation features."""
+) -> Matching:
+    """One permutation per channel set maximising the summed correlation of its features, and the sets'
+    correlation matrices."""
     solve = solver or _linear
-    names = sorted({n for g in spec.groups for n in g.features})
+    names = sorted({n for s in spec.channel_sets for n in s.features})
     feats_a = collect_features(model_a, spec, names, data)
     feats_b = collect_features(model_b, spec, names, data)
-    perms = []
-    for group in spec.groups:
-        corr = torch.zeros(group.size, group.size, dtype=torch.float64)
-        for name in group.features:
+    perms, costs = [], []
+    for channels in spec.channel_sets:
+        corr = torch.zeros(channels.size, channels.size, dtype=torch.float64)
+        for name in channels.features:
             a, b = _standardised(feats_a[name]), _standardised(feats_b[name])
-            corr += a.T @ b / a.shape[0]
+            corr += b.T @ a / a.shape[0]  # corr[i, j]: b's channel i with a's channel j
         perms.append(torch.as_tensor(solve(corr.numpy()), dtype=torch.long))
-    return perms
+        costs.append(corr.numpy())
+    return perms, costs

@@ -6,11 +6,14 @@ without batch norm, by REPAIR: rescaling each channel of each layer so its mean 
 are the interpolation of the two endpoints'.
 
 `group_average` is the exact case. With ``pi`` aligning ``T(W)`` to ``W`` for a transform ``t`` of order
-``m`` (2 for flips, 4 for ``rot90``), the average ``W_avg = (1/m) sum_k pi^k T^k(W)`` satisfies
-``pi T(W_avg) = W_avg`` whenever ``pi^m = id`` (the permutations form a representation of the group),
-so ``f(t x) = f_T(W_avg)(x) = f_W_avg(x)``: the network is exactly invariant, whatever the weights.
-Its batch-norm statistics must share the symmetry: they are recomputed on the data together with its
-transformed copies and then averaged over ``pi``'s orbits, which keeps the merge exact.
+``m`` (2 for flips, 4 for ``rot90``), the average over the orbit of ``pi T``,
+``W_avg = (1/m) sum_k (pi T)^k (W)`` (``pi`` acting by `eqlab.groups.act`), satisfies
+``pi T(W_avg) = W_avg`` whenever ``pi^m = id`` (then ``(pi T)^m = id``, and ``pi T`` only reorders the
+orbit), so ``f_W_avg(t x) = f_T(W_avg)(x) = f_W_avg(x)``: the network is exactly invariant, whatever
+the weights. Each entry's ``m`` terms are summed in sorted order, so the entries that ``pi T`` maps onto
+each other, which sum the same numbers, agree to the last bit. Batch-norm statistics must share the
+symmetry: they are recomputed on the data together with its transformed copies and then averaged over
+``pi``'s orbits the same way.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from eqlab._arguments import choice
+from eqlab._arguments import integer
 from eqlab._arguments import module as check_module
+from eqlab.layerwise._align import self_aligned
 from eqlab.layerwise._checks import alpha as check_alpha
 from eqlab.layerwise._checks import (
     check_inputs,
@@ -33,13 +37,13 @@ from eqlab.layerwise._checks import (
 )
 from eqlab.layerwise._checks import permutations as check_permutations
 from eqlab.layerwise._match import batches, collect_features
-from eqlab.layerwise._permute import permute_model
+from eqlab.layerwise._options import Method, Statistics, Transform
+from eqlab.layerwise._permute import permute_model, power
 from eqlab.layerwise._spec import PermutationSpec, spec_of
-from eqlab.layerwise._transform import TRANSFORMS, apply_transform, transform_network
+from eqlab.layerwise._transform import apply_transform, transformed_network
 
-__all__ = ["STATISTICS", "group_average", "interpolate", "merge", "repair", "reset_batchnorm"]
+__all__ = ["group_average", "interpolate", "merge", "repair", "reset_batchnorm"]
 
-STATISTICS = ("auto", "reset", "repair", "none")
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 
 
@@ -118,7 +122,7 @@ def _repair(
     merged: nn.Module, model_a: nn.Module, model_b: nn.Module, alpha: float, data: Any, name: str = "data"
 ) -> nn.Module:
     spec = spec_of(merged, "merged")
-    hidden = {m.module for g in spec.groups for m in g.members if m.param == "weight" and m.axis == 0}
+    hidden = {m.module for s in spec.channel_sets for m in s.members if m.param == "weight" and m.axis == 0}
     modules = dict(merged.named_modules())
     unbiased = [
         layer
@@ -158,22 +162,31 @@ def merge(
     data: Any = None,
     statistics: str = "auto",
 ) -> nn.Module:
-    """Interpolate two aligned networks and, given ``data``, repair their statistics.
+    """Interpolate two aligned networks, ``(1 - alpha) W_a + alpha W_b``, and, given ``data``, repair their
+    statistics.
 
     Parameters
     ----------
+    model_a, model_b_aligned
+        Networks of one architecture, the second aligned to the first (`align`'s ``aligned``).
     alpha
         0 gives model_a, 1 model_b_aligned.
     data
-        Inputs (a tensor or a DataLoader) for the statistics; without it the interpolated running
-        statistics are kept.
+        Inputs ``(N, C, H, W)`` (a tensor, an ``(x, y)`` pair or a DataLoader) for the statistics;
+        without it the interpolated running statistics are kept.
     statistics
-        ``"auto"``: reset batch norm if the model has it, else REPAIR; or ``"reset"``, ``"repair"``,
-        ``"none"``.
+        ``"auto"``: reset batch norm if the model has it, else REPAIR (which rescales every hidden
+        channel to the interpolated mean and standard deviation of the endpoints); or ``"reset"``,
+        ``"repair"``, ``"none"``.
+
+    Returns
+    -------
+    nn.Module
+        The merged network, in eval mode.
     """
     same_architecture([("model_a", model_a), ("model_b_aligned", model_b_aligned)])
     alpha = check_alpha(alpha)
-    statistics = choice(statistics, "statistics", STATISTICS)
+    statistics = Statistics.parse(statistics, "statistics")
     if data is not None:
         check_inputs(data)
     return _merge(model_a, model_b_aligned, alpha, data, statistics)
@@ -190,52 +203,77 @@ def _merge(
     return _repair(merged, model_a, model_b, alpha, data, name)
 
 
-def _power(perm: torch.Tensor, k: int) -> torch.Tensor:
-    out = torch.arange(perm.numel())
-    for _ in range(k):
-        out = out[perm]
-    return out
-
-
 def group_average(
     model: nn.Module,
     transform: str,
-    permutations: list[torch.Tensor],
+    permutations: list[torch.Tensor] | None = None,
     data: Any = None,
     spec: PermutationSpec | None = None,
+    *,
+    input_size: int | None = None,
 ) -> nn.Module:
-    """The exactly ``transform``-invariant average ``(1/m) sum_k pi^k T^k(W)`` (module docstring).
+    """The exactly ``transform``-invariant average ``W_avg = (1/m) sum_k (pi T)^k (W)`` (module docstring).
 
     Parameters
     ----------
+    model
+        A CNN taking images ``(N, C, H, W)`` (what `transform_network` takes).
+    transform
+        A `Transform`: ``"hflip"``, ``"vflip"`` (``m = 2``) or ``"rot90"`` (``m = 4``).
     permutations
-        One per group, aligning ``T(W)`` to ``W`` (from `self_align`); each must satisfy ``pi^m = id``
-        (``m = 2`` for flips, 4 for ``rot90``), else a ValueError names the group.
+        One LongTensor ``(n,)`` per channel set, aligning ``T(W)`` to ``W`` (`self_align`'s, constrained);
+        each must satisfy ``pi^m = id``, else a ValueError names the set. None: found here by constrained
+        weight matching, ``self_align(model, transform, constrain=True).permutations``.
     data
-        Inputs for batch-norm statistics, used together with their transformed copies; the statistics
-        are then averaged over the permutations' orbits.
+        Inputs ``(N, C, H, W)`` for batch-norm statistics, used together with their transformed copies;
+        the statistics are then averaged over the permutations' orbits.
+    spec
+        The model's permutation spec, when the caller has derived it already.
+    input_size
+        When given, the transform is checked to be exact at this square input size (`transform_network`),
+        where the average is then exactly invariant.
+
+    Returns
+    -------
+    nn.Module
+        The averaged network, in eval mode: ``f(t x) = f(x)`` up to float rounding in the forward pass.
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+    ...                     nn.Linear(4, 2)).double()
+    >>> merged = group_average(net, "rot90", input_size=8)
+    >>> x = torch.randn(3, 1, 8, 8, dtype=torch.float64)
+    >>> torch.allclose(merged(torch.rot90(x, 1, (-2, -1))), merged(x), rtol=1e-12, atol=1e-12)
+    True
     """
     check_module(model, "model")
-    transform = choice(transform, "transform", TRANSFORMS)
+    transform = Transform.parse(transform, "transform")
     spec = spec_of(model, "model") if spec is None else spec_fits(spec, model)
-    sizes = [(g.name, g.size) for g in spec.groups]
-    perms = check_permutations(permutations, sizes, "permutations")
+    if input_size is not None:
+        integer(input_size, "input_size", minimum=1)
     if data is not None:
         check_inputs(data)
-    order = 4 if transform == "rot90" else 2
-    for k, (group, perm) in enumerate(zip(spec.groups, perms, strict=True)):
-        if not torch.equal(_power(perm, order), torch.arange(perm.numel())):
+    order = transform.order
+    if permutations is None:
+        perms = self_aligned(model, transform, spec, Method.WEIGHTS, None, True, input_size).permutations
+    else:
+        sizes = [(s.name, s.size) for s in spec.channel_sets]
+        perms = check_permutations(permutations, sizes, "permutations")
+    for k, (channels, perm) in enumerate(zip(spec.channel_sets, perms, strict=True)):
+        if not torch.equal(power(perm, order), torch.arange(perm.numel())):
             raise ValueError(
-                f"permutations[{k}] (group {group.name!r}) does not have order dividing {order}, so the "
-                "group average is not invariant; use self_align(..., involution=True) for flips"
+                f"permutations[{k}] (channels of {channels.name!r}) does not have order dividing {order}, so "
+                f"the group average is not invariant; constrain the alignment: "
+                f"self_align(model, {str(transform)!r}, constrain=True)"
             )
     terms, current = [model], model
     for k in range(1, order):
-        current = transform_network(current, transform)
-        terms.append(permute_model(current, spec, [_power(p, k) for p in perms]))
+        current = transformed_network(current, transform, spec, input_size if k == 1 else None)
+        terms.append(permute_model(current, spec, [power(p, k) for p in perms]))
     states = [t.state_dict() for t in terms]
     averaged = {
-        key: _mean([s[key] for s in states]) if value.is_floating_point() else value
+        key: _orbit_mean([s[key] for s in states]) if value.is_floating_point() else value
         for key, value in states[0].items()
     }
     out = copy.deepcopy(model)
@@ -248,10 +286,13 @@ def group_average(
     return out.eval()
 
 
-def _mean(tensors: list[torch.Tensor]) -> torch.Tensor:
-    total = tensors[0]
-    for t in tensors[1:]:
-        total = total + t
+def _orbit_mean(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """The entrywise mean of ``m`` tensors of one shape, each entry's terms summed in sorted order: entries
+    with the same terms in any order get bitwise the same mean."""
+    terms = torch.stack(tensors).sort(dim=0).values
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
     return total / len(tensors)
 
 
@@ -261,9 +302,9 @@ def _symmetrise_statistics(
     """Average batch-norm running statistics over each permutation's orbits (exactly invariant)."""
     modules = dict(model.named_modules())
     with torch.no_grad():
-        for group, perm in zip(spec.groups, perms, strict=True):
-            for member in group.members:
+        for channels, perm in zip(spec.channel_sets, perms, strict=True):
+            for member in channels.members:
                 module = modules[member.module]
                 if isinstance(module, _NORMS) and member.param in ("running_mean", "running_var"):
                     stat = getattr(module, member.param)
-                    stat.copy_(_mean([stat[_power(perm, k)] for k in range(order)]))
+                    stat.copy_(_orbit_mean([stat[power(perm, k)] for k in range(order)]))

@@ -3,15 +3,16 @@ are permuted.
 
 git re-basin needs a hand-written ``PermutationSpec`` per architecture, and users get them wrong
 (PEERS.md, section 3). Here `torch.fx` traces the model and one pass over its graph assigns every
-tensor a *channel group*: a convolution or linear layer starts a new group for its outputs; batch
-norm, pointwise activations, pooling and dropout keep their input's group; ``a + b`` (a residual
-connection) ties the groups of ``a`` and ``b`` into one; a flatten turns a group into blocks of
-``H * W`` consecutive features of the next linear layer. The network's input and output channels are
-*fixed*: they are never permuted. Anything else is refused with an error naming the node.
+tensor a *channel set*: a convolution or linear layer starts a new set for its outputs; batch norm,
+pointwise activations, pooling and dropout keep their input's set; ``a + b`` (a residual connection)
+ties the sets of ``a`` and ``b`` into one; a flatten turns a set into blocks of ``H * W`` consecutive
+features of the next linear layer. The network's input and output channels are *fixed*: they are never
+permuted. Anything else is refused with an error naming the node.
 
-A channel permutation ``perm`` of a group then acts on every member ``(module, parameter, axis)`` by
-``aligned[..., o, ...] = original[..., perm[o], ...]`` (with blocks for flattened inputs), and the
-permuted network computes the same function.
+A permutation ``p`` of a channel set acts on every member ``(module, parameter, axis)`` in eqlab's one
+convention, `eqlab.groups.act` (``src/eqlab/groups/README.md``): channel ``i`` moves to position
+``p[i]``, ``new[..., p[i], ...] = old[..., i, ...]`` (whole blocks for flattened inputs), and the
+permuted network computes the same function (`eqlab.layerwise._permute`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from torch import fx, nn
 
 from eqlab._arguments import module as check_module
 
-__all__ = ["Member", "PermGroup", "PermutationSpec", "derive_spec"]
+__all__ = ["ChannelSet", "Member", "PermutationSpec", "derive_spec", "spec_of"]
 
 _KEEP_MODULES = (
     nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.ReLU6,
@@ -60,8 +61,8 @@ FIXED = -1
 
 @dataclass(frozen=True)
 class Member:
-    """One parameter axis permuted by a group: ``module.param`` along ``axis``, each channel spanning
-    ``block`` consecutive indices (a flattened ``H * W`` map feeding a linear layer)."""
+    """One parameter axis permuted with a channel set: ``module.param`` along ``axis``, each channel
+    spanning ``block`` consecutive indices (a flattened ``H * W`` map feeding a linear layer)."""
 
     module: str
     param: str
@@ -75,9 +76,10 @@ class Member:
 
 
 @dataclass
-class PermGroup:
-    """Channels permuted together: ``size`` channels, the parameter axes they index, and the traced
-    nodes whose outputs carry them on dimension 1 (``activations``: after a nonlinearity)."""
+class ChannelSet:
+    """Hidden channels permuted together (by one permutation): ``size`` channels, the parameter axes they
+    index, and the traced nodes whose outputs carry them on dimension 1 (``activations``: after a
+    nonlinearity). ``name`` is the layer whose outputs start the set."""
 
     name: str
     size: int
@@ -88,9 +90,9 @@ class PermGroup:
 
 @dataclass
 class PermutationSpec:
-    """The groups of a model, its weighted layers in order, and the traced graph."""
+    """The channel sets of a model, its weighted layers in order, and the traced graph."""
 
-    groups: list[PermGroup]
+    channel_sets: list[ChannelSet]
     layers: list[str]
     graph: fx.GraphModule
     flattened: dict[str, int] = field(default_factory=dict)
@@ -99,16 +101,16 @@ class PermutationSpec:
     """Weighted layer (module name) -> the traced node of its output."""
 
     def param_axes(self) -> dict[str, list[tuple[int, int, int]]]:
-        """``state_dict`` key -> ``[(axis, group index, block), ...]``."""
+        """``state_dict`` key -> ``[(axis, channel set index, block), ...]``."""
         out: dict[str, list[tuple[int, int, int]]] = {}
-        for index, group in enumerate(self.groups):
-            for m in group.members:
+        for index, channels in enumerate(self.channel_sets):
+            for m in channels.members:
                 out.setdefault(m.key, []).append((m.axis, index, m.block))
         return out
 
 
-class _Groups:
-    """Union-find over channel groups, with the fixed input/output channels as one class."""
+class _Sets:
+    """Union-find over channel sets, with the fixed input/output channels as one class."""
 
     def __init__(self) -> None:
         self.parent: dict[int, int] = {FIXED: FIXED}
@@ -155,8 +157,13 @@ def _flatten_start(node: fx.Node) -> int:
     return start if isinstance(start, int) else -1
 
 
+def _trace(model: nn.Module) -> fx.GraphModule:
+    """The one `torch.fx` trace behind a spec (the tests count its calls)."""
+    return fx.symbolic_trace(model)
+
+
 def derive_spec(model: nn.Module) -> PermutationSpec:
-    """Trace ``model`` with `torch.fx` and derive its channel groups (see the module docstring).
+    """Trace ``model`` with `torch.fx` and derive its channel sets (see the module docstring).
 
     Raises
     ------
@@ -177,20 +184,20 @@ def spec_of(model: Any, name: str) -> PermutationSpec:
 
 def _derive(model: nn.Module) -> PermutationSpec:
     try:
-        graph = fx.symbolic_trace(model)
+        graph = _trace(model)
     except Exception as exc:  # fx raises many kinds; the message is what matters
         raise ValueError(f"torch.fx could not trace {type(model).__name__}: {exc}") from exc
     modules = dict(graph.named_modules())
-    groups = _Groups()
-    value: dict[fx.Node, int] = {}  # node -> channel group of dim 1
-    flat: dict[fx.Node, int] = {}  # node -> group of a flattened (B, C * H * W) tensor
+    sets = _Sets()
+    value: dict[fx.Node, int] = {}  # node -> channel set of dim 1
+    flat: dict[fx.Node, int] = {}  # node -> set of a flattened (B, C * H * W) tensor
     members: list[tuple[int, Member]] = []
-    tags: list[tuple[int, str, bool]] = []  # (group, node name, after a nonlinearity)
+    tags: list[tuple[int, str, bool]] = []  # (set, node name, after a nonlinearity)
     layers: list[str] = []
     flattened: dict[str, int] = {}
     layer_nodes: dict[str, str] = {}
 
-    def group_of(arg: Any) -> int:
+    def set_of(arg: Any) -> int:
         if not isinstance(arg, fx.Node) or arg not in value:
             raise _unsupported(arg if isinstance(arg, fx.Node) else node, "a non-tensor input")
         return value[arg]
@@ -201,9 +208,9 @@ def _derive(model: nn.Module) -> PermutationSpec:
         elif node.op == "output":
             out = node.args[0]
             if isinstance(out, fx.Node) and out in value:
-                groups.union(value[out], FIXED, "the output")
+                sets.union(value[out], FIXED, "the output")
             elif isinstance(out, fx.Node) and out in flat:
-                groups.union(flat[out], FIXED, "the output")
+                sets.union(flat[out], FIXED, "the output")
             else:
                 raise _unsupported(node, "an output that is not one tensor")
         elif node.op == "call_module":
@@ -215,14 +222,14 @@ def _derive(model: nn.Module) -> PermutationSpec:
                 if isinstance(module, nn.Conv2d):
                     if module.groups != 1:
                         raise _unsupported(node, f"a grouped Conv2d ({name}, groups={module.groups})")
-                    g_in, g = group_of(source), groups.new(module.out_channels, name)
+                    g_in, g = set_of(source), sets.new(module.out_channels, name)
                 elif isinstance(source, fx.Node) and source in flat:
-                    g_in, g = flat[source], groups.new(module.out_features, name)
-                    size = groups.size[groups.find(g_in)] if groups.find(g_in) != FIXED else None
+                    g_in, g = flat[source], sets.new(module.out_features, name)
+                    size = sets.size[sets.find(g_in)] if sets.find(g_in) != FIXED else None
                     block = module.in_features // size if size else 1
                     flattened[name] = block if size else -1  # -1: the flattened input, size unknown
                 else:
-                    g_in, g = group_of(source), groups.new(module.out_features, name)
+                    g_in, g = set_of(source), sets.new(module.out_features, name)
                 members += [(g, Member(name, "weight", 0)), (g_in, Member(name, "weight", 1, block))]
                 if module.bias is not None:
                     members.append((g, Member(name, "bias", 0)))
@@ -231,58 +238,58 @@ def _derive(model: nn.Module) -> PermutationSpec:
                 layer_nodes[name] = node.name
                 tags.append((g, node.name, False))
             elif isinstance(module, _NORMS):
-                g = group_of(source)
+                g = set_of(source)
                 members += [(g, Member(name, p, 0)) for p in _NORM_PARAMS if getattr(module, p) is not None]
                 value[node] = g
                 tags.append((g, node.name, False))
             elif isinstance(module, nn.Flatten):
                 if module.start_dim != 1:
                     raise _unsupported(node, f"Flatten with start_dim={module.start_dim} ({name})")
-                flat[node] = group_of(source)
+                flat[node] = set_of(source)
             elif isinstance(module, _KEEP_MODULES):
                 if isinstance(source, fx.Node) and source in flat:
                     flat[node] = flat[source]
                 else:
-                    value[node] = group_of(source)
+                    value[node] = set_of(source)
                     tags.append((value[node], node.name, isinstance(module, _ACTIVATION_MODULES)))
             else:
                 raise _unsupported(node, f"module {name} ({type(module).__name__})")
         elif node.op == "call_function":
             tensors = [a for a in node.args if isinstance(a, fx.Node)]
             if node.target in _ADD and len(tensors) == 2:
-                value[node] = groups.union(group_of(tensors[0]), group_of(tensors[1]), f"node {node.name!r}")
+                value[node] = sets.union(set_of(tensors[0]), set_of(tensors[1]), f"node {node.name!r}")
                 tags.append((value[node], node.name, False))
             elif (node.target in _SCALE or node.target in _ADD) and len(tensors) == 1:
-                value[node] = group_of(tensors[0])
+                value[node] = set_of(tensors[0])
             elif node.target in _KEEP_FUNCTIONS:
-                value[node] = group_of(node.args[0])
+                value[node] = set_of(node.args[0])
                 tags.append((value[node], node.name, node.target in _ACTIVATION_FUNCTIONS))
             elif node.target is torch.flatten and _flatten_start(node) == 1:
-                flat[node] = group_of(node.args[0])
+                flat[node] = set_of(node.args[0])
             else:
                 raise _unsupported(node, f"function {getattr(node.target, '__name__', node.target)}")
         elif node.op == "call_method":
             if node.target in _KEEP_METHODS:
-                value[node] = group_of(node.args[0])
+                value[node] = set_of(node.args[0])
                 tags.append((value[node], node.name, node.target != "contiguous"))
             elif node.target == "flatten" and _flatten_start(node) == 1:
-                flat[node] = group_of(node.args[0])
+                flat[node] = set_of(node.args[0])
             elif node.target in ("mean", "amax", "sum") and _spatial_dims(node):
-                value[node] = group_of(node.args[0])
+                value[node] = set_of(node.args[0])
             else:
                 raise _unsupported(node, f"method .{node.target}() (use nn.Flatten or torch.flatten(x, 1))")
         else:
             raise _unsupported(node, f"{node.op} {node.target}")
 
-    roots: dict[int, PermGroup] = {}
+    roots: dict[int, ChannelSet] = {}
     for g, member in members:
-        root = groups.find(g)
+        root = sets.find(g)
         if root == FIXED:
             continue
-        group = roots.setdefault(root, PermGroup(groups.origin[root], groups.size[root]))
-        group.members.append(member)
+        channels = roots.setdefault(root, ChannelSet(sets.origin[root], sets.size[root]))
+        channels.members.append(member)
     for g, name, activated in tags:
-        root = groups.find(g)
+        root = sets.find(g)
         if root in roots:
             roots[root].features.append(name)
             if activated:

@@ -19,24 +19,23 @@ import math
 import torch
 from torch import nn
 
-from eqlab._arguments import choice, integer, tensor
+from eqlab._arguments import integer, tensor
 from eqlab._arguments import module as check_module
 from eqlab.exactness import check as check_exactness
 from eqlab.exactness._measure import input_batches
 from eqlab.groups._point import point_group
-from eqlab.layerwise._spec import spec_of
+from eqlab.layerwise._options import Transform
+from eqlab.layerwise._spec import PermutationSpec, spec_of
 from eqlab.testing import relative_error
 
-__all__ = ["TRANSFORMS", "apply_transform", "inverse_transform", "transform_network"]
+__all__ = ["apply_transform", "inverse_transform", "transform_network", "transformed_network"]
 
 _AGREEMENT = 1e-10
 """The largest float64 relative gap between ``T(W)(x)`` and ``W(t x)`` that `transform_network` accepts."""
 
-TRANSFORMS = ("hflip", "vflip", "rot90")
-
 
 def _check_transform(transform: str) -> None:
-    choice(transform, "transform", TRANSFORMS)
+    Transform.parse(transform, "transform")
 
 
 def apply_transform(x: torch.Tensor, transform: str, times: int = 1) -> torch.Tensor:
@@ -63,14 +62,21 @@ def transform_network(model: nn.Module, transform: str, input_size: int | None =
     Parameters
     ----------
     model
-        A CNN of Conv2d, BatchNorm, pointwise activations, pooling, global pooling, flatten and Linear
-        layers, sequential or with residual blocks (anything `derive_spec` traces).
+        A CNN taking images ``(N, C, H, W)``, of Conv2d, BatchNorm, pointwise activations, pooling, global
+        pooling, flatten and Linear layers, sequential or with residual blocks (anything the permutation
+        spec traces).
     transform
-        ``"hflip"``, ``"vflip"`` or ``"rot90"`` (`torch.rot90`, one counter-clockwise quarter turn;
-        square inputs).
+        A `Transform`: ``"hflip"``, ``"vflip"`` or ``"rot90"`` (`torch.rot90`, one counter-clockwise
+        quarter turn; square inputs).
     input_size
         When given, the strided layers and pools are checked to be exact at this (square) input size
-        by `eqlab.exactness`, and a ValueError names the first that is not.
+        by `eqlab.exactness` (``group="p4"`` for ``rot90``), a ValueError names the first that is not,
+        and ``T(W)(x)`` is confirmed against ``model(t(x))`` in float64.
+
+    Returns
+    -------
+    nn.Module
+        ``T(W)``: a copy of ``model`` with the same output shape, ``(N, ...)``.
 
     Examples
     --------
@@ -84,7 +90,14 @@ def transform_network(model: nn.Module, transform: str, input_size: int | None =
     _check_transform(transform)
     if input_size is not None:
         integer(input_size, "input_size", minimum=1)
-    spec = spec_of(model, "model")
+    return transformed_network(model, transform, spec_of(model, "model"), input_size)
+
+
+def transformed_network(
+    model: nn.Module, transform: str, spec: PermutationSpec, input_size: int | None = None
+) -> nn.Module:
+    """`transform_network` with ``model``'s permutation spec given (derived once by the caller) and the
+    arguments checked."""
     flat_input = [name for name, block in spec.flattened.items() if block == -1]
     if flat_input:
         raise ValueError(

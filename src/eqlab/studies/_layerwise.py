@@ -34,14 +34,9 @@ from torch.utils.data import TensorDataset
 from eqlab.data._digits import digits
 from eqlab.data._files import CIFAR_TEST, CIFAR_TRAIN, load_cifar10
 from eqlab.groups._image import flip_width
-from eqlab.layerwise import (
-    align,
-    apply_transform,
-    evaluate,
-    group_average,
-    interpolation_barriers,
-    self_align,
-)
+from eqlab.layerwise import align, group_average, self_align
+from eqlab.layerwise._barrier import evaluate, interpolation_barriers
+from eqlab.layerwise._transform import apply_transform
 from eqlab.runs import Figure, Report, RunFolder, Study, Table, judge
 from eqlab.runs._config import config_to_dict
 from eqlab.runs._seeding import unit_seed
@@ -502,7 +497,7 @@ def report(config: LayerwiseConfig, results: dict[str, Any], plots: Path) -> Rep
             group_rows.append(
                 [
                     regime,
-                    group["group"],
+                    group["channels"],
                     group["size"],
                     float(np.mean([s["fixed"] for s in stats])),
                     float(np.mean([s["pairs"] for s in stats])),
