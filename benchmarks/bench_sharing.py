@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from eqlab.groups import cyclic, dihedral, regular
-from eqlab.sharing import EquivariantLinear, dense_pattern
+from eqlab.nn import EquivariantLinear
+from eqlab.sharing._pattern import dense_pattern
 
 
 def best_of(fn: Callable[[], object], repeats: int = 5) -> float:

@@ -20,11 +20,9 @@ from torch import nn
 from eqlab.activations import check as check_activation
 from eqlab.activations import scan
 from eqlab.exactness import check
-from eqlab.nn import GroupConv2d, GroupPool, LiftingConv2d
 from eqlab.groups import Representation, cyclic
 from eqlab.layerwise import transform_network
-from eqlab.nn import RepLinear
-from eqlab.sharing import EquivariantLinear, EquivariantMLP
+from eqlab.nn import EquivariantLinear, EquivariantMLP, GroupConv2d, GroupPool, LiftingConv2d, RepLinear
 from eqlab.testing import assert_equivariant, equivariance_error
 
 

@@ -15,10 +15,8 @@ from typer.testing import CliRunner
 from eqlab._cli import app
 from eqlab.activations import scan
 from eqlab.activations._named import NAMES, load_matrices, named_representation
-from eqlab.nn import GroupConv2d, GroupPool, LiftingConv2d
 from eqlab.groups import Representation, symmetric
-from eqlab.nn import RepLinear
-from eqlab.sharing import EquivariantMLP, SetLinear
+from eqlab.nn import EquivariantMLP, GroupConv2d, GroupPool, LiftingConv2d, RepLinear, SetLinear
 
 runner = CliRunner()
 

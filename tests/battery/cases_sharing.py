@@ -13,6 +13,10 @@ from torch import nn
 
 from eqlab import sharing
 from eqlab.groups import Representation, alternating, cyclic, direct_product, symmetric
+from eqlab.nn import EquivariantLinear, EquivariantMLP, GraphLinear, OrbitPool, SetLinear, SymmetricLinear
+from eqlab.sharing import Design
+from eqlab.sharing._ign import equality_pattern, set_partitions
+from eqlab.sharing._pattern import dense_pattern, pair_orbit_labels, sparse_pattern
 from tests.battery.cases_groups import NAN, NOT_FLAGS, not_counts
 from tests.battery.harness import Battery
 
@@ -61,11 +65,11 @@ def _channels() -> dict[str, Values]:
 
 
 def _set_forward(x: Any) -> Any:
-    return sharing.SetLinear(3, 4)(x)
+    return SetLinear(3, 4)(x)
 
 
 def _graph_forward(x: Any) -> Any:
-    return sharing.GraphLinear(3, 4)(x)
+    return GraphLinear(3, 4)(x)
 
 
 def build() -> Battery:
@@ -75,7 +79,7 @@ def build() -> Battery:
     # --- EquivariantLinear, EquivariantMLP, OrbitPool ---------------------------------------------
     b.mutate(
         "eqlab.nn.EquivariantLinear",
-        sharing.EquivariantLinear,
+        EquivariantLinear,
         lambda: {
             "in_perms": s4.action(),
             "out_perms": s4.action(),
@@ -91,10 +95,12 @@ def build() -> Battery:
             "bias": NOT_FLAGS,
             "design": [
                 ("dense with connections", "dense"),
+                ("dense member with connections", Design.DENSE),
                 ("unknown", "full"),
                 ("capitalised", "Sparse"),
                 ("none", None),
                 ("int", 1),
+                ("the enum class", Design),
             ],
             "in_channels": [("zero", 0), ("negative", -1), ("bool", True), ("float", 2.0), ("string", "2")],
             "out_channels": [("bool", True), ("zero", 0), ("float", 2.5)],
@@ -112,7 +118,7 @@ def build() -> Battery:
 
     b.mutate(
         "eqlab.nn.EquivariantMLP",
-        sharing.EquivariantMLP,
+        EquivariantMLP,
         lambda: {
             "in_action": s4.action(),
             "hidden_channels": [4],
@@ -148,14 +154,14 @@ def build() -> Battery:
                 ("none", None),
                 ("factory of a non-module", lambda: 5),
             ],
-            "design": [("unknown", "full"), ("none", None)],
+            "design": [("unknown", "full"), ("none", None), ("bytes", b"dense")],
             "head_channels": [("zero width", [0]), ("negative width", [-1]), ("int", 3), ("float", [2.5])],
         },
     )
 
     b.mutate(
         "eqlab.nn.OrbitPool",
-        sharing.OrbitPool,
+        OrbitPool,
         lambda: {"action": s4.action()},
         {"action": [*_bad_actions(4), ("3-D", np.zeros((1, 1, 4), dtype=np.int64))]},
     )
@@ -163,7 +169,7 @@ def build() -> Battery:
     # --- SymmetricLinear, SetLinear, GraphLinear (ign.py) -----------------------------------------
     b.mutate(
         "eqlab.nn.SymmetricLinear",
-        sharing.SymmetricLinear,
+        SymmetricLinear,
         {
             "in_order": 2,
             "out_order": 1,
@@ -178,10 +184,10 @@ def build() -> Battery:
             **_channels(),
         },
     )
-    for name in ("SetLinear", "GraphLinear"):
+    for name, layer in (("SetLinear", SetLinear), ("GraphLinear", GraphLinear)):
         b.mutate(
             f"eqlab.nn.{name}",
-            getattr(sharing, name),
+            layer,
             {"in_channels": 3, "out_channels": 4, "bias": True, "aggregation": "mean"},
             _channels(),
         )
@@ -202,13 +208,13 @@ def build() -> Battery:
         {"x": [("not square", torch.randn(2, 4, 5, 3)), ("rank 2", torch.randn(5, 3)), *forward["x"][2:]]},
     )
 
-    b.mutate("eqlab.sharing.set_partitions", sharing.set_partitions, {"size": 3}, {"size": not_counts(0, 3)})
-    b.add_valid("eqlab.sharing.set_partitions", lambda: sharing.set_partitions(np.int64(3)))
-    b.add_valid("eqlab.nn.SetLinear", lambda: sharing.SetLinear(np.int64(3), np.int32(4)))
-    b.add_valid("eqlab.sharing.equality_pattern", lambda: sharing.equality_pattern(np.array([5, 2, 5])))
+    b.mutate("eqlab.sharing._ign.set_partitions", set_partitions, {"size": 3}, {"size": not_counts(0, 3)})
+    b.add_valid("eqlab.sharing._ign.set_partitions", lambda: set_partitions(np.int64(3)))
+    b.add_valid("eqlab.nn.SetLinear", lambda: SetLinear(np.int64(3), np.int32(4)))
+    b.add_valid("eqlab.sharing._ign.equality_pattern", lambda: equality_pattern(np.array([5, 2, 5])))
     b.mutate(
-        "eqlab.sharing.equality_pattern",
-        sharing.equality_pattern,
+        "eqlab.sharing._ign.equality_pattern",
+        equality_pattern,
         {"indices": [5, 2, 5, 7]},
         {
             "indices": [
@@ -239,11 +245,11 @@ def build() -> Battery:
             ("string", "120"),
         ],
     }
-    b.mutate("eqlab.sharing.dense_pattern", sharing.dense_pattern, generators, stacks)
-    b.mutate("eqlab.sharing.pair_orbit_labels", sharing.pair_orbit_labels, generators, stacks)
+    b.mutate("eqlab.sharing._pattern.dense_pattern", dense_pattern, generators, stacks)
+    b.mutate("eqlab.sharing._pattern.pair_orbit_labels", pair_orbit_labels, generators, stacks)
     b.mutate(
-        "eqlab.sharing.sparse_pattern",
-        sharing.sparse_pattern,
+        "eqlab.sharing._pattern.sparse_pattern",
+        sparse_pattern,
         lambda: {**generators(), "connections": [0]},
         {
             **stacks,
@@ -263,17 +269,17 @@ def build() -> Battery:
     b.mutate(
         "eqlab.sharing.symmetry_group",
         sharing.symmetry_group,
-        lambda: {"layer": sharing.EquivariantLinear(a4.action(), a4.action())},
+        lambda: {"layer": EquivariantLinear(a4.action(), a4.action())},
         {
             "layer": [
                 ("none", None),
                 ("plain linear", nn.Linear(4, 4)),
-                ("set layer", sharing.SetLinear(1, 1)),
+                ("set layer", SetLinear(1, 1)),
                 ("string", "layer"),
-                ("sharing pattern", sharing.dense_pattern(np.array([[1, 2, 0]]), np.array([[1, 2, 0]]))),
+                ("sharing pattern", dense_pattern(np.array([[1, 2, 0]]), np.array([[1, 2, 0]]))),
                 ("int", 4),
                 ("group", a4),
-                ("inside a Sequential", nn.Sequential(sharing.EquivariantLinear(a4.action(), a4.action()))),
+                ("inside a Sequential", nn.Sequential(EquivariantLinear(a4.action(), a4.action()))),
             ]
         },
     )

@@ -10,9 +10,8 @@ from hypothesis import strategies as st
 
 from eqlab.groups import Group, Representation, symmetric
 from eqlab.groups._representation import paired_elements
-from eqlab.nn import RepLinear
+from eqlab.nn import EquivariantLinear, RepLinear
 from eqlab.nn._replinear import equivariant_basis, invariant_basis
-from eqlab.sharing import EquivariantLinear
 from tests.strategies import groups
 
 

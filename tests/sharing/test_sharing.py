@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from eqlab.groups import Group, act, alternating, cyclic, dihedral, regular, symmetric, torus
-from eqlab.sharing import EquivariantLinear, symmetry_group
+from eqlab.nn import EquivariantLinear
+from eqlab.sharing import Design, symmetry_group
 from eqlab.testing import equivariance_error
 from tests.strategies import groups, permutations
 
@@ -153,6 +154,26 @@ def test_sparse_design_connects_output_g_to_inputs_g_times_s() -> None:
     colours = layer.pattern.weight_colours
     assert (colours >= 0).sum(axis=1).tolist() == [2] * 6  # S = {e, generator}
     assert layer.num_free_parameters == 2
+
+
+def test_the_design_is_a_str_enum_member_either_way() -> None:
+    c6 = regular(cyclic(6))
+    by_name = EquivariantLinear(c6.action(), c6.action(), design="sparse")
+    by_member = EquivariantLinear(c6.action(), c6.action(), design=Design.SPARSE)
+    assert by_name.design is by_member.design is Design.SPARSE and by_name.design == "sparse"
+    assert np.array_equal(by_name.pattern.weight_colours, by_member.pattern.weight_colours)
+    assert "design='sparse'" in repr(by_name)
+
+
+def test_the_old_path_of_the_layer_warns_and_gives_the_same_class() -> None:
+    import eqlab.sharing
+
+    with pytest.warns(DeprecationWarning, match="use eqlab.nn.EquivariantLinear"):
+        old = eqlab.sharing.EquivariantLinear
+    assert old is EquivariantLinear
+    assert "EquivariantLinear" not in eqlab.sharing.__all__
+    with pytest.raises(AttributeError, match="has no attribute 'SetLinear'"):
+        _ = eqlab.sharing.SetLinear
 
 
 def test_channels_and_to_linear_compute_the_same_function() -> None:

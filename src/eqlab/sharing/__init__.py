@@ -1,29 +1,36 @@
 """Equivariance through parameter sharing (Ravanbakhsh, Schneider & Póczos, ICML 2017).
 
+The layers (`EquivariantLinear`, `EquivariantMLP`, `OrbitPool`, `SetLinear`, `GraphLinear`,
+`SymmetricLinear`) are in `eqlab.nn`; this package holds what is particular to parameter sharing:
+
+- `symmetry_group` finds every permutation pair that preserves a layer's weight tying, and so tells
+  whether the layer is *uniquely* equivariant to its group (`PatternSymmetry.is_unique`);
+- `Design` names the two ways of tying weights, ``"dense"`` and ``"sparse"``.
+
 See ``README.md`` in this folder.
 """
 
-from eqlab.sharing._ign import GraphLinear, SetLinear, SymmetricLinear, equality_pattern, set_partitions
-from eqlab.sharing._linear import DESIGNS, EquivariantLinear
-from eqlab.sharing._mlp import ACTIVATIONS, EquivariantMLP, OrbitPool
-from eqlab.sharing._pattern import SharingPattern, dense_pattern, pair_orbit_labels, sparse_pattern
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from eqlab.sharing._options import Design
 from eqlab.sharing._symmetry import PatternSymmetry, symmetry_group
 
-__all__ = [
-    "ACTIVATIONS",
-    "DESIGNS",
-    "EquivariantLinear",
-    "EquivariantMLP",
-    "GraphLinear",
-    "OrbitPool",
-    "PatternSymmetry",
-    "SetLinear",
-    "SharingPattern",
-    "SymmetricLinear",
-    "dense_pattern",
-    "equality_pattern",
-    "pair_orbit_labels",
-    "set_partitions",
-    "sparse_pattern",
-    "symmetry_group",
-]
+__all__ = ["Design", "PatternSymmetry", "symmetry_group"]
+
+
+def __getattr__(name: str) -> Any:
+    """``eqlab.sharing.EquivariantLinear``, the path of older READMEs: deprecated for
+    ``eqlab.nn.EquivariantLinear``."""
+    if name == "EquivariantLinear":
+        warnings.warn(
+            "eqlab.sharing.EquivariantLinear is deprecated; use eqlab.nn.EquivariantLinear",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from eqlab.sharing._linear import EquivariantLinear
+
+        return EquivariantLinear
+    raise AttributeError(f"module 'eqlab.sharing' has no attribute {name!r}")

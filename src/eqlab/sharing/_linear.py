@@ -15,11 +15,10 @@ from torch import nn
 
 from eqlab._arguments import flag, integer
 from eqlab.groups._group import joint_generators
+from eqlab.sharing._options import Design
 from eqlab.sharing._pattern import SharingPattern, dense_pattern, sparse_pattern
 
-__all__ = ["DESIGNS", "EquivariantLinear"]
-
-DESIGNS = ("dense", "sparse")
+__all__ = ["EquivariantLinear"]
 
 
 class EquivariantLinear(nn.Module):
@@ -39,11 +38,12 @@ class EquivariantLinear(nn.Module):
     bias
         Add a bias tied over the output orbits.
     design
-        ``"dense"``: one free weight per orbit of (output, input) pairs, the most general equivariant
-        matrix. ``"sparse"``: only the orbits of the pairs ``(m0, s . n0)`` for output- and input-orbit
-        representatives and ``s`` in the connection set ``S`` = identity plus the generators listed in
-        ``connections``; for a regular action, output ``g`` connects to inputs ``g * s``, and the layer is
-        uniquely equivariant exactly when ``S`` generates the group (see `eqlab.sharing._pattern`).
+        A `eqlab.sharing.Design` or its string. ``"dense"``: one free weight per orbit of (output,
+        input) pairs, the most general equivariant matrix. ``"sparse"``: only the orbits of the pairs
+        ``(m0, s . n0)`` for output- and input-orbit representatives and ``s`` in the connection set
+        ``S`` = identity plus the generators listed in ``connections``; for a regular action, output
+        ``g`` connects to inputs ``g * s``, and the layer is uniquely equivariant exactly when ``S``
+        generates the group.
     in_channels, out_channels
         When given, inputs are ``(..., N, in_channels)`` and outputs ``(..., M, out_channels)``; each
         orbit then carries an ``(out_channels, in_channels)`` block. Otherwise ``(..., N) -> (..., M)``.
@@ -78,7 +78,7 @@ class EquivariantLinear(nn.Module):
         in_perms: Any,
         out_perms: Any,
         bias: bool = True,
-        design: str = "dense",
+        design: Design | str = Design.DENSE,
         *,
         in_channels: int | None = None,
         out_channels: int | None = None,
@@ -86,9 +86,8 @@ class EquivariantLinear(nn.Module):
         joint: bool = False,
     ) -> None:
         super().__init__()
-        if design not in DESIGNS:
-            raise ValueError(f"design must be one of {DESIGNS}, got {design!r}")
-        if design == "dense" and connections is not None:
+        design = Design.parse(design, "design")
+        if design is Design.DENSE and connections is not None:
             raise ValueError("connections only applies to design='sparse'")
         in_channels = None if in_channels is None else integer(in_channels, "in_channels", minimum=1)
         out_channels = None if out_channels is None else integer(out_channels, "out_channels", minimum=1)
@@ -102,7 +101,7 @@ class EquivariantLinear(nn.Module):
         self.channelled = in_channels is not None or out_channels is not None
         self.in_channels = in_channels or 1
         self.out_channels = out_channels or 1
-        if design == "dense":
+        if design is Design.DENSE:
             self.pattern: SharingPattern = dense_pattern(in_gens, out_gens)
         else:
             self.pattern = sparse_pattern(in_gens, out_gens, connections)
@@ -203,6 +202,6 @@ class EquivariantLinear(nn.Module):
             f", in_channels={self.in_channels}, out_channels={self.out_channels}" if self.channelled else ""
         )
         return (
-            f"in_features={self.in_features}, out_features={self.out_features}, design={self.design!r}, "
+            f"in_features={self.in_features}, out_features={self.out_features}, design={str(self.design)!r}, "
             f"weight_orbits={self.pattern.num_weight_colours}, bias={self.free_bias is not None}{channels}"
         )

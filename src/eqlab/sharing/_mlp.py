@@ -16,8 +16,9 @@ from torch import nn
 from eqlab._arguments import describe, flag, integer
 from eqlab.groups._group import Action, Group, joint_generators, orbit_labels, stack_generators
 from eqlab.sharing._linear import EquivariantLinear
+from eqlab.sharing._options import Design
 
-__all__ = ["ACTIVATIONS", "EquivariantMLP", "OrbitPool"]
+__all__ = ["EquivariantMLP", "OrbitPool"]
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
@@ -27,6 +28,7 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "elu": nn.ELU,
     "sigmoid": nn.Sigmoid,
 }
+"""The activations `EquivariantMLP` takes by name, as factories of modules."""
 
 
 class OrbitPool(nn.Module):
@@ -103,9 +105,10 @@ class EquivariantMLP(nn.Module):
     in_channels
         Channels of the input, ``(..., N, in_channels)``; ``None`` reads inputs of shape ``(..., N)``.
     activation
-        A name in `ACTIVATIONS` or a module factory.
+        ``"relu"``, ``"tanh"``, ``"gelu"``, ``"silu"``, ``"elu"``, ``"sigmoid"``, or a factory of modules
+        called once per hidden layer (``nn.ReLU``, not ``nn.ReLU()``).
     design
-        ``"dense"`` or ``"sparse"`` parameter sharing.
+        ``"dense"`` or ``"sparse"`` parameter sharing (`eqlab.sharing.Design`).
     head_channels
         Widths of an MLP applied to the pooled invariant features before the output layer (the
         ``rho`` of Deep Sets); empty for a single linear output layer.
@@ -132,7 +135,7 @@ class EquivariantMLP(nn.Module):
         hidden_action: Action | Group | Any | None = None,
         in_channels: int | None = None,
         activation: str | Callable[[], nn.Module] = "relu",
-        design: str = "dense",
+        design: Design | str = Design.DENSE,
         head_channels: Sequence[int] = (),
         joint: bool = False,
     ) -> None:

@@ -76,6 +76,20 @@ def _pattern_graph(pattern: SharingPattern, with_bias: bool) -> tuple[igraph.Gra
 def symmetry_group(layer: EquivariantLinear) -> PatternSymmetry:
     """The group of all (input, output) permutation pairs that preserve the layer's weight and bias tying.
 
+    The layer is equivariant to this group whatever its parameter values, and it always contains the
+    group the layer was built for; when it is larger, the layer is not *uniquely* equivariant to that
+    group (Ravanbakhsh et al. 2017). Found by BLISS (igraph) on a graph of the sharing pattern.
+
+    Parameters
+    ----------
+    layer
+        An `eqlab.nn.EquivariantLinear` (dense or sparse design).
+
+    Returns
+    -------
+    PatternSymmetry
+        The group on (inputs, outputs), its order, the layer's own group, and ``is_unique``.
+
     Examples
     --------
     A_4 is 2-transitive on 4 points, so its dense layer is the Deep Sets layer, whose symmetries are

@@ -32,7 +32,8 @@ from eqlab.groups import symmetric
 from eqlab.runs import Figure, Report, RunFolder, Study, Table, judge
 from eqlab.runs._config import config_to_dict
 from eqlab.runs._seeding import unit_seed
-from eqlab.sharing import EquivariantMLP, SetLinear
+from eqlab.sharing._ign import SetLinear
+from eqlab.sharing._mlp import EquivariantMLP
 from eqlab.studies._plotting import errorbar_plot, save_figure
 from eqlab.testing import equivariance_error
 from eqlab.train import TrainSettings, train
