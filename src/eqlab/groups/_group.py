@@ -15,16 +15,16 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from sympy.combinatorics import Permutation, PermutationGroup
 
 from eqlab._arguments import describe, integer, string
 from eqlab.groups._perm import as_permutation, as_permutations
+
+if TYPE_CHECKING:
+    from sympy.combinatorics import PermutationGroup
 
 __all__ = [
     "DEFAULT_ELEMENT_LIMIT",
@@ -53,6 +53,9 @@ def orbit_labels(generators: np.ndarray) -> np.ndarray:
     k, n = generators.shape
     if k == 0:
         return np.arange(n, dtype=np.int64)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     src = np.tile(np.arange(n, dtype=np.int64), k)
     graph = coo_matrix((np.ones(k * n, dtype=np.int8), (src, generators.ravel())), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
@@ -168,6 +171,8 @@ class Group:
 
     @cached_property
     def _sympy(self) -> PermutationGroup:
+        from sympy.combinatorics import Permutation, PermutationGroup
+
         gens = [Permutation(list(map(int, g))) for g in self.union_generators]
         return PermutationGroup(gens or [Permutation(self.degree - 1)])
 
@@ -235,6 +240,8 @@ class Group:
             raise ValueError(
                 f"element must permute the {self.degree} indices of {self.name}, got {perm.size}"
             )
+        from sympy.combinatorics import Permutation
+
         return bool(self._sympy.contains(Permutation(list(map(int, perm)))))
 
     def __contains__(self, element: Any) -> bool:
@@ -379,6 +386,8 @@ def _permutation_order(perm: np.ndarray) -> int:
 def _stack_order(stack: np.ndarray) -> int:
     if stack.shape[0] == 0:
         return 1
+    from sympy.combinatorics import Permutation, PermutationGroup
+
     return int(PermutationGroup([Permutation(list(map(int, g))) for g in stack]).order())
 
 

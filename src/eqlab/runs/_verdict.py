@@ -25,7 +25,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from eqlab._arguments import choice, describe, integer, real, string
 from eqlab._options import Option
@@ -135,6 +134,8 @@ def judge(
         reason = f"{n} seed(s), at least {min_seeds} needed" if n < min_seeds else "non-finite values"
         nan = math.nan
         return Verdict(claim, Status.NOT_MEASURABLE, mean, nan, nan, vals, threshold, direction, reason)
+    from scipy import stats
+
     sd = math.sqrt(sum((v - mean) ** 2 for v in vals) / (n - 1))
     half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * sd / math.sqrt(n)
     low, high = mean - half, mean + half

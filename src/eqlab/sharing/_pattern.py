@@ -25,8 +25,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from eqlab._arguments import describe
 from eqlab.groups._group import orbit_labels, split_orbits
@@ -96,6 +94,9 @@ def pair_orbit_labels(in_generators: np.ndarray, out_generators: np.ndarray) -> 
     nodes = m_out * n_in
     if k == 0:
         return np.arange(nodes, dtype=np.int64).reshape(m_out, n_in)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     source = np.tile(np.arange(nodes, dtype=np.int64), k)
     target = np.concatenate(
         [(q[:, None] * n_in + p[None, :]).ravel() for p, q in zip(in_generators, out_generators, strict=True)]

@@ -15,14 +15,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import igraph
 import numpy as np
 
 from eqlab._arguments import describe
 from eqlab.groups._group import Group
 from eqlab.sharing._linear import EquivariantLinear
 from eqlab.sharing._pattern import SharingPattern
+
+if TYPE_CHECKING:
+    import igraph
 
 __all__ = ["PatternSymmetry", "symmetry_group"]
 
@@ -60,6 +63,8 @@ class PatternSymmetry:
 
 
 def _pattern_graph(pattern: SharingPattern, with_bias: bool) -> tuple[igraph.Graph, list[int]]:
+    import igraph
+
     m_out, n_in = pattern.shape
     rows, cols = np.nonzero(pattern.weight_colours >= 0)
     entries = np.arange(rows.size) + n_in + m_out
