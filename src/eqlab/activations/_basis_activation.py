@@ -8,6 +8,7 @@ from `PermutationBasis.activation` and `Rescaling.activation`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -58,7 +59,7 @@ class BasisActivation(nn.Module):
     forward_map: torch.Tensor
     inverse_map: torch.Tensor
 
-    def __init__(self, change_of_basis: Any, activation: nn.Module) -> None:
+    def __init__(self, change_of_basis: Any, activation: Callable[[torch.Tensor], torch.Tensor]) -> None:
         super().__init__()
         if not callable(activation) or isinstance(activation, type):
             raise TypeError(
