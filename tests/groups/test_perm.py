@@ -26,7 +26,16 @@ def test_act_is_a_homomorphism(pair: tuple[np.ndarray, np.ndarray]) -> None:
     g, h = pair
     x = torch.arange(3 * g.size).reshape(3, g.size)  # integer input: exact comparison
     assert torch.equal(act(h, act(g, x)), act(compose(h, g), x))
+
+
+@given(st.integers(1, 9).flatmap(permutations))
+def test_acting_by_the_inverse_undoes_the_action(g: np.ndarray) -> None:
+    x = torch.arange(3 * g.size).reshape(3, g.size)
     assert torch.equal(act(inverse(g), act(g, x)), x)
+
+
+@given(st.integers(1, 9).flatmap(permutations))
+def test_a_permutation_composed_with_its_inverse_is_the_identity(g: np.ndarray) -> None:
     assert np.array_equal(compose(g, inverse(g)), identity(g.size))
 
 

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from eqlab.groups import Group, PointGroup, act, point_group, square_grid
+from eqlab.groups import Group, act, point_group, square_grid
 from eqlab.groups._image import transform_image
-from eqlab.nn import GroupConv2d, LiftingConv2d
 
 NAMES = ["p4", "p4m", "rot180", "hflip", "vflip"]
 
@@ -52,10 +51,13 @@ def test_the_first_generator_acts_as_its_name_says(name: str, expected) -> None:
     assert torch.equal(point_group(name).act_on_image(x, 1), expected(x))
 
 
-def test_the_p4m_reflection_is_the_left_right_flip_and_m_r_is_r_inverse_m() -> None:
-    pg = point_group("p4m")
+def test_the_p4m_reflection_is_the_left_right_flip() -> None:
     x = torch.arange(12).reshape(3, 4)
-    assert torch.equal(pg.act_on_image(x, 4), torch.flip(x, dims=(-1,)))
+    assert torch.equal(point_group("p4m").act_on_image(x, 4), torch.flip(x, dims=(-1,)))
+
+
+def test_in_p4m_m_r_is_r_inverse_m() -> None:
+    pg = point_group("p4m")
     assert pg.multiply(4, 1) == pg.multiply(3, 4)
 
 
@@ -73,6 +75,11 @@ def test_its_action_on_the_group_axis_is_acting_on_feature_maps_without_space(na
     for a in range(pg.order):
         permutation = pg.table[a].numpy()  # h -> a h, in the convention x_new[p] = x
         assert torch.equal(act(permutation, f, dim=-3), pg.act_on_features(f, a))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_its_generators_are_left_multiplications_by_its_generator_elements(name: str) -> None:
+    pg = point_group(name)
     for j, generator in enumerate(pg.generators[0]):
         assert np.array_equal(generator, pg.table[pg.generator_elements[j]].numpy())
 
@@ -85,27 +92,43 @@ def test_on_grid_permutes_pixels_as_the_image_action_moves_them(name: str) -> No
     for j, generator in enumerate(grid.generators[0]):
         moved = pg.act_on_image(x, pg.generator_elements[j])
         assert torch.equal(act(generator, x.flatten()), moved.flatten())
-    assert grid.order == pg.order
 
 
-def test_square_grid_is_p4_and_p4m_on_a_grid() -> None:
-    for reflections, name in ((False, "p4"), (True, "p4m")):
-        assert np.array_equal(
-            square_grid(5, reflections).generators[0], point_group(name).on_grid(5, 5).generators[0]
-        )
+@pytest.mark.parametrize("name", NAMES)
+def test_on_a_grid_it_keeps_its_order(name: str) -> None:
+    assert point_group(name).on_grid(4, 4).order == point_group(name).order
+
+
+@pytest.mark.parametrize(("reflections", "name"), [(False, "p4"), (True, "p4m")])
+def test_square_grid_is_p4_or_p4m_on_a_grid(reflections: bool, name: str) -> None:
+    assert np.array_equal(
+        square_grid(5, reflections).generators[0], point_group(name).on_grid(5, 5).generators[0]
+    )
 
 
 def test_a_quarter_turn_needs_a_square_grid() -> None:
     with pytest.raises(ValueError, match="square"):
         point_group("p4").on_grid(3, 4)
+
+
+def test_a_flip_acts_on_a_non_square_grid() -> None:
     assert point_group("vflip").on_grid(3, 4).order == 2
 
 
-def test_names_and_aliases_give_the_one_shared_instance() -> None:
-    assert point_group("rot90") is point_group("p4")
-    assert point_group("d4") is point_group("p4m")
+@pytest.mark.parametrize(("alias", "name"), [("rot90", "p4"), ("d4", "p4m")])
+def test_an_alias_gives_the_shared_instance(alias: str, name: str) -> None:
+    assert point_group(alias) is point_group(name)
+
+
+def test_a_point_group_is_its_own_name() -> None:
     assert point_group(point_group("hflip")) is point_group("hflip")
+
+
+def test_a_copy_is_the_shared_instance() -> None:
     assert copy.deepcopy(point_group("p4m")) is point_group("p4m")
+
+
+def test_unpickling_gives_the_shared_instance() -> None:
     assert pickle.loads(pickle.dumps(point_group("vflip"))) is point_group("vflip")
 
 
@@ -113,13 +136,6 @@ def test_names_and_aliases_give_the_one_shared_instance() -> None:
 def test_an_unknown_group_is_refused_by_name(bad: object) -> None:
     with pytest.raises((ValueError, TypeError), match="group"):
         point_group(bad)  # type: ignore[arg-type]
-
-
-def test_layers_take_the_group_or_its_name_and_keep_one_attribute() -> None:
-    by_name, by_object = GroupConv2d(2, 3, 3, group="p4m"), GroupConv2d(2, 3, 3, group=point_group("p4m"))
-    assert by_name.group is by_object.group is point_group("p4m")
-    assert not hasattr(by_name, "pg")
-    assert isinstance(copy.deepcopy(LiftingConv2d(1, 2, 3, group="hflip")).group, PointGroup)
 
 
 @pytest.mark.parametrize("name", NAMES)
