@@ -17,24 +17,58 @@ import pytest
 HEAVY = ("sympy", "igraph", "matplotlib", "sklearn", "networkx", "scipy", "rich", "typer", "PIL", "pandas")
 """Dependencies that take 0.05 to 0.5 s each to import: loaded only where used."""
 
+LIBRARY = (
+    "eqlab.activations",
+    "eqlab.bayes",
+    "eqlab.data",
+    "eqlab.exactness",
+    "eqlab.gconv",
+    "eqlab.groups",
+    "eqlab.layerwise",
+    "eqlab.nn",
+    "eqlab.runs",
+    "eqlab.sharing",
+    "eqlab.testing",
+    "eqlab.trace",
+)
+"""The packages a user builds and checks models with."""
+
 CONSOLE_SCRIPT = Path(sys.executable).parent / "eqlab"
 
 
-def imported_modules(argv: list[str]) -> tuple[set[str], str]:
+class Imports:
+    """The modules one command imported, in the order ``-X importtime`` reports them (a module after
+    the modules it imported, indented one step deeper than its importer)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        fields = [line.rsplit("|", 1)[1] for line in lines if line.startswith("import time:")]
+        self.order = [(len(f) - len(f.lstrip(" ")), f.strip()) for f in fields]
+        self.modules = {name for _, name in self.order}
+
+    def importer(self, index: int) -> str:
+        """The module whose import imported module number ``index`` (the command itself at the top)."""
+        depth = self.order[index][0]
+        return next((name for d, name in self.order[index + 1 :] if d < depth), "the command")
+
+    def loaded(self, packages: tuple[str, ...]) -> list[str]:
+        """The names in ``packages`` of which a module was imported (the package or a submodule), each
+        with the module that imported the package: the importer of its least indented module."""
+        found = []
+        for p in packages:
+            hits = [(depth, i) for i, (depth, name) in enumerate(self.order) if name.split(".")[0] == p]
+            if hits:
+                found.append(f"{p} (by {self.importer(min(hits)[1])})")
+        return sorted(found)
+
+
+def imported_modules(argv: list[str]) -> tuple[Imports, str]:
     """The modules that running ``argv`` imports, and its stdout; the command must succeed."""
     env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert done.returncode == 0, f"{argv} exited with {done.returncode}:\n{done.stderr[-3000:]}"
-    modules = {
-        line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")
-    }
-    assert "eqlab" in modules or argv[-1] == "pass", f"{argv}: no import lines read from stderr"
-    return modules, done.stdout
-
-
-def loaded(modules: set[str], packages: tuple[str, ...]) -> list[str]:
-    """The names in ``packages`` of which ``modules`` holds the package itself or a submodule."""
-    return sorted({p for p in packages for m in modules if m == p or m.startswith(p + ".")})
+    imports = Imports(done.stderr.splitlines())
+    assert "eqlab" in imports.modules, f"{argv}: no import lines read from stderr"
+    return imports, done.stdout
 
 
 def python(code: str) -> list[str]:
@@ -43,23 +77,37 @@ def python(code: str) -> list[str]:
 
 def test_the_probe_sees_a_heavy_import() -> None:
     """The probe itself can fail: the Schreier-Sims order of a group loads sympy, when it is asked for."""
-    modules, stdout = imported_modules(python("import eqlab.groups; print(eqlab.groups.dihedral(5).order)"))
+    imports, stdout = imported_modules(python("import eqlab.groups; print(eqlab.groups.dihedral(5).order)"))
     assert stdout.strip() == "10"
-    assert loaded(modules, HEAVY) == ["sympy"]
+    assert imports.loaded(HEAVY) == ["sympy (by the command)"]
+
+
+def test_the_probe_names_the_importer() -> None:
+    """The studies plot, so one of their modules imports matplotlib, and the probe says which."""
+    imports, _ = imported_modules(python("import eqlab.studies"))
+    assert [m for m in imports.loaded(HEAVY) if m.startswith("matplotlib (by eqlab.studies._")], (
+        imports.loaded(HEAVY)
+    )
 
 
 def test_import_eqlab_loads_no_subpackage_and_no_torch() -> None:
-    modules, _ = imported_modules(python("import eqlab"))
-    assert loaded(modules, ("torch", "numpy", *HEAVY)) == []
-    assert sorted(m for m in modules if m.startswith("eqlab.")) == ["eqlab._version"]
+    imports, _ = imported_modules(python("import eqlab"))
+    assert imports.loaded(("torch", "numpy", *HEAVY)) == []
+    assert sorted(m for m in imports.modules if m.startswith("eqlab.")) == ["eqlab._version"]
 
 
-@pytest.mark.parametrize("package", ["eqlab.nn", "eqlab.gconv", "eqlab.groups", "eqlab.sharing"])
-def test_layers_load_no_heavy_dependency(package: str) -> None:
+def test_import_eqlab_nn_loads_no_heavy_dependency() -> None:
     """The layers need torch and numpy only; sympy (group orders), scipy (orbits), igraph (pattern
     symmetries) load when those are computed."""
-    modules, _ = imported_modules(python(f"import torch; import {package}"))
-    assert loaded(modules, HEAVY) == []
+    imports, _ = imported_modules(python("import torch; import eqlab.nn"))
+    assert imports.loaded(HEAVY) == []
+
+
+def test_the_library_packages_load_no_heavy_dependency() -> None:
+    """Every package but the studies (which plot) and train (whose progress bar is rich's), imported
+    together: the solvers, graphs and statistics load in the functions that use them."""
+    imports, _ = imported_modules(python("import torch; " + "; ".join(f"import {p}" for p in LIBRARY)))
+    assert imports.loaded(HEAVY) == []
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["list", "--help"], ["exactness", "--help"]])
@@ -68,8 +116,8 @@ def test_cli_help_loads_neither_torch_nor_the_studies(args: list[str]) -> None:
     if not CONSOLE_SCRIPT.exists():
         pytest.skip(f"eqlab is not installed in this environment (no {CONSOLE_SCRIPT})")
     for argv in ([str(CONSOLE_SCRIPT), *args], [sys.executable, "-m", "eqlab", *args]):
-        modules, stdout = imported_modules(argv)
+        imports, stdout = imported_modules(argv)
         assert "Usage" in stdout or stdout.startswith("eqlab ")
-        assert loaded(modules, ("torch", "numpy", *HEAVY)) == loaded(modules, ("rich", "typer"))
-        subpackages = {m.split(".")[1] for m in modules if m.startswith("eqlab.") and m.count(".") >= 1}
-        assert subpackages <= {"_cli", "_version", "__main__"}, sorted(subpackages)
+        assert imports.loaded(("torch", "numpy", *HEAVY)) == imports.loaded(("rich", "typer"))
+        parts = {m.split(".")[1] for m in imports.modules if m.startswith("eqlab.")}
+        assert parts <= {"_cli", "_version", "__main__"}, sorted(parts)

@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.optimize import Bounds, LinearConstraint, milp
 from torch import nn
 
 from eqlab._arguments import integer
@@ -245,6 +244,8 @@ def _fail(test: str, reason: str, order: int) -> PermutationBasis:
 
 def _combination(characters: np.ndarray, chi: np.ndarray, dim: int) -> np.ndarray | None:
     """Non-negative integers ``a`` with ``characters.T @ a == chi``, or ``None``."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     m = characters.shape[0]
     result = milp(
         c=np.ones(m),
