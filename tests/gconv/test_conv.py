@@ -5,6 +5,7 @@ parameter sharing, and the group argument."""
 from __future__ import annotations
 
 import copy
+from typing import TypeVar
 
 import numpy as np
 import pytest
@@ -114,7 +115,7 @@ def test_exact_configurations_pooled_over_the_group_are_equivariant_on_images(
     configuration: tuple[str, int, int, int, int],
 ) -> None:
     stack, pg, x = _exact_stack(configuration)
-    pooled = nn.Sequential(*stack, GroupPool("max"))
+    pooled = nn.Sequential(stack, GroupPool("max"))
     elements = range(1, pg.order)
     assert equivariance_error(pooled, x, on_images(pg, elements), on_images(pg, elements)) < 1e-12
 
@@ -177,6 +178,7 @@ def test_the_forward_pass_uses_the_changed_weights() -> None:
     with torch.no_grad():
         first = conv(f)
         conv.weight.mul_(2)
+        assert conv.bias is not None
         bias = conv.bias[None, :, None, None, None]
         torch.testing.assert_close(conv(f) - bias, 2 * (first - bias))
 
@@ -227,6 +229,7 @@ def _tying(values: torch.Tensor, colours: np.ndarray) -> None:
 
 
 N, K = 5, 3  # the torus and the kernel
+_Layer = TypeVar("_Layer", LiftingConv2d, GroupConv2d)
 
 
 def _torus_actions(pg: PointGroup) -> tuple[Group, Group]:
@@ -238,7 +241,7 @@ def _torus_actions(pg: PointGroup) -> tuple[Group, Group]:
     return Group(np.stack(on_pixels)), Group(on_feature_maps)
 
 
-def _numbered(layer: nn.Module) -> nn.Module:
+def _numbered(layer: _Layer) -> _Layer:
     """``layer`` in float64 with the distinct ids 1..P as weights, so that each entry of its matrix names
     the parameter behind it."""
     layer = layer.double()

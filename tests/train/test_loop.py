@@ -33,7 +33,7 @@ def _regression(n: int = 12, features: int = 3, seed: int = 0) -> TensorDataset:
     return TensorDataset(x, x @ w + 0.5)
 
 
-def _linear(seed: int = 1) -> nn.Module:
+def _linear(seed: int = 1) -> nn.Linear:
     torch.manual_seed(seed)
     return nn.Linear(3, 1).double()
 
