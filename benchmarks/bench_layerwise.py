@@ -4,16 +4,24 @@ Weight matching of two independently initialised VGG-11 networks with batch norm
 512, 3 input channels), and of a network with a randomly permuted copy of itself (which must be
 recovered exactly). When the `rebasin` package imports (install it in its own venv: it pulls torchview
 and needs graphviz), its PermutationCoordinateDescent runs on the same pair.
+
+`python benchmarks/bench_layerwise.py solvers` times the order-4 assignment (`rot90` merging): the
+exact integer program on random Gaussian costs (the hard case) by width, and the heuristic's reported
+gap to the linear assignment beside the exact optimum's, then alone at larger widths.
 """
 
 from __future__ import annotations
 
 import platform
+import sys
 import time
 
+import numpy as np
 import torch
 
-from eqlab.layerwise import align, derive_spec, permute_model
+from eqlab.layerwise import _cycles, align
+from eqlab.layerwise._permute import permute_model
+from eqlab.layerwise._spec import derive_spec
 from eqlab.studies._layerwise import VGG11, build_vgg
 
 
@@ -74,5 +82,33 @@ def main() -> None:
     )
 
 
+def solvers(seeds: int = 20) -> None:
+    """The order-4 assignment: exact times by width, and the heuristic's gap against the exact one's."""
+    print(f"# order-4 assignment on random Gaussian costs, {seeds} seeds per width")
+    for n in (8, 12, 16, 20, 24, 28, 32):
+        times, exact_gaps, heuristic_gaps = [], [], []
+        for seed in range(seeds):
+            cost = np.random.default_rng(1000 * n + seed).standard_normal((n, n))
+            start = time.perf_counter()
+            perm = _cycles._exact_order4(cost)
+            times.append(time.perf_counter() - start)
+            exact_gaps.append(_cycles.gap(cost, perm))
+            sigma = _cycles.linear_assignment(cost)
+            heuristic_gaps.append(_cycles.gap(cost, _cycles._repair(cost, 4, sigma)))
+        print(
+            f"n = {n:3d}: exact max {max(times):.2f} s, median {np.median(times):.2f} s; gap to the linear "
+            f"assignment: exact {np.mean(exact_gaps):.3f}, heuristic {np.mean(heuristic_gaps):.3f} (means)"
+        )
+    for n in (64, 128, 256, 512):
+        gaps, times = [], []
+        for seed in range(5):
+            cost = np.random.default_rng(seed).standard_normal((n, n))
+            start = time.perf_counter()
+            perm = _cycles.order4_assignment(cost)
+            times.append(time.perf_counter() - start)
+            gaps.append(_cycles.gap(cost, perm))
+        print(f"n = {n:3d}: heuristic {max(times):.2f} s (max of 5), gap {np.mean(gaps):.3f} (mean)")
+
+
 if __name__ == "__main__":
-    main()
+    solvers() if sys.argv[1:] == ["solvers"] else main()

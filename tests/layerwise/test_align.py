@@ -41,7 +41,7 @@ def test_acting_by_the_found_permutations_maps_model_b_onto_model_a() -> None:
 @pytest.mark.parametrize("seed", [0, 1])
 def test_hidden_involutions_are_recovered_exactly(method: str, make: type, seed: int) -> None:
     model, expected = hidden_structure(make(), "hflip", random_involution, seed)
-    result = self_align(model, "hflip", method, data=images(64))
+    result = self_align(model, "hflip", method, data=images(32))
     for found, truth in zip(result.permutations, expected, strict=True):
         assert torch.equal(found, truth)
     assert max(result.alignment.errors.values()) < 1e-12

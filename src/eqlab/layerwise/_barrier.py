@@ -31,7 +31,18 @@ __all__ = ["BarrierCurve", "evaluate", "interpolation_barrier", "interpolation_b
 
 @dataclass(frozen=True)
 class BarrierCurve:
-    """Loss and accuracy of the interpolated networks at each ``alpha`` (0: model_a, 1: model_b)."""
+    """Loss and accuracy of the interpolated networks along the linear path, returned by
+    `interpolation_barrier`.
+
+    Attributes
+    ----------
+    alphas
+        The ``k`` interpolation weights, increasing from 0 (model_a) to 1 (model_b).
+    loss
+        The ``k`` mean cross-entropies on the evaluation data, one per ``alpha``.
+    accuracy
+        The ``k`` accuracies (fractions in [0, 1]), one per ``alpha``.
+    """
 
     alphas: tuple[float, ...]
     loss: tuple[float, ...]
@@ -154,11 +165,28 @@ def interpolation_barrier(
     """Evaluate ``merge(model_a, model_b, alpha, statistics_data)`` on ``data`` for each ``alpha``.
 
     Every point, the endpoints included, gets the same statistics treatment, so the barrier compares
-    like with like. ``data`` is labelled, ``(x, y)`` or an iterable of such batches (a DataLoader of a
-    TensorDataset(x, y)): unlike `align` and `merge`, which take inputs alone, loss and accuracy need
-    the labels. ``statistics_data`` holds the inputs for batch-norm reset or REPAIR (None: interpolated
-    statistics), in any form `merge` takes. ``alphas`` is a number of evenly spaced points (>= 2) or
-    increasing weights from 0 to 1.
+    like with like.
+
+    Parameters
+    ----------
+    model_a, model_b
+        Classifiers of one architecture (model_b aligned to model_a, usually), outputs ``(N, classes)``.
+    data
+        Labelled data: ``(x, y)`` with inputs ``(N, C, H, W)`` and integer labels ``(N,)``, or an iterable
+        of such batches (a DataLoader of a TensorDataset(x, y)). Unlike `align` and `merge`, which take
+        inputs alone, loss and accuracy need the labels.
+    alphas
+        A number of evenly spaced points (>= 2), or increasing weights from 0 to 1.
+    statistics_data
+        Inputs ``(N, C, H, W)`` for batch-norm reset or REPAIR, in any form `merge` takes; None keeps
+        the interpolated statistics.
+    statistics
+        As in `merge`: ``"auto"``, ``"reset"``, ``"repair"`` or ``"none"``.
+
+    Returns
+    -------
+    BarrierCurve
+        Loss and accuracy at each ``alpha``, with ``loss_barrier`` and ``accuracy_barrier``.
     """
     check_labelled(data)
     curves = _barriers(
