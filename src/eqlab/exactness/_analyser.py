@@ -52,9 +52,14 @@ class ExactnessReport:
     group
         The symmetry checked (``"p4"``, ``"p4m"``, ``"rot180"``, ``"hflip"``, ``"vflip"``).
     layers
-        The rows that matter: nodes that subsample, do not commute, or are not understood.
+        The rows that matter: nodes that subsample, do not commute, or are not understood. Each row has
+        ``name`` and ``kind`` (the traced node and its module class or function), ``rule``, the window
+        geometry (``kernel``, ``stride``, ``padding`` as ``(before, after)`` along height then width,
+        ``dilation``, ``ceil_mode``), ``input_size``, ``offset`` (the pixels by which the mirrored grid
+        misses itself along height and width, 0 when exact), ``exact``, ``understood``, ``effect`` (what
+        it does to the symmetry, in words) and ``error`` (measured in isolation, float64, relative).
     spatial_layers
-        Every analysed node, in graph order.
+        Every analysed node, in graph order (rows as in ``layers``).
     depth_errors
         ``(node, error)``: each node's output inside the averaged model when the input is transformed.
     verdict
@@ -305,8 +310,15 @@ def check(
     out_action
         How the symmetry acts on the output: ``"invariant"``, ``"image"`` (transform it like the input),
         ``"features"`` (group feature maps of the model's group) or a callable ``(output, element) ->
-        output`` with elements numbered as in `eqlab.exactness._symmetry`. Default: inferred from the
-        traced graph, and reported as inferred.
+        output`` with D4 elements numbered ``k + 4 j`` for ``r^k m^j`` (``r`` a quarter turn, ``m`` the
+        left-right flip, as in `eqlab.groups`). Default: inferred from the traced graph, and reported as
+        inferred.
+
+    Returns
+    -------
+    ExactnessReport
+        The verdict (a `Certificate`) and its reason, the rows of the nodes that matter, and the
+        measured errors; ``.table()`` prints them.
 
     Examples
     --------
@@ -469,7 +481,28 @@ def _int_sizes(sizes: Iterable[Any]) -> list[int]:
 
 def exact_sizes(model: nn.Module, sizes: Iterable[int], *, group: str | None = None) -> list[int]:
     """The square sizes in ``sizes`` at which the model runs and the grid analysis predicts every node
-    exact for ``group`` (as in `check`): a prediction without measurement, which `check` confirms."""
+    exact for ``group``: a prediction without measurement, which `check` confirms.
+
+    Parameters
+    ----------
+    model
+        An image model, as in `check`.
+    sizes
+        Candidate heights (= widths) of the input, positive integers.
+    group
+        The symmetry, as in `check`.
+
+    Returns
+    -------
+    list of int
+        The sizes predicted exact, in the order given.
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.Conv2d(4, 4, 3, stride=2, padding=1))
+    >>> exact_sizes(net, range(8, 30))  # n = 1 mod 4: both stride-2 grids map onto themselves
+    [9, 13, 17, 21, 25, 29]
+    """
     module(model, "model")
     return [n for n in _int_sizes(sizes) if _predicts_exact(model, n, group)]
 
@@ -484,7 +517,14 @@ def _predicts_exact(model: nn.Module, size: int, group: str | None) -> bool:
 def nearest_exact_sizes(
     model: nn.Module, size: int, radius: int = 16, *, group: str | None = None
 ) -> tuple[int | None, int | None]:
-    """The nearest sizes below and above ``size`` (within ``radius``) that the grid predicts exact."""
+    """The nearest square sizes below and above ``size`` (within ``radius``) that the grid analysis
+    predicts exact for ``group`` (see `exact_sizes`).
+
+    Returns
+    -------
+    tuple
+        ``(below, above)``, each an int, or None when no size within ``radius`` is predicted exact.
+    """
     module(model, "model")
     size = integer(size, "size", minimum=1)
     radius = integer(radius, "radius", minimum=1)
