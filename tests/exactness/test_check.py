@@ -30,8 +30,9 @@ def test_offset_is_zero_exactly_when_the_mirrored_windows_are_the_windows(
     count = output_length(n, kernel, stride, (before, after), dilation, ceil_mode)
     windows = [(i * stride - before, i * stride - before + dilation * (kernel - 1)) for i in range(count)]
     mirrored = sorted((n - 1 - end, n - 1 - start) for start, end in windows)
+    trivial = n == 1 and count == 1  # the mirror fixes the one input and the one output cell
     assert (axis_offset(n, kernel, stride, (before, after), dilation, ceil_mode) == 0) == (
-        mirrored == windows
+        mirrored == windows or trivial
     )
     if before == after and before <= kernel // 2 and n + 2 * before >= dilation * (kernel - 1) + 1:
         x = torch.zeros(1, 1, 1, n)

@@ -67,13 +67,17 @@ def output_length(
 def axis_offset(
     n: int, kernel: int, stride: int, padding: tuple[int, int], dilation: int = 1, ceil_mode: bool = False
 ) -> int:
-    """Pixels by which the mirrored sampling grid misses itself along one axis (0 = exact)."""
+    """Pixels by which the mirrored sampling grid misses itself along one axis (0 = exact).
+
+    >>> axis_offset(28, 3, 2, (1, 1)), axis_offset(29, 3, 2, (1, 1)), axis_offset(1, 4, 2, (2, 2))
+    (1, 0, 0)
+    """
     n, kernel, stride, padding, dilation, ceil_mode = _window_arguments(
         n, kernel, stride, padding, dilation, ceil_mode
     )
     count = output_length(n, kernel, stride, padding, dilation, ceil_mode)
-    if count == 0:
-        return 0
+    if count == 0 or (n == 1 and count == 1):
+        return 0  # one input and one output cell: the mirror fixes both, whatever the padding
     before = padding[0]
     end_first = -before + dilation * (kernel - 1)
     start_last = (count - 1) * stride - before
