@@ -33,7 +33,7 @@ def rotate90(x: _Image, k: int = 1) -> _Image:
     """``r^k``: rotate the last two axes by ``k`` quarter turns, as ``torch.rot90(x, k, dims=(-2, -1))``."""
     if isinstance(x, np.ndarray):
         return np.rot90(x, k, axes=(-2, -1))
-    return torch.rot90(x, k, dims=(-2, -1)) if k % 4 else x
+    return torch.rot90(x, k, dims=(-2, -1))  # a new tensor even for k = 0, never an alias
 
 
 def flip_width(x: _Image) -> _Image:

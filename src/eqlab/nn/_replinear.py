@@ -4,7 +4,7 @@ The weights live in the space ``{W : rho_out(g) W = W rho_in(g) for every genera
 nullspace of the stacked constraint by an SVD (the approach of emlp, Finzi, Welling & Wilson 2021),
 fine for representations of moderate size (``n_in * n_out`` up to a few thousand). The bias lives
 in the invariant subspace of ``rho_out`` (Pacini et al. 2024, Theorem 8: an equivariant affine map
-needs an invariant bias). For permutation representations `eqlab.sharing.EquivariantLinear` builds the
+needs an invariant bias). For permutation representations `eqlab.nn.EquivariantLinear` builds the
 same space by orbit tying, much faster.
 """
 
