@@ -3,7 +3,20 @@
 Build layers that are equivariant to a finite group, check whether a layer or a network really is,
 measure how a trained network encodes a symmetry, and learn how much symmetry each layer should have.
 
-Subpackages load on first use (``eqlab.groups``, ``eqlab.nn``, ...), so ``import eqlab`` is cheap.
+Subpackages load on first use, so ``import eqlab`` is cheap:
+
+- `eqlab.groups`: finite groups acting on index sets, the point groups of the plane, the conventions;
+- `eqlab.nn`: every layer (parameter sharing, group convolutions, representations, soft equivariance);
+- `eqlab.testing`: equivariance errors measured in float64, and `assert_equivariant`;
+- `eqlab.exactness`: is a CNN exactly rotation or reflection equivariant at a given input size?
+- `eqlab.activations`: which pointwise activations keep a layer equivariant;
+- `eqlab.layerwise`: how a trained network encodes a symmetry layer by layer; merging it with its
+  transformed self;
+- `eqlab.bayes`: Laplace marginal likelihoods that learn how much symmetry each layer keeps;
+- `eqlab.trace`: one traced view of any model, shared by the checkers;
+- `eqlab.data`, `eqlab.train`, `eqlab.runs`, `eqlab.studies`: the data, training loop, run folders and
+  studies behind ``eqlab run``;
+- `eqlab.sharing`, `eqlab.gconv`: the implementations behind `eqlab.nn`.
 
 >>> import eqlab
 >>> eqlab.groups.dihedral(5).order

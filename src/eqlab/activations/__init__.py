@@ -6,7 +6,7 @@
 - `scan` checks every activation of a model built from eqlab layers;
 - `named_representation` gives the catalogue's representations by name (``"D4:rot2d"``).
 
-See ``README.md`` in this folder.
+.. include:: README.md
 """
 
 from eqlab.activations._check import ActivationCheck, check

@@ -6,7 +6,7 @@
   `MarglikSettings` says;
 - `Likelihood` names the likelihoods (``"classification"``, ``"regression"``).
 
-See ``README.md`` in this folder.
+.. include:: README.md
 """
 
 from eqlab.bayes._laplace import KronLaplace

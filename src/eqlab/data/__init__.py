@@ -2,7 +2,7 @@
 (rotated, pasted in quadrants), generated set data, and loaders for MNIST and CIFAR-10 files kept in a
 local folder.
 
-See ``README.md`` in this folder.
+.. include:: README.md
 """
 
 from eqlab.data._digits import digits, paste_in_quadrants, rotated_digits

@@ -5,7 +5,7 @@ van Gemert, "Using and Abusing Equivariance", 2023.)
   prediction end to end in float64; its `ExactnessReport` says why, node by node, with a `Certificate`;
 - `exact_sizes` and `nearest_exact_sizes` list the input sizes the grid analysis predicts exact.
 
-See ``README.md`` in this folder.
+.. include:: README.md
 
 >>> import torch
 >>> from eqlab.nn import LiftingConv2d, GroupConv2d

@@ -5,6 +5,7 @@ pooling over space and over the group axis, and group batch norm.
 Import the layers from `eqlab.nn` and the point groups from `eqlab.groups`; this package exports no
 names of its own. ``eqlab.gconv.LiftingConv2d``, ``GroupConv2d`` and ``point_group``, which an earlier
 README used, still resolve, with a ``DeprecationWarning``.
+.. include:: README.md
 """
 
 from __future__ import annotations

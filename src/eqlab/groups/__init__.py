@@ -8,7 +8,7 @@
 - `Representation`: matrices of a group, for `eqlab.nn.RepLinear` and `eqlab.activations`;
 - `act` and `permutation_matrix`: THE action convention, ``x_new[p] = x``.
 
-See ``README.md`` in this folder for the design and the conventions.
+.. include:: README.md
 """
 
 from eqlab.groups._catalogue import (

@@ -8,6 +8,7 @@
 - `merge`, `group_average` (exactly invariant), `interpolation_barrier`.
 
 Permutations act by `eqlab.groups.act`: channel ``i`` moves to position ``p[i]``.
+.. include:: README.md
 """
 
 from eqlab.layerwise._align import AlignResult, SelfAlignResult, align, self_align

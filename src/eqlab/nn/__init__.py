@@ -9,7 +9,7 @@
 - soft equivariance (van der Ouderaa et al. 2023): `SoftBlock`, `SoftPath`, `soft_backbone`, and the
   sparsified paths `SparseConv`, `SparseDense`.
 
-See ``README.md`` in this folder for the shapes and conventions.
+.. include:: README.md
 """
 
 from eqlab.gconv._conv import GroupConv2d, LiftingConv2d

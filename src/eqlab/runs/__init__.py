@@ -5,7 +5,7 @@
   `Status` is supported, not supported, or not measurable at this scale;
 - `Report`, `Table` and `Figure` are what a study's report says.
 
-See ``README.md`` in this folder.
+.. include:: README.md
 """
 
 from eqlab.runs._folder import RunFolder

@@ -7,7 +7,7 @@ The layers (`EquivariantLinear`, `EquivariantMLP`, `OrbitPool`, `SetLinear`, `Gr
   whether the layer is *uniquely* equivariant to its group (`PatternSymmetry.is_unique`);
 - `Design` names the two ways of tying weights, ``"dense"`` and ``"sparse"``.
 
-See ``README.md`` in this folder.
+.. include:: README.md
 """
 
 from __future__ import annotations

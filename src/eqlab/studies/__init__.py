@@ -1,6 +1,7 @@
 """The studies of ``eqlab run``: one module per paper's experiment (config + run + report).
 
 The registry is an explicit, ordered dict built here; adding a study means importing its ``STUDY``.
+.. include:: README.md
 """
 
 from eqlab.runs._study import Study

@@ -3,7 +3,7 @@
 bound), made with torch.fx or, where fx fails or traces wrongly, with torch.export, and trusted only when
 it reproduces the model's output.
 
-See ``README.md`` in this folder.
+.. include:: README.md
 """
 
 from eqlab.trace._graph import TraceFailure

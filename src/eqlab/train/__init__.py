@@ -4,7 +4,7 @@
   DistributedDataParallel when a process group is running;
 - `Optimizer` and `Schedule` name the optimisers and learning-rate schedules.
 
-See ``README.md`` in this folder.
+.. include:: README.md
 """
 
 from eqlab.train._loop import TrainSettings, train
