@@ -36,7 +36,7 @@ class _GroupConvBase(nn.Module):
     """Shared machinery: parameters, bank expansion, eval-mode cache, forward, export."""
 
     weight_index: torch.Tensor
-    lifting: ClassVar[bool]  # True: the input is an image; False: a group feature map
+    _lifting: ClassVar[bool]  # True: the input is an image; False: a group feature map
 
     def __init__(
         self,
@@ -62,7 +62,7 @@ class _GroupConvBase(nn.Module):
         bias = flag(bias, "bias")
         self.padding_mode = choice(padding_mode, "padding_mode", _PADDING_MODES)
         n, k = self.group.order, kernel_size
-        lifting = self.lifting
+        lifting = self._lifting
         in_orientations = 1 if lifting else n
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, in_orientations, k, k))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
@@ -97,7 +97,8 @@ class _GroupConvBase(nn.Module):
         return tuple((p._version, p.data_ptr(), p.dtype, p.device) for p in params)
 
     def filter_bank(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The expanded bank ``(C_out |G|, C_in |G_in|, k, k)`` and bias ``(C_out |G|,)``.
+        """The expanded bank ``(C_out |G|, C_in |G_in|, k, k)`` and bias ``(C_out |G|,)``, folded as in
+        `to_conv2d` (``|G_in|`` is 1 for a `LiftingConv2d`, ``|G|`` for a `GroupConv2d`).
 
         Cached in eval mode when no gradient is being recorded; the cache is dropped when a parameter
         changes (its version counter), is loaded, or moves to another device or dtype.
@@ -144,8 +145,10 @@ class _GroupConvBase(nn.Module):
         return out.view(out.shape[0], self.out_channels, self.group.order, out.shape[-2], out.shape[-1])
 
     def to_conv2d(self) -> nn.Conv2d:
-        """A plain `torch.nn.Conv2d` on the group axis folded into channels (layout in the module
-        docstring): ``conv(x.flatten(1, 2)).unflatten(1, (C_out, |G|))`` equals this layer."""
+        """A plain `torch.nn.Conv2d` computing this layer with the group axes folded into channels,
+        channel-major: output channel ``c * |G| + g`` and, for a `GroupConv2d`, input channel
+        ``c * |G| + h``. ``conv(x.flatten(1, 2)).unflatten(1, (C_out, |G|))`` equals a `GroupConv2d`,
+        ``conv(x).unflatten(1, (C_out, |G|))`` a `LiftingConv2d`."""
         with torch.no_grad():
             bank, bias = self._expand()
         conv = nn.Conv2d(
@@ -183,9 +186,25 @@ class LiftingConv2d(_GroupConvBase):
         As `torch.nn.Conv2d` (square kernels).
     group
         An `eqlab.groups.PointGroup`, or its name: ``"p4"`` (|G| = 4), ``"p4m"`` (|G| = 8), ``"rot180"``,
-        ``"hflip"`` or ``"vflip"`` (|G| = 2). Kept as ``.group``.
+        ``"hflip"`` or ``"vflip"`` (|G| = 2).
     padding_mode
         ``"zeros"`` or ``"circular"`` (a torus).
+
+    Attributes
+    ----------
+    weight
+        ``(C_out, C_in, 1, kernel_size, kernel_size)``: the free filters; the filter of output orientation
+        ``g`` is the free filter transformed like an image by ``g`` (see `filter_bank`).
+    bias
+        ``(C_out,)``, shared by the ``|G|`` orientations of each output channel; ``None`` without bias.
+    group
+        The `eqlab.groups.PointGroup`.
+    in_channels, out_channels, kernel_size
+        As given.
+    stride, padding, dilation
+        ``(height, width)`` pairs.
+    padding_mode
+        ``"zeros"`` or ``"circular"``.
 
     Examples
     --------
@@ -194,7 +213,28 @@ class LiftingConv2d(_GroupConvBase):
     torch.Size([2, 8, 8, 9, 9])
     """
 
-    lifting = True
+    _lifting = True
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        group: str | PointGroup = "p4",
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+    ) -> None:
+        super().__init__(
+            in_channels, out_channels, kernel_size, group, stride, padding, dilation, bias, padding_mode
+        )
+
+    # The shared methods, bound on the public class so that the API reference lists them with it.
+    reset_parameters = _GroupConvBase.reset_parameters
+    filter_bank = _GroupConvBase.filter_bank
+    to_conv2d = _GroupConvBase.to_conv2d
 
     def _fold_input(self, x: torch.Tensor) -> torch.Tensor:
         tensor(x, "x", floating=True, nonempty=False)
@@ -207,9 +247,34 @@ class LiftingConv2d(_GroupConvBase):
 
 
 class GroupConv2d(_GroupConvBase):
-    """Group convolution on p4 / p4m feature maps: ``(B, C_in, |G|, H, W) -> (B, C_out, |G|, H', W')``.
+    """Group convolution on group feature maps: ``(B, C_in, |G|, H, W) -> (B, C_out, |G|, H', W')``.
 
-    Same parameters as `LiftingConv2d`.
+    Parameters
+    ----------
+    in_channels, out_channels, kernel_size, stride, padding, dilation, bias
+        As `torch.nn.Conv2d` (square kernels); the channels do not count the group axis.
+    group
+        An `eqlab.groups.PointGroup`, or its name: ``"p4"`` (|G| = 4), ``"p4m"`` (|G| = 8), ``"rot180"``,
+        ``"hflip"`` or ``"vflip"`` (|G| = 2).
+    padding_mode
+        ``"zeros"`` or ``"circular"`` (a torus).
+
+    Attributes
+    ----------
+    weight
+        ``(C_out, C_in, |G|, kernel_size, kernel_size)``: the free filters; the filter of output
+        orientation ``g`` is the free filter transformed spatially by ``g``, with its input group axis
+        permuted (see `filter_bank`).
+    bias
+        ``(C_out,)``, shared by the ``|G|`` orientations of each output channel; ``None`` without bias.
+    group
+        The `eqlab.groups.PointGroup`.
+    in_channels, out_channels, kernel_size
+        As given.
+    stride, padding, dilation
+        ``(height, width)`` pairs.
+    padding_mode
+        ``"zeros"`` or ``"circular"``.
 
     Examples
     --------
@@ -218,7 +283,28 @@ class GroupConv2d(_GroupConvBase):
     torch.Size([2, 6, 4, 5, 5])
     """
 
-    lifting = False
+    _lifting = False
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        group: str | PointGroup = "p4",
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+    ) -> None:
+        super().__init__(
+            in_channels, out_channels, kernel_size, group, stride, padding, dilation, bias, padding_mode
+        )
+
+    # The shared methods, bound on the public class so that the API reference lists them with it.
+    reset_parameters = _GroupConvBase.reset_parameters
+    filter_bank = _GroupConvBase.filter_bank
+    to_conv2d = _GroupConvBase.to_conv2d
 
     def _fold_input(self, x: torch.Tensor) -> torch.Tensor:
         n = self.group.order

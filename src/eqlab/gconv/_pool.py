@@ -119,6 +119,9 @@ class GroupPool(nn.Module):
         ``"max"`` or ``"mean"``.
     """
 
+    reduce: str
+    """``"max"`` or ``"mean"``: how the group axis is pooled."""
+
     def __init__(self, reduce: str = "max") -> None:
         super().__init__()
         self.reduce = choice(reduce, "reduce", ("max", "mean"))

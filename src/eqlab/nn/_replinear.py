@@ -78,7 +78,8 @@ def invariant_basis(rep: Representation, tol: float = 1e-9) -> np.ndarray:
 
 
 class RepLinear(nn.Module):
-    """An equivariant linear (affine) layer ``R^n_in -> R^n_out`` between matrix representations.
+    """An equivariant linear (affine) layer ``R^n_in -> R^n_out`` between matrix representations:
+    ``(..., n_in) -> (..., n_out)``.
 
     Parameters
     ----------
@@ -86,8 +87,6 @@ class RepLinear(nn.Module):
         Representations of the same group (generator ``j`` of each is the same element).
     bias
         Add a bias restricted to the invariant subspace of ``rep_out`` (no bias when it is zero).
-
-    Shapes: ``(..., n_in) -> (..., n_out)``.
 
     Examples
     --------
@@ -99,8 +98,19 @@ class RepLinear(nn.Module):
     (2, 0)
     """
 
+    rep_in: Representation
+    """The representation on the inputs, of dimension ``n_in``."""
+    rep_out: Representation
+    """The representation on the outputs, of dimension ``n_out``."""
     weight_basis: torch.Tensor
+    """``(num_weights, n_out, n_in)`` float64 buffer: an orthonormal basis of the equivariant matrices."""
     bias_basis: torch.Tensor
+    """``(num_bias, n_out)`` float64 buffer: an orthonormal basis of the invariant vectors of ``rep_out``
+    (no rows without bias)."""
+    weight_coefficients: nn.Parameter
+    """``(num_weights,)``: the trainable coordinates of the weight in `weight_basis`."""
+    bias_coefficients: nn.Parameter
+    """``(num_bias,)``: the trainable coordinates of the bias in `bias_basis`."""
 
     def __init__(self, rep_in: Representation, rep_out: Representation, bias: bool = True) -> None:
         super().__init__()

@@ -68,10 +68,29 @@ def _anchors(count: int, height: int, width: int) -> torch.Tensor:
 
 
 class SparseDense(nn.Module):
-    """The ``s-fc`` path: ``(B, C, H, W) -> (B, C', H / s, W / s)`` through anchor values."""
+    """The ``s-fc`` path: ``(B, C, H, W) -> (B, C', H / s, W / s)`` through anchor values.
+
+    The anchor points are drawn with torch's global random generator.
+
+    Parameters
+    ----------
+    c_in, c_out
+        Input and output channels, ``C`` and ``C'``.
+    size
+        Input height and width ``H = W``, divisible by ``stride``.
+    stride
+        ``s``: 1 or 2.
+    factor
+        Anchors per position: ``M_in = round(factor * H * W)`` on the input grid and
+        ``M_out = round(factor * (H / s) * (W / s))`` on the output grid, at least one each.
+    """
 
     projection_in: torch.Tensor
+    """``(M_in, H * W)`` float32 buffer: the interpolation from the input anchors to the input grid; its
+    transpose projects each input channel's map onto the anchors."""
     interpolation_out: torch.Tensor
+    """``(M_out, (H / s) * (W / s))`` float32 buffer: the interpolation from the output anchors to the
+    output grid."""
 
     def __init__(self, c_in: int, c_out: int, size: int, stride: int, factor: float = 0.5) -> None:
         super().__init__()
@@ -90,7 +109,9 @@ class SparseDense(nn.Module):
         self.register_buffer("projection_in", r_in.float())
         self.register_buffer("interpolation_out", r_out.float())
         self.u = BlockLinear(c_in, m_in, c_out, bias=False)
+        """The anchor values of ``U``, per input channel: weight ``(C, C', M_in)``, no bias."""
         self.v = BlockLinear(c_out, c_in, m_out)
+        """The anchor values of ``V``, per output channel: weight ``(C', M_out, C)``, bias ``(C', M_out)``."""
         with torch.no_grad():  # least-squares fit of a Kaiming-initialised factored layer
             u_full = torch.empty(c_in, c_out, size * size, dtype=torch.float64).uniform_(-1, 1) * math.sqrt(
                 6.0 / (size * size)
@@ -102,6 +123,7 @@ class SparseDense(nn.Module):
             self.v.weight.copy_(torch.linalg.pinv(r_out.T) @ v_full)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, C, H, W) -> (B, C', H / s, W / s)``."""
         check_block_input(x, "SparseDense", self.c_in, self.size)
         projected = x.flatten(2) @ self.projection_in.to(x.dtype).T  # (B, C, M_in)
         t = self.u(projected)  # (B, C, C')
@@ -112,9 +134,23 @@ class SparseDense(nn.Module):
 
 class SparseConv(nn.Module):
     """The ``s-conv`` path: a circular 3 x 3 convolution whose filters are anchor values interpolated
-    over the filter grid, then polyphase subsampling for stride 2."""
+    over the filter grid, then polyphase subsampling for stride 2: ``(B, C, H, W) -> (B, C', H / s, W / s)``.
+
+    The anchor points are drawn with torch's global random generator.
+
+    Parameters
+    ----------
+    c_in, c_out
+        Input and output channels, ``C`` and ``C'``.
+    stride
+        ``s``: 1 or 2.
+    factor
+        Anchors per filter position: ``M = round(9 * factor)`` anchors in the 3 x 3 filter, at least one.
+    """
 
     basis: torch.Tensor
+    """``(C * M, 1, 3, 3)`` float32 buffer: the ``M`` interpolated basis filters, repeated for each input
+    channel (a fixed depthwise convolution)."""
 
     def __init__(self, c_in: int, c_out: int, stride: int, factor: float = 0.5) -> None:
         super().__init__()
@@ -124,8 +160,10 @@ class SparseConv(nn.Module):
         m = max(1, round(factor * 9))
         r = rbf_interpolation(_anchors(m, 3, 3), grid_points(3, 3))  # (M, 9)
         self.m = m
+        """``M``, the anchors per filter."""
         self.register_buffer("basis", r.float().view(m, 1, 3, 3).repeat(c_in, 1, 1, 1))
         self.mix = nn.Conv2d(c_in * m, c_out, 1)
+        """The 1 x 1 convolution holding the anchor values: weight ``(C', C * M, 1, 1)``, bias ``(C',)``."""
         with torch.no_grad():
             w_full = torch.empty(c_out, c_in, 9, dtype=torch.float64).uniform_(-1, 1) * math.sqrt(
                 6.0 / (9 * c_in)
@@ -136,7 +174,7 @@ class SparseConv(nn.Module):
             self.mix.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-
+        """``(B, C, H, W) -> (B, C', H / s, W / s)``."""
         check_block_input(x, "SparseConv", self.c_in, None)
         features = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="circular"), self.basis.to(x.dtype), groups=self.c_in)
         out = self.mix(features)

@@ -87,6 +87,10 @@ class SymmetricLinear(nn.Module):
     """The most general linear S_n-equivariant map from order-``in_order`` to order-``out_order`` tensors,
     for every ``n`` at once.
 
+    Maps ``(..., n, in_channels)`` (order 1) or ``(..., n, n, in_channels)`` (order 2) to
+    ``(..., out_channels)``, ``(..., n, out_channels)`` or ``(..., n, n, out_channels)`` for output order
+    0, 1 or 2.
+
     Parameters
     ----------
     in_order
@@ -100,8 +104,6 @@ class SymmetricLinear(nn.Module):
     aggregation
         ``"sum"`` (exactly the parameter-sharing layer) or ``"mean"`` (summed indices averaged).
 
-    Shapes: ``(..., n, [n,] in_channels) -> (..., [n, [n,]] out_channels)``.
-
     Examples
     --------
     >>> layer = SymmetricLinear(2, 2, 3, 4)
@@ -110,6 +112,25 @@ class SymmetricLinear(nn.Module):
     >>> layer(torch.randn(8, 5, 5, 3)).shape, layer(torch.randn(8, 9, 9, 3)).shape
     (torch.Size([8, 5, 5, 4]), torch.Size([8, 9, 9, 4]))
     """
+
+    in_order: int
+    """Order of the input tensor: 1 or 2."""
+    out_order: int
+    """Order of the output tensor: 0, 1 or 2."""
+    in_channels: int
+    """Input channels, the last axis of the input."""
+    out_channels: int
+    """Output channels, the last axis of the output."""
+    aggregation: str
+    """``"sum"`` or ``"mean"``: how the summed indices are aggregated."""
+    partitions: list[tuple[int, ...]]
+    """The set partitions of the ``out_order + in_order`` indices (output indices first), one per orbit
+    weight, as restricted growth strings (see `num_weights`)."""
+    weight: nn.Parameter
+    """``(num_weights, out_channels, in_channels)``: one channel block per partition."""
+    bias: nn.Parameter | None
+    """``(2, out_channels)`` for output order 2 (the diagonal, then the off-diagonal entries), else
+    ``(1, out_channels)``; ``None`` without bias."""
 
     def __init__(
         self,
@@ -209,7 +230,13 @@ class SymmetricLinear(nn.Module):
 
 class SetLinear(SymmetricLinear):
     """The Deep Sets layer ``y_i = Lambda x_i + Gamma sum_{j != i} x_j + b`` for sets of any size:
-    ``(..., n, in_channels) -> (..., n, out_channels)`` (`SymmetricLinear` of order 1 -> 1)."""
+    ``(..., n, in_channels) -> (..., n, out_channels)`` (`SymmetricLinear` of order 1 -> 1).
+
+    Parameters
+    ----------
+    in_channels, out_channels, bias, aggregation
+        As `SymmetricLinear`.
+    """
 
     def __init__(
         self, in_channels: int, out_channels: int, bias: bool = True, aggregation: str = "sum"
@@ -218,8 +245,14 @@ class SetLinear(SymmetricLinear):
 
 
 class GraphLinear(SymmetricLinear):
-    """The 15-weight invariant-graph-network layer on ``(..., n, n, in_channels)`` tensors of any ``n``
-    (`SymmetricLinear` of order 2 -> 2)."""
+    """The 15-weight invariant-graph-network layer on tensors of any ``n``:
+    ``(..., n, n, in_channels) -> (..., n, n, out_channels)`` (`SymmetricLinear` of order 2 -> 2).
+
+    Parameters
+    ----------
+    in_channels, out_channels, bias, aggregation
+        As `SymmetricLinear`.
+    """
 
     def __init__(
         self, in_channels: int, out_channels: int, bias: bool = True, aggregation: str = "sum"

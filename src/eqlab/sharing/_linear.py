@@ -70,8 +70,31 @@ class EquivariantLinear(nn.Module):
     True
     """
 
-    weight_index: torch.Tensor
-    bias_index: torch.Tensor
+    in_generators: np.ndarray
+    """``(k, N)`` int64: the permutation of the inputs by each generator (``x_new[p] = x``)."""
+    out_generators: np.ndarray
+    """``(k, M)`` int64: the permutation of the outputs by the same generators."""
+    design: Design
+    """The `eqlab.sharing.Design` the weights are tied by."""
+    in_features: int
+    """``N``, the input positions."""
+    out_features: int
+    """``M``, the output positions."""
+    channelled: bool
+    """Whether ``in_channels`` or ``out_channels`` was given: inputs ``(..., N, in_channels)`` and outputs
+    ``(..., M, out_channels)``; otherwise ``(..., N) -> (..., M)``."""
+    in_channels: int
+    """Input channels (1 when not `channelled`)."""
+    out_channels: int
+    """Output channels (1 when not `channelled`)."""
+    free_weight: nn.Parameter
+    """``(num_weight_orbits, out_channels, in_channels)``: the trainable weights, one block per orbit of
+    (output, input) pairs; `weight` spreads them over the matrix."""
+    free_bias: nn.Parameter | None
+    """``(num_bias_orbits, out_channels)``: the trainable biases, one per output orbit; ``None`` without
+    bias."""
+    _weight_index: torch.Tensor
+    _bias_index: torch.Tensor
 
     def __init__(
         self,
@@ -95,8 +118,8 @@ class EquivariantLinear(nn.Module):
         in_gens, out_gens = joint_generators(
             [in_perms, out_perms], ["in_perms", "out_perms"], joint=flag(joint, "joint")
         )
-        self.in_generators: np.ndarray = in_gens
-        self.out_generators: np.ndarray = out_gens
+        self.in_generators = in_gens
+        self.out_generators = out_gens
         self.design = design
         self.channelled = in_channels is not None or out_channels is not None
         self.in_channels = in_channels or 1
@@ -112,15 +135,13 @@ class EquivariantLinear(nn.Module):
         gather = np.where(colours < 0, self.pattern.num_weight_colours, colours)
         index_dtype = torch.int32 if gather.size < 2**31 else torch.int64  # int32 gathers move less memory
         self.register_buffer(
-            "weight_index", torch.as_tensor(gather.reshape(-1)).to(index_dtype), persistent=False
+            "_weight_index", torch.as_tensor(gather.reshape(-1)).to(index_dtype), persistent=False
         )
-        self.register_buffer("bias_index", torch.as_tensor(self.pattern.bias_colours), persistent=False)
+        self.register_buffer("_bias_index", torch.as_tensor(self.pattern.bias_colours), persistent=False)
         block = (self.out_channels, self.in_channels)
         self.free_weight = nn.Parameter(torch.empty(self.pattern.num_weight_colours, *block))
         if bias:
-            self.free_bias: nn.Parameter | None = nn.Parameter(
-                torch.empty(self.pattern.num_bias_colours, self.out_channels)
-            )
+            self.free_bias = nn.Parameter(torch.empty(self.pattern.num_bias_colours, self.out_channels))
         else:
             self.register_parameter("free_bias", None)
         self.reset_parameters()
@@ -148,8 +169,8 @@ class EquivariantLinear(nn.Module):
         if self._has_gaps:
             free = torch.cat([free, free.new_zeros(1, block)])
         if not self.channelled:  # a 1-D gather is several times faster than gathering rows of width 1
-            return free.view(-1).index_select(0, self.weight_index).view(self.out_features, self.in_features)
-        dense = free.index_select(0, self.weight_index)
+            return free.view(-1).index_select(0, self._weight_index).view(self.out_features, self.in_features)
+        dense = free.index_select(0, self._weight_index)
         return dense.view(self.out_features, self.in_features, self.out_channels, self.in_channels)
 
     @property
@@ -157,7 +178,7 @@ class EquivariantLinear(nn.Module):
         """The materialised bias: ``(M,)``, or ``(M, out_channels)`` with channels; ``None`` without bias."""
         if self.free_bias is None:
             return None
-        full = self.free_bias.index_select(0, self.bias_index)
+        full = self.free_bias.index_select(0, self._bias_index)
         return full if self.channelled else full.squeeze(-1)
 
     def matrix(self) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -40,8 +40,12 @@ class OrbitPool(nn.Module):
         The action on the ``N`` positions: an `Action`, a single-set `Group`, or ``(k, N)`` permutations.
     """
 
+    num_orbits: int
+    """The number of orbits of the action on the ``N`` positions."""
     labels: torch.Tensor
+    """``(N,)`` int64: the orbit of each position, numbered ``0 .. num_orbits - 1``."""
     counts: torch.Tensor
+    """``(num_orbits,)`` float32: the positions in each orbit."""
 
     def __init__(self, action: Any) -> None:
         super().__init__()
@@ -92,6 +96,9 @@ def _activation_factory(activation: Any) -> Callable[[], nn.Module]:
 class EquivariantMLP(nn.Module):
     """An MLP of `EquivariantLinear` layers with pointwise activations and an invariant head.
 
+    Maps ``(..., N)``, or ``(..., N, in_channels)`` when ``in_channels`` is given, to
+    ``(..., out_features)``, invariant to the group.
+
     Parameters
     ----------
     in_action
@@ -116,8 +123,6 @@ class EquivariantMLP(nn.Module):
         Passed to every `EquivariantLinear`: accept an ``in_action`` and a ``hidden_action`` whose
         generators only generate a larger joint group together.
 
-    Shapes: ``(..., N[, in_channels]) -> (..., out_features)``, invariant to the group.
-
     Examples
     --------
     >>> from eqlab.groups import symmetric
@@ -125,6 +130,15 @@ class EquivariantMLP(nn.Module):
     >>> model(torch.randn(3, 6)).shape
     torch.Size([3, 1])
     """
+
+    body: nn.Sequential
+    """The equivariant layers: `EquivariantLinear` and activation, alternating, one pair per hidden width;
+    ``(..., N, C_in) -> (..., N_hidden, hidden_channels[-1])``."""
+    pool: OrbitPool
+    """Averages each orbit of ``hidden_action``: ``(..., N_hidden, C) -> (..., num_orbits, C)``."""
+    head: nn.Sequential
+    """The invariant head on the flattened pooled features, ``(..., num_orbits * C) -> (..., out_features)``:
+    the ``head_channels`` layers with activations, then a `torch.nn.Linear` output layer."""
 
     def __init__(
         self,
@@ -150,7 +164,7 @@ class EquivariantMLP(nn.Module):
         activation = _activation_factory(activation)
         hidden_action = in_action if hidden_action is None else hidden_action
         joint_generators([in_action, hidden_action], ["in_action", "hidden_action"], joint=joint)
-        self.flat_input = in_channels is None
+        self._flat_input = in_channels is None
         layers: list[nn.Module] = []
         source, channels = in_action, in_channels or 1
         for width in widths:
@@ -177,6 +191,6 @@ class EquivariantMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., N[, in_channels]) -> (..., out_features)``."""
-        if self.flat_input:
+        if self._flat_input:
             x = x.unsqueeze(-1)
         return self.head(self.pool(self.body(x)).flatten(-2))
