@@ -115,6 +115,16 @@ class Group:
     [array([0, 1])]
     """
 
+    generators: tuple[np.ndarray, ...]
+    """One read-only ``(k, n_i)`` int64 stack per index set: row ``j`` is generator ``j`` acting on set
+    ``i``."""
+    sizes: tuple[int, ...]
+    """``n_i``, the size of each index set."""
+    num_generators: int
+    """``k``, the number of generators."""
+    name: str
+    """A readable name for reprs and reports."""
+
     def __init__(self, *generators: Any, name: str | None = None) -> None:
         if not generators:
             raise ValueError(
@@ -131,12 +141,10 @@ class Group:
             if s.shape[1] == 0:
                 raise ValueError(f"generators of index set {i} act on no index: every index set needs one")
             s.setflags(write=False)
-        self.generators: tuple[np.ndarray, ...] = tuple(stacks)
-        self.sizes: tuple[int, ...] = tuple(int(s.shape[1]) for s in stacks)
-        self.num_generators: int = counts[0]
-        self.name: str = (
-            string(name, "name") if name is not None else f"Group({self.num_generators} generators)"
-        )
+        self.generators = tuple(stacks)
+        self.sizes = tuple(int(s.shape[1]) for s in stacks)
+        self.num_generators = counts[0]
+        self.name = string(name, "name") if name is not None else f"Group({self.num_generators} generators)"
         self._offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
 
     # construction ---------------------------------------------------------------------------------
@@ -295,7 +303,9 @@ class Action:
     """
 
     group: Group
+    """The group."""
     index_set: int = 0
+    """Which of the group's index sets it permutes, ``0 .. len(group.sizes) - 1``."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.group, Group):

@@ -71,24 +71,22 @@ class PointGroup(Group):
     Parameters
     ----------
     name
-        ``"p4"``, ``"p4m"``, ``"rot180"``, ``"hflip"`` or ``"vflip"`` (see `PointGroupName`).
-
-    Attributes
-    ----------
-    d4 : tuple of int
-        The D4 number (``k + 4 j`` for ``r^k m^j``) of each element, identity first.
-    table : torch.Tensor
-        ``(order, order)`` long: ``table[a, b]`` is the index of ``a * b``.
-    inverses : torch.Tensor
-        ``(order,)`` long: the index of each element's inverse.
-    generator_elements : tuple of int
-        The index of each generator (``generators[0][j]`` is left multiplication by element
-        ``generator_elements[j]``).
+        ``"p4"``, ``"p4m"``, ``"rot180"``, ``"hflip"`` or ``"vflip"``.
     """
+
+    d4: tuple[int, ...]
+    """The D4 number (``k + 4 j`` for ``r^k m^j``) of each element, identity first."""
+    table: torch.Tensor
+    """``(order, order)`` int64: ``table[a, b]`` is the index of ``a * b``."""
+    inverses: torch.Tensor
+    """``(order,)`` int64: the index of each element's inverse."""
+    generator_elements: tuple[int, ...]
+    """The index of each generator (``generators[0][j]`` is left multiplication by element
+    ``generator_elements[j]``)."""
 
     def __init__(self, name: str) -> None:
         name = str(PointGroupName.parse(name, "name"))
-        self.d4: tuple[int, ...] = _ELEMENTS[name]
+        self.d4 = _ELEMENTS[name]
         index = {d: i for i, d in enumerate(self.d4)}
         gens = np.array(
             [[index[d4_multiply(g, h)] for h in self.d4] for g in _GENERATORS[name]], dtype=np.int64
@@ -100,7 +98,7 @@ class PointGroup(Group):
         )
         self.inverses = torch.tensor([index[d4_inverse(a)] for a in self.d4], dtype=torch.long)
         self._order = n
-        self.generator_elements: tuple[int, ...] = tuple(index[g] for g in _GENERATORS[name])
+        self.generator_elements = tuple(index[g] for g in _GENERATORS[name])
 
     @property
     def order(self) -> int:

@@ -116,6 +116,15 @@ class Representation:
         A readable name.
     """
 
+    generators: np.ndarray
+    """``(k, n, n)`` float64, read-only: the matrices of the generators."""
+    dim: int
+    """``n``, the dimension of the space acted on."""
+    num_generators: int
+    """``k``, the number of generators."""
+    name: str
+    """A readable name for reprs and reports."""
+
     def __init__(self, generators: Any, name: str | None = None) -> None:
         mats = as_matrix_stack(generators, minimum=0)
         if name is not None:
