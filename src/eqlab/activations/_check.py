@@ -43,46 +43,35 @@ COUNTEREXAMPLE = 1e-6
 
 @dataclass(frozen=True)
 class ActivationCheck:
-    """The verdict on one (representation, activation) pair.
-
-    Attributes
-    ----------
-    equivariant
-        ``True`` (it commutes with every matrix), ``False`` (it does not) or ``None`` (undecided); see the
-        module docstring.
-    case
-        The class of the matrices, which decides the admissible activations (Theorem 1):
-        ``"permutation"`` (any continuous function), ``"signed permutation"`` (odd ones),
-        ``"b-monomial"`` (b-multiplicative ones), ``"non-negative monomial"`` (semilinear ones, such as
-        ReLU), ``"signed b-monomial"`` (odd b-multiplicative ones), ``"signed monomial (dense)"`` and
-        ``"general"`` (linear ones only), ``"unit-row-sum"`` (affine ones), or, where float64 cannot tell
-        discrete scales from dense ones, ``"positive monomial (scales undecided)"`` or
-        ``"signed monomial (scales undecided)"``.
-    admissible
-        The activations this representation admits, in words.
-    reason
-        One or two sentences; on failure they name the group element (generator index) and entry.
-    max_error
-        The measured float64 relative error of ``f(M x)`` against ``M f(x)`` on random and adversarial
-        inputs (``inf`` where either side is NaN or infinite); at most `MEASURED_TOLERANCE` whenever
-        ``equivariant`` is True.
-    b
-        The b of the b-monomial cases.
-    activation
-        The activation's name and class.
-    inconclusive
-        Whether the theorem could not decide: a numerical probe of a property was inconclusive, or the
-        scales could not be told discrete or dense.
-    """
+    """The verdict on one (representation, activation) pair."""
 
     equivariant: bool | None
+    """``True`` (the theorem admits the activation and the measured error is at most 1e-12), ``False``
+    (the theorem rules it out, or the measurement found an error of at least 1e-6) or ``None``
+    (undecided; `reason` says why)."""
     case: str
+    """The class of the matrices, which decides the admissible activations (Theorem 1):
+    ``"permutation"`` (any continuous function), ``"signed permutation"`` (odd ones),
+    ``"b-monomial"`` (b-multiplicative ones), ``"non-negative monomial"`` (semilinear ones, such as
+    ReLU), ``"signed b-monomial"`` (odd b-multiplicative ones), ``"signed monomial (dense)"`` and
+    ``"general"`` (linear ones only), ``"unit-row-sum"`` (affine ones), or, where float64 cannot tell
+    discrete scales from dense ones, ``"positive monomial (scales undecided)"`` or
+    ``"signed monomial (scales undecided)"``."""
     admissible: str
+    """The activations this representation admits, in words."""
     reason: str
+    """One or two sentences; on failure they name the group element (generator index) and entry."""
     max_error: float
+    """The measured float64 relative error of ``f(M x)`` against ``M f(x)`` on random and adversarial
+    inputs (``inf`` where either side is NaN or infinite); at most 1e-12 whenever ``equivariant`` is
+    True."""
     b: float | None
+    """The b of the b-monomial cases."""
     activation: str
+    """The activation's name and class."""
     inconclusive: bool = False
+    """Whether the theorem could not decide: a numerical probe of a property was inconclusive, or the
+    scales could not be told discrete or dense."""
 
 
 def _inputs(n: int, seed: int = 0) -> torch.Tensor:

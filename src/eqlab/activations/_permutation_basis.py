@@ -53,36 +53,25 @@ MAX_SUBGROUP_CLASSES = 2000
 
 @dataclass(frozen=True)
 class PermutationBasis:
-    """The outcome of `permutation_basis`.
-
-    Attributes
-    ----------
-    found
-        Whether the representation is isomorphic to a permutation representation.
-    test
-        The test that decided: ``"finite group"``, ``"integer character"``, ``"non-negative character"``,
-        ``"permutation characters"``, ``"intertwiner"``, or ``"all passed"``.
-    reason
-        One or two sentences; on failure they name the group element (a word in the generators ``g0``,
-        ``g1``, ...) or the subgroups tried.
-    group_order
-        The order of the matrix group (0 if it could not be enumerated).
-    change_of_basis
-        ``(n, n)`` ``T``: in the coordinates ``y = T x`` every matrix is a permutation (``None`` when not
-        found).
-    matrices
-        ``(k, n, n)`` the given matrices in the new basis, ``T M T^-1``, exactly 0 or 1.
-    cosets
-        ``(|H|, [G:H])`` for each summand ``R^{G/H}`` of the permutation representation, in block order.
-    """
+    """The outcome of `permutation_basis`."""
 
     found: bool
+    """Whether the representation is isomorphic to a permutation representation."""
     test: str
+    """The test that decided: ``"finite group"``, ``"integer character"``, ``"non-negative character"``,
+    ``"permutation characters"``, ``"intertwiner"``, or ``"all passed"``."""
     reason: str
+    """One or two sentences; on failure they name the group element (a word in the generators ``g0``,
+    ``g1``, ...) or the subgroups tried."""
     group_order: int
+    """The order of the matrix group (0 if it could not be enumerated)."""
     change_of_basis: np.ndarray | None = None
+    """``(n, n)`` ``T``: in the coordinates ``y = T x`` every matrix is a permutation (``None`` when not
+    found)."""
     matrices: np.ndarray | None = None
+    """``(k, n, n)`` the given matrices in the new basis, ``T M T^-1``, exactly 0 or 1."""
     cosets: tuple[tuple[int, int], ...] = field(default_factory=tuple)
+    """``(|H|, [G:H])`` for each summand ``R^{G/H}`` of the permutation representation, in block order."""
 
     def activation(self, f: Callable[[torch.Tensor], torch.Tensor]) -> nn.Module:
         """``f`` applied entry-wise in the found basis, ``x -> T^-1 f(T x)`` on the last axis of

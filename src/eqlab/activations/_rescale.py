@@ -33,21 +33,14 @@ __all__ = ["Rescaling", "rescale_to_permutation"]
 
 @dataclass(frozen=True)
 class Rescaling:
-    """A positive diagonal change of basis making monomial matrices (signed) permutations.
-
-    Attributes
-    ----------
-    scales
-        ``(n,)`` the diagonal of ``D``; new coordinates are ``D x``.
-    matrices
-        ``(k, n, n)`` the matrices in the new basis, ``D M D^-1``, with entries exactly 0 or +-1.
-    case
-        ``"permutation"`` or ``"signed permutation"``: the class of the rescaled matrices.
-    """
+    """A positive diagonal change of basis making monomial matrices (signed) permutations."""
 
     scales: np.ndarray
+    """``(n,)`` the diagonal of ``D``; new coordinates are ``D x``."""
     matrices: np.ndarray
+    """``(k, n, n)`` the matrices in the new basis, ``D M D^-1``, with entries exactly 0 or +-1."""
     case: str
+    """``"permutation"`` or ``"signed permutation"``: the class of the rescaled matrices."""
 
     @property
     def change_of_basis(self) -> np.ndarray:

@@ -99,26 +99,19 @@ class ScanEntry:
 
 @dataclass(frozen=True)
 class ScanReport:
-    """All findings of `scan`, in graph order, and the end-to-end measurement.
-
-    Attributes
-    ----------
-    entries
-        The findings, each with ``name`` (the node in the traced model: a module path such as
-        ``"body.1"``, or ``"path:relu"`` for a function), ``module`` (its class or function name),
-        ``acts_on`` (the representation on its input, in words), ``equivariant`` (``True``, ``False``, or
-        ``None`` when undecided or the representation is unknown), ``reason``, and ``check`` (the
-        `ActivationCheck` of an activation that was checked, else ``None``).
-    end_to_end_error
-        ``max_g |f(M_in(g) x) - M_out(g) f(x)| / |M_out(g) f(x)|`` over the generators, float64, or
-        ``None`` when it could not be measured (see ``measured``).
-    measured
-        How the model was measured, or why it was not.
-    """
+    """All findings of `scan`, in graph order, and the end-to-end measurement."""
 
     entries: tuple[ScanEntry, ...]
+    """The findings, each with ``name`` (the node in the traced model: a module path such as
+    ``"body.1"``, or ``"path:relu"`` for a function), ``module`` (its class or function name),
+    ``acts_on`` (the representation on its input, in words), ``equivariant`` (``True``, ``False``, or
+    ``None`` when undecided or the representation is unknown), ``reason``, and ``check`` (the
+    `ActivationCheck` of an activation that was checked, else ``None``)."""
     end_to_end_error: float | None = None
+    """``max_g |f(M_in(g) x) - M_out(g) f(x)| / |M_out(g) f(x)|`` over the generators, float64, or
+    ``None`` when it could not be measured (see ``measured``)."""
     measured: str = ""
+    """How the model was measured, or why it was not."""
 
     @property
     def ok(self) -> bool:
@@ -242,7 +235,9 @@ def _module_rep(walk: _Walk, node: TracedNode, current: _Rep) -> _Rep:
         return _permutation_rep(tuples.generators[0], f"S_n on {m.out_order}-tuples (checked with n=4)", None)
     if isinstance(m, (LiftingConv2d, GroupConv2d)):
         return _permutation_rep(
-            m.group.table.numpy(), f"regular representation of {m.group.name} (with spatial permutations)", None
+            m.group.table.numpy(),
+            f"regular representation of {m.group.name} (with spatial permutations)",
+            None,
         )
     if isinstance(m, OrbitPool):
         return _INVARIANT

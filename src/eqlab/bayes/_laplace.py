@@ -146,6 +146,21 @@ class KronLaplace:
     torch.Size([4])
     """
 
+    model: nn.Module
+    """The network (the caller's object; `fit` reads its current weights)."""
+    likelihood: Likelihood
+    """The `Likelihood`."""
+    ggn: str
+    """``"exact"`` or ``"mc"``: how the output Hessian enters the factors."""
+    mc_samples: int
+    """Samples per data point for ``ggn="mc"``."""
+    seed: int
+    """The seed of the Monte Carlo samples."""
+    n_data: int
+    """The data points `fit` saw (0 before it)."""
+    n_outputs: int
+    """``C``, the model's outputs per data point, as `fit` saw them (0 before it)."""
+
     def __init__(
         self,
         model: nn.Module,

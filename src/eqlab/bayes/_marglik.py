@@ -32,25 +32,6 @@ __all__ = ["MarglikSettings", "parameter_group_names", "train_marglik"]
 class MarglikSettings:
     """Epochs and optimisers for the weights and the prior precisions of `train_marglik`.
 
-    Attributes
-    ----------
-    epochs, batch_size, lr
-        MAP training of the weights: epochs, batch size and Adam's learning rate.
-    learn_prior
-        Learn the prior precisions by the marginal likelihood; ``False`` keeps them fixed (plain MAP).
-    prior_precision
-        The initial prior precision ``delta`` of every parameter tensor.
-    burn_in, frequency
-        Epochs before the first marginal-likelihood step, and epochs between two.
-    hyper_steps, hyper_lr
-        Adam steps on ``log delta`` per marginal-likelihood step, and their learning rate.
-    ggn
-        ``"exact"`` or ``"mc"``: how `KronLaplace` computes the curvature.
-    marglik_batch_size
-        The batch size of the data pass that fits the Kronecker factors.
-    track_marglik
-        Record the log evidence at the same epochs even when ``learn_prior`` is False.
-
     Examples
     --------
     >>> MarglikSettings(epochs=20, burn_in=5, frequency=5).ggn
@@ -58,17 +39,29 @@ class MarglikSettings:
     """
 
     epochs: int
+    """Epochs of MAP training of the weights."""
     batch_size: int = 64
+    """The batch size of MAP training."""
     lr: float = 1e-3
+    """Adam's learning rate for the weights."""
     learn_prior: bool = True
+    """Learn the prior precisions by the marginal likelihood; ``False`` keeps them fixed (plain MAP)."""
     prior_precision: float = 1.0
+    """The initial prior precision ``delta`` of every parameter tensor."""
     burn_in: int = 5
+    """Epochs before the first marginal-likelihood step."""
     frequency: int = 5
+    """Epochs between two marginal-likelihood steps."""
     hyper_steps: int = 20
+    """Adam steps on ``log delta`` per marginal-likelihood step."""
     hyper_lr: float = 0.1
+    """Adam's learning rate for the steps on ``log delta``."""
     ggn: str = GGN.EXACT
+    """``"exact"`` or ``"mc"``: how `KronLaplace` computes the curvature."""
     marglik_batch_size: int = 256
+    """The batch size of the data pass that fits the Kronecker factors."""
     track_marglik: bool = True
+    """Record the log evidence at the same epochs even when ``learn_prior`` is False."""
 
     def __post_init__(self) -> None:
         checked = {

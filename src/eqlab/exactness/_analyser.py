@@ -43,59 +43,42 @@ MEASURED_BATCH = 2
 
 @dataclass
 class ExactnessReport:
-    """The verdict for one model at one input size.
-
-    Attributes
-    ----------
-    input_size
-        ``(height, width)``.
-    group
-        The symmetry checked (``"p4"``, ``"p4m"``, ``"rot180"``, ``"hflip"``, ``"vflip"``).
-    layers
-        The rows that matter: nodes that subsample, do not commute, or are not understood. Each row has
-        ``name`` and ``kind`` (the traced node and its module class or function), ``rule``, the window
-        geometry (``kernel``, ``stride``, ``padding`` as ``(before, after)`` along height then width,
-        ``dilation``, ``ceil_mode``), ``input_size``, ``offset`` (the pixels by which the mirrored grid
-        misses itself along height and width, 0 when exact), ``exact``, ``understood``, ``effect`` (what
-        it does to the symmetry, in words) and ``error`` (measured in isolation, float64, relative).
-    spatial_layers
-        Every analysed node, in graph order (rows as in ``layers``).
-    depth_errors
-        ``(node, error)``: each node's output inside the averaged model when the input is transformed.
-    verdict
-        A `Certificate`: ``"exact"``, ``"not exact"`` or ``"not certified"`` (see the module docstring);
-        members compare equal to their strings.
-    reason
-        Why, in one sentence.
-    grid_exact
-        The grid analysis's prediction, made before any measurement (``None``: something is not
-        understood, or the model could not be traced).
-    end_to_end_error
-        The averaged model's output error, worst over the elements (``None`` when not measured).
-    out_action
-        The action on the output, in words, and whether it was given or inferred.
-    method
-        How the model was traced: ``"fx"``, ``"export"``, or ``None`` when it could not be.
-    input_shape
-        The shape of one input the model was traced and measured with, ``(1, C, H, W)``.
-    mode
-        The mode analysed and measured: always ``"eval"`` (dropout off, batch norm on its running
-        statistics); ``"eval (the model was in training mode)"`` when the model given was training.
-    """
+    """The verdict for one model at one input size."""
 
     input_size: tuple[int, int]
+    """``(height, width)``."""
     group: str
+    """The symmetry checked (``"p4"``, ``"p4m"``, ``"rot180"``, ``"hflip"``, ``"vflip"``)."""
     layers: list[LayerExactness]
+    """The rows that matter: nodes that subsample, do not commute, or are not understood. Each row has
+    ``name`` and ``kind`` (the traced node and its module class or function), ``rule``, the window
+    geometry (``kernel``, ``stride``, ``padding`` as ``(before, after)`` along height then width,
+    ``dilation``, ``ceil_mode``), ``input_size``, ``offset`` (the pixels by which the mirrored grid
+    misses itself along height and width, 0 when exact), ``exact``, ``understood``, ``effect`` (what
+    it does to the symmetry, in words) and ``error`` (measured in isolation, float64, relative)."""
     spatial_layers: list[LayerExactness] = field(default_factory=list)
+    """Every analysed node, in graph order (rows as in ``layers``)."""
     depth_errors: list[tuple[str, float]] = field(default_factory=list)
+    """``(node, error)``: each node's output inside the averaged model when the input is transformed."""
     verdict: Certificate = Certificate.NOT_CERTIFIED
+    """A `Certificate`: ``"exact"``, ``"not exact"`` or ``"not certified"``; members compare equal to their
+    strings."""
     reason: str = ""
+    """Why, in one sentence."""
     grid_exact: bool | None = None
+    """The grid analysis's prediction, made before any measurement (``None``: something is not
+    understood, or the model could not be traced)."""
     end_to_end_error: float | None = None
+    """The averaged model's output error, worst over the elements (``None`` when not measured)."""
     out_action: str = ""
+    """The action on the output, in words, and whether it was given or inferred."""
     method: str | None = None
+    """How the model was traced: ``"fx"``, ``"export"``, or ``None`` when it could not be."""
     input_shape: tuple[int, ...] = ()
+    """The shape of one input the model was traced and measured with, ``(1, C, H, W)``."""
     mode: str = "eval"
+    """The mode analysed and measured: always ``"eval"`` (dropout off, batch norm on its running
+    statistics); ``"eval (the model was in training mode)"`` when the model given was training."""
 
     @property
     def exact(self) -> bool:

@@ -39,34 +39,24 @@ __all__ = ["AlignResult", "CycleStructure", "SelfAlignResult", "align", "self_al
 
 @dataclass
 class AlignResult:
-    """The outcome of `align`: channel permutations that map ``model_b`` onto ``model_a``.
-
-    Attributes
-    ----------
-    permutations
-        One permutation, a LongTensor ``(n,)``, per set of tied hidden channels (``spec.channel_sets``),
-        in eqlab's convention (`eqlab.groups.act`): model_b's channel ``i`` moves to position ``p[i]``,
-        where it is aligned with model_a's channel ``p[i]``. ``aligned`` is model_b acted on by them.
-    errors
-        Per weighted layer (module name): ``|W_a - W_aligned| / |W_a|``, weights and bias together.
-    activation_errors
-        Per weighted layer, when data was given: ``|phi_a - phi_aligned| / |phi_a|`` of the layer's output
-        ``(N, C, ...)`` over the data, in eval mode.
-    aligned
-        A copy of model_b with its channels, batch-norm parameters and statistics permuted: the same
-        function as model_b.
-    spec
-        The permutation spec derived from model_a (which parameter axes each permutation moves).
-    method
-        The matching used, a `Method`.
-    """
+    """The outcome of `align`: channel permutations that map ``model_b`` onto ``model_a``."""
 
     permutations: list[torch.Tensor]
+    """One permutation, a LongTensor ``(n,)``, per set of tied hidden channels (``spec.channel_sets``),
+    in eqlab's convention (`eqlab.groups.act`): model_b's channel ``i`` moves to position ``p[i]``,
+    where it is aligned with model_a's channel ``p[i]``. ``aligned`` is model_b acted on by them."""
     errors: dict[str, float]
+    """Per weighted layer (module name): ``|W_a - W_aligned| / |W_a|``, weights and bias together."""
     activation_errors: dict[str, float]
+    """Per weighted layer, when data was given: ``|phi_a - phi_aligned| / |phi_a|`` of the layer's output
+    ``(N, C, ...)`` over the data, in eval mode."""
     aligned: nn.Module
+    """A copy of model_b with its channels, batch-norm parameters and statistics permuted: the same
+    function as model_b."""
     spec: PermutationSpec
+    """The permutation spec derived from model_a (which parameter axes each permutation moves)."""
     method: str
+    """The matching used, a `Method`."""
 
 
 @dataclass(frozen=True)
@@ -96,24 +86,16 @@ class CycleStructure:
 
 @dataclass
 class SelfAlignResult:
-    """The outcome of `self_align`: the alignment of ``T(W)`` to ``W``, per-set cycle structure and gaps.
-
-    Attributes
-    ----------
-    alignment
-        The `AlignResult` of ``model`` (model_a) and ``transformed`` (model_b).
-    transform
-        The `Transform` ``t``.
-    transformed
-        ``T(W)``, the network computing ``x -> model(t(x))``.
-    structure
-        One `CycleStructure` per channel set, in the order of ``permutations``.
-    """
+    """The outcome of `self_align`: the alignment of ``T(W)`` to ``W``, per-set cycle structure and gaps."""
 
     alignment: AlignResult
+    """The `AlignResult` of ``model`` (model_a) and ``transformed`` (model_b)."""
     transform: str
+    """The `Transform` ``t``."""
     transformed: nn.Module
+    """``T(W)``, the network computing ``x -> model(t(x))``."""
     structure: list[CycleStructure]
+    """One `CycleStructure` per channel set, in the order of ``permutations``."""
 
     @property
     def permutations(self) -> list[torch.Tensor]:

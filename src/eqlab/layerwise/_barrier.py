@@ -33,20 +33,14 @@ __all__ = ["BarrierCurve", "evaluate", "interpolation_barrier", "interpolation_b
 class BarrierCurve:
     """Loss and accuracy of the interpolated networks along the linear path, returned by
     `interpolation_barrier`.
-
-    Attributes
-    ----------
-    alphas
-        The ``k`` interpolation weights, increasing from 0 (model_a) to 1 (model_b).
-    loss
-        The ``k`` mean cross-entropies on the evaluation data, one per ``alpha``.
-    accuracy
-        The ``k`` accuracies (fractions in [0, 1]), one per ``alpha``.
     """
 
     alphas: tuple[float, ...]
+    """The ``k`` interpolation weights, increasing from 0 (model_a) to 1 (model_b)."""
     loss: tuple[float, ...]
+    """The ``k`` mean cross-entropies on the evaluation data, one per ``alpha``."""
     accuracy: tuple[float, ...]
+    """The ``k`` accuracies (fractions in [0, 1]), one per ``alpha``."""
 
     @property
     def loss_barrier(self) -> float:

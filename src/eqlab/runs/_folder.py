@@ -92,6 +92,17 @@ class RunFolder:
         The process rank under torchrun; only rank 0 writes.
     """
 
+    path: Path
+    """The run's folder, with its ``units``, ``checkpoints`` and ``plots`` subfolders (made by rank 0)."""
+    seed: int
+    """The base seed; work units derive theirs from it."""
+    device: str
+    """``"cpu"`` or ``"cuda"``."""
+    data_dir: str | None
+    """Where real data sets are read from (``None``: none given)."""
+    rank: int
+    """The process rank under torchrun; only rank 0 writes."""
+
     def __init__(
         self,
         path: str | os.PathLike[str],

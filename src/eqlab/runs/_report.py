@@ -37,16 +37,6 @@ _STATUS_COLOURS = {
 class Table:
     """A results table of a `Report`: a title, column headers and rows of cells.
 
-    Attributes
-    ----------
-    title
-        The table's title (may be empty).
-    headers
-        The column names.
-    rows
-        Rows of cells, one per header: strings, numbers (written with 4 significant digits, in
-        scientific notation below 1e-3 and from 1e5), booleans or None.
-
     Examples
     --------
     >>> Table("errors", ["model", "error"], [["mlp", 0.25], ["equivariant", 1.5e-13]]).headers
@@ -54,8 +44,12 @@ class Table:
     """
 
     title: str
+    """The table's title (may be empty)."""
     headers: list[str]
+    """The column names."""
     rows: list[list[Any]]
+    """Rows of cells, one per header: strings, numbers (written with 4 significant digits, in
+    scientific notation below 1e-3 and from 1e5), booleans or None."""
 
     def __post_init__(self) -> None:
         string(self.title, "title", empty=True)
@@ -80,18 +74,12 @@ class Table:
 
 @dataclass
 class Figure:
-    """A plot of a `Report`, in the run's ``plots/`` folder, with a caption saying what to read from it.
-
-    Attributes
-    ----------
-    filename
-        A plain file name inside ``plots/`` (``"errors.png"``), no folders.
-    caption
-        What the plot shows and what to read from it.
-    """
+    """A plot of a `Report`, in the run's ``plots/`` folder, with a caption saying what to read from it."""
 
     filename: str
+    """A plain file name inside ``plots/`` (``"errors.png"``), no folders."""
     caption: str
+    """What the plot shows and what to read from it."""
 
     def __post_init__(self) -> None:
         string(self.filename, "filename")
@@ -103,34 +91,28 @@ class Figure:
 
 @dataclass
 class Report:
-    """Everything a study's report says; written as ``report.md`` and a self-contained ``report.html``.
-
-    Attributes
-    ----------
-    study, title
-        The study's name and the report's title.
-    paper, claim, measured
-        The paper reproduced, its claim, and what this run measured, in words.
-    verdicts
-        The `Verdict` of each claim, from `judge`.
-    tables, figures
-        `Table` and `Figure` items, in the order shown.
-    notes
-        Further remarks, one paragraph each.
-    settings
-        The configuration the run used (filled in by the runner).
-    """
+    """Everything a study's report says; written as ``report.md`` and a self-contained ``report.html``."""
 
     study: str
+    """The study's name."""
     title: str
+    """The report's title."""
     paper: str
+    """The paper reproduced, in words."""
     claim: str
+    """The paper's claim, in words."""
     measured: str
+    """What this run measured, in words."""
     verdicts: list[Verdict] = field(default_factory=list)
+    """The `Verdict` of each claim, from `judge`."""
     tables: list[Table] = field(default_factory=list)
+    """The `Table` items, in the order shown."""
     figures: list[Figure] = field(default_factory=list)
+    """The `Figure` items, in the order shown."""
     notes: list[str] = field(default_factory=list)
+    """Further remarks, one paragraph each."""
     settings: dict[str, Any] = field(default_factory=dict)
+    """The configuration the run used (filled in by the runner)."""
 
     def __post_init__(self) -> None:
         string(self.study, "study")

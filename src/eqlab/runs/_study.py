@@ -21,34 +21,23 @@ __all__ = ["Study", "config_from_dict"]
 
 @dataclass(frozen=True)
 class Study:
-    """One study of ``eqlab run``.
-
-    Attributes
-    ----------
-    name
-        The command-line name (``eqlab run NAME``).
-    summary
-        One line for ``eqlab list``.
-    config
-        A frozen dataclass type whose defaults are the default scale, chosen to fit ``budget_minutes``
-        on 2 CPU cores.
-    run
-        ``run(config, run_dir) -> results``: JSON-ready results, no timings.
-    report
-        ``report(config, results, plots_dir) -> Report``: writes its plots and says what they show.
-    budget_minutes
-        The time the default scale is meant to take on 2 cores without a GPU.
-    quick
-        Field values for ``--quick``, the smoke scale of the tests (about 15 s at most).
-    """
+    """One study of ``eqlab run``."""
 
     name: str
+    """The command-line name (``eqlab run NAME``)."""
     summary: str
+    """One line for ``eqlab list``."""
     config: type
+    """A frozen dataclass type whose defaults are the default scale, chosen to fit ``budget_minutes``
+    on 2 CPU cores."""
     run: Callable[[Any, RunFolder], dict[str, Any]]
+    """``run(config, run_dir) -> results``: JSON-ready results, no timings."""
     report: Callable[[Any, dict[str, Any], Path], Report]
+    """``report(config, results, plots_dir) -> Report``: writes its plots and says what they show."""
     budget_minutes: float
+    """The time the default scale is meant to take on 2 cores without a GPU."""
     quick: Mapping[str, Any] = field(default_factory=dict)
+    """Field values for ``--quick``, the smoke scale of the tests (about 15 s at most)."""
 
     def __post_init__(self) -> None:
         string(self.name, "name")

@@ -50,34 +50,26 @@ class Status(Option):
 
 @dataclass(frozen=True)
 class Verdict:
-    """The decision on one claim, with the numbers behind it; made by `judge`.
-
-    Attributes
-    ----------
-    claim
-        The claim, in words.
-    status
-        The `Status`: supported, not supported, or not measurable at this scale.
-    mean, low, high
-        The mean of the per-seed values and its two-sided 95% Student-t interval (NaN when not
-        measurable).
-    values
-        The per-seed values.
-    threshold, direction
-        The claim is that the quantity is ``direction`` (``"greater"`` or ``"less"``) than ``threshold``.
-    detail
-        Why, in words (where the interval lies, and on how many values).
-    """
+    """The decision on one claim, with the numbers behind it; made by `judge`."""
 
     claim: str
+    """The claim, in words."""
     status: Status
+    """The `Status`: supported, not supported, or not measurable at this scale."""
     mean: float
+    """The mean of the per-seed values (NaN when not measurable)."""
     low: float
+    """The lower end of the two-sided 95% Student-t interval of the mean (NaN when not measurable)."""
     high: float
+    """The upper end of that interval (NaN when not measurable)."""
     values: tuple[float, ...]
+    """The per-seed values."""
     threshold: float
+    """The value the claim compares the quantity with (see ``direction``)."""
     direction: str
+    """``"greater"`` or ``"less"``: the claim is that the quantity is greater or less than ``threshold``."""
     detail: str
+    """Why, in words (where the interval lies, and on how many values)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

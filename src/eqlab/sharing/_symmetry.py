@@ -32,21 +32,14 @@ __all__ = ["PatternSymmetry", "symmetry_group"]
 
 @dataclass(frozen=True)
 class PatternSymmetry:
-    """The symmetry group of a sharing pattern.
-
-    Attributes
-    ----------
-    group
-        G_Omega as an eqlab `Group` on two index sets: inputs (``N``) and outputs (``M``).
-    order
-        ``|G_Omega|``, counted by BLISS.
-    layer_group
-        The group the layer was built for, as its image acting on (inputs, outputs).
-    """
+    """The symmetry group of a sharing pattern."""
 
     group: Group
+    """G_Omega as an eqlab `Group` on two index sets: inputs (``N``) and outputs (``M``)."""
     order: int
+    """``|G_Omega|``, counted by BLISS."""
     layer_group: Group
+    """The group the layer was built for, as its image acting on (inputs, outputs)."""
 
     @cached_property
     def layer_group_order(self) -> int:

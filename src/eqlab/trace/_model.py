@@ -26,27 +26,18 @@ __all__ = ["TracedModel", "trace_model"]
 
 @dataclass
 class TracedModel:
-    """A model as a graph of `TracedNode`.
-
-    Attributes
-    ----------
-    model
-        The model that was traced (the caller's object).
-    graph_module
-        A module computing the same outputs (validated on a random input, see `eqlab.trace`).
-    method
-        ``"fx"`` or ``"export"``: how the graph was made.
-    nodes
-        Every node in execution order, the input first and the output last.
-    rejected
-        Why each earlier way of tracing was not used (empty when fx worked).
-    """
+    """A model as a graph of `TracedNode`."""
 
     model: nn.Module
+    """The model that was traced (the caller's object)."""
     graph_module: fx.GraphModule
+    """A module computing the same outputs (validated on a random input, see `eqlab.trace`)."""
     method: str
+    """``"fx"`` or ``"export"``: how the graph was made."""
     nodes: list[TracedNode]
+    """Every node in execution order, the input first and the output last."""
     rejected: list[str] = field(default_factory=list)
+    """Why each earlier way of tracing was not used (empty when fx worked)."""
     _values: dict[fx.Node, Any] | None = field(default=None, repr=False, compare=False)
 
     @property

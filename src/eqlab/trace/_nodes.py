@@ -52,41 +52,30 @@ _ALIASES = {
 
 @dataclass(eq=False)
 class TracedNode:
-    """One step of the traced model.
-
-    Attributes
-    ----------
-    name
-        A readable, unique name: the module's path for a module (``"layer1.0.conv1"``), the enclosing
-        module's path and the op for a function (``"layer1.0:relu"``), ``"input"`` for the input.
-    kind
-        ``"input"``, ``"attribute"``, ``"module"``, ``"function"`` or ``"output"``.
-    op
-        The module's class name, or the function's ATen-style name (see the module docstring).
-    args
-        Arguments bound by name; graph tensors appear as `TracedNode` objects.
-    inputs
-        The graph nodes this node reads, in argument order (tensors and tuples of tensors).
-    value
-        What the node computed when the graph ran on the example: a ``torch.Size`` for a tensor (its
-        shape), a tuple of them for a tuple of tensors, the value itself for anything else.
-    module
-        The leaf module of a ``"module"`` node; the parameter or buffer of an ``"attribute"`` node.
-    path
-        The dotted path of the module this node is (or runs inside), ``""`` at top level.
-    fx_node
-        The node of the graph module, for running it.
-    """
+    """One step of the traced model."""
 
     name: str
+    """A readable, unique name: the module's path for a module (``"layer1.0.conv1"``), the enclosing
+    module's path and the op for a function (``"layer1.0:relu"``), ``"input"`` for the input."""
     kind: str
+    """``"input"``, ``"attribute"``, ``"module"``, ``"function"`` or ``"output"``."""
     op: str
+    """The module's class name, or the function's ATen name without overload or leading underscore
+    (``F.max_pool2d``, ``x.max_pool2d`` and ``aten.max_pool2d.default`` are all ``"max_pool2d"``; in-place
+    ``relu_`` is ``"relu"``)."""
     args: dict[str, Any]
+    """Arguments bound by name; graph tensors appear as `TracedNode` objects."""
     inputs: tuple[TracedNode, ...]
+    """The graph nodes this node reads, in argument order (tensors and tuples of tensors)."""
     value: Any
+    """What the node computed when the graph ran on the example: a ``torch.Size`` for a tensor (its
+    shape), a tuple of them for a tuple of tensors, the value itself for anything else."""
     module: Any = None
+    """The leaf module of a ``"module"`` node; the parameter or buffer of an ``"attribute"`` node."""
     path: str = ""
+    """The dotted path of the module this node is (or runs inside), ``""`` at top level."""
     fx_node: fx.Node | None = field(default=None, repr=False)
+    """The node of the graph module, for running it."""
 
     @property
     def shape(self) -> torch.Size | None:

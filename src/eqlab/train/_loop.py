@@ -46,25 +46,6 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 class TrainSettings:
     """How `train` trains: epochs, global batch size, optimiser and schedule.
 
-    Attributes
-    ----------
-    epochs
-        Passes over the training set.
-    batch_size
-        The global batch size: under torchrun each of the ``W`` processes takes ``batch_size / W``.
-    lr
-        The learning rate.
-    optimizer
-        An `Optimizer` or its string: ``"adam"`` or ``"sgd"`` (with ``momentum``).
-    momentum
-        SGD's momentum, in [0, 1].
-    weight_decay
-        The optimiser's L2 weight decay.
-    schedule
-        A `Schedule` or its string: ``"cosine"`` (annealed to 0 over all steps) or ``"constant"``.
-    checkpoint_every
-        Write a checkpoint every this many epochs (and after the last one).
-
     Examples
     --------
     >>> TrainSettings(epochs=3, batch_size=64, optimizer="sgd").optimizer
@@ -72,13 +53,21 @@ class TrainSettings:
     """
 
     epochs: int
+    """Passes over the training set."""
     batch_size: int
+    """The global batch size: under torchrun each of the ``W`` processes takes ``batch_size / W``."""
     lr: float = 1e-3
+    """The learning rate."""
     optimizer: str = Optimizer.ADAM
+    """An `Optimizer` or its string: ``"adam"`` or ``"sgd"`` (with ``momentum``)."""
     momentum: float = 0.9
+    """SGD's momentum, in [0, 1]."""
     weight_decay: float = 0.0
+    """The optimiser's L2 weight decay."""
     schedule: str = Schedule.COSINE
+    """A `Schedule` or its string: ``"cosine"`` (annealed to 0 over all steps) or ``"constant"``."""
     checkpoint_every: int = 1
+    """Write a checkpoint every this many epochs (and after the last one)."""
 
     def __post_init__(self) -> None:
         checked = {
