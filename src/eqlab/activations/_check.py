@@ -207,8 +207,8 @@ def check(matrices: Any, activation: Any) -> ActivationCheck:
     Parameters
     ----------
     matrices
-        ``(k, n, n)`` matrices of the generators (or of all elements), as an array or tensor, or an eqlab
-        `Representation`.
+        ``(k, n, n)`` matrices of the generators (or of all elements), as an array or tensor, or an
+        `eqlab.groups.Representation`.
     activation
         A name (``"relu"``, ``"leaky_relu"``, ``"prelu"``, ``"elu"``, ``"gelu"``, ``"silu"``, ``"sigmoid"``,
         ``"softplus"``, ``"tanh"``, ``"sin"``, ``"xabs"`` for ``x |x|``, ``"identity"``), a torch module

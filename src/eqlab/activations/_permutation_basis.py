@@ -269,8 +269,8 @@ def permutation_basis(matrices: Any, max_order: int = MAX_ORDER, seed: int = 0) 
     Parameters
     ----------
     matrices
-        ``(k, n, n)`` matrices of the generators (or of all elements) of a finite group, or an eqlab
-        `Representation`.
+        ``(k, n, n)`` matrices of the generators (or of all elements) of a finite group, or an
+        `eqlab.groups.Representation`.
     max_order
         The largest group order enumerated; a larger or infinite group fails the first test.
     seed

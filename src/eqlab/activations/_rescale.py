@@ -60,8 +60,8 @@ def rescale_to_permutation(matrices: Any) -> Rescaling:
     Parameters
     ----------
     matrices
-        ``(k, n, n)`` monomial matrices (of generators or of all elements) of a finite group, or an eqlab
-        `Representation`.
+        ``(k, n, n)`` monomial matrices (of generators or of all elements) of a finite group, or an
+        `eqlab.groups.Representation`.
 
     Returns
     -------

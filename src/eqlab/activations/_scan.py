@@ -116,7 +116,7 @@ class ScanReport:
     @property
     def ok(self) -> bool:
         """No finding breaks or leaves equivariance undecided, and the model's output was measured with an
-        error of at most `MEASURED_TOLERANCE` (a model that could not be measured is never ok)."""
+        error of at most 1e-12 (a model that could not be measured is never ok)."""
         measured_ok = self.end_to_end_error is not None and self.end_to_end_error <= MEASURED_TOLERANCE
         return all(e.equivariant for e in self.entries) and measured_ok
 
@@ -418,8 +418,8 @@ def scan(model: nn.Module, input_rep: Any, example_input: torch.Tensor | None = 
     model
         A model built from eqlab layers, pointwise activations (modules or functions) and other ops.
     input_rep
-        The representation on the model's input: a `Representation`, ``(k, n, n)`` matrices, or an eqlab
-        `Action` / single-set `Group` acting by permutations.
+        The representation on the model's input: an `eqlab.groups.Representation`, ``(k, n, n)`` matrices,
+        or an `eqlab.groups.Action` / single-set `eqlab.groups.Group` acting by permutations.
     example_input
         An input to trace with (its shape only); by default one is made from the first layer
         (``(2, n)`` vectors, ``(2, n, C)`` for channelled layers, small images for convolutions).

@@ -272,7 +272,9 @@ class KronLaplace:
         return total
 
     def log_marginal_likelihood(self, prior_precision: Any, sigma_noise: Any = None) -> torch.Tensor:
-        """The Laplace evidence (module docstring); ``prior_precision`` a scalar or one entry per group."""
+        """The Laplace evidence, differentiable in ``prior_precision`` ``delta`` (a scalar or one entry per
+        group of `parameter_groups`): ``log p(D | theta) - 1/2 sum_h delta_h |theta_h|^2 +
+        1/2 sum_h P_h log delta_h - 1/2 log det(GGN + diag(delta))``, ``P_h`` the parameters of group h."""
         self._check_fitted()
         delta = self._precisions(prior_precision)
         numel = torch.tensor(self.num_params, dtype=torch.float64)

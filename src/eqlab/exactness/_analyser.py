@@ -288,8 +288,8 @@ def check(
         An input whose shape (not values) to trace with, when the first layer does not tell the input
         channels; its height and width must be ``input_size``.
     seed
-        Seeds the random inputs of the measurements (normal values, and raw pixel values in [0, 255]:
-        `eqlab.exactness._measure.INPUT_SCALES`).
+        Seeds the random inputs of the measurements: standard normal values, and raw pixel values uniform
+        in [0, 255].
     out_action
         How the symmetry acts on the output: ``"invariant"``, ``"image"`` (transform it like the input),
         ``"features"`` (group feature maps of the model's group) or a callable ``(output, element) ->

@@ -183,8 +183,8 @@ def point_group(group: str | PointGroup) -> PointGroup:
     Parameters
     ----------
     group
-        ``"p4"`` (or ``"rot90"``), ``"p4m"`` (or ``"d4"``), ``"rot180"``, ``"hflip"``, ``"vflip"``, a
-        `PointGroupName`, or a `PointGroup` (returned as it is).
+        ``"p4"`` (or ``"rot90"``), ``"p4m"`` (or ``"d4"``), ``"rot180"``, ``"hflip"``, ``"vflip"``, or a
+        `PointGroup` (returned as it is).
 
     Examples
     --------

@@ -95,7 +95,11 @@ class SelfAlignResult:
     transformed: nn.Module
     """``T(W)``, the network computing ``x -> model(t(x))``."""
     structure: list[CycleStructure]
-    """One `CycleStructure` per channel set, in the order of ``permutations``."""
+    """One per channel set, in the order of ``alignment.permutations``: how its permutation decomposes
+    (``channels`` names the set; ``size``, ``fixed`` points, ``pairs``, ``four_cycles``, ``longer_cycles``,
+    ``involution``, whether ``order_divides``: ``perm^m = id`` for the transform's order ``m``) and what
+    its constraint cost: ``gap = (upper - value) / |upper|`` against the unconstrained linear assignment,
+    found by the ``solver`` (``"linear assignment"``, ``"exact"`` or ``"heuristic"``)."""
 
     @property
     def permutations(self) -> list[torch.Tensor]:

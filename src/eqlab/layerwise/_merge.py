@@ -212,7 +212,12 @@ def group_average(
     *,
     input_size: int | None = None,
 ) -> nn.Module:
-    """The exactly ``transform``-invariant average ``W_avg = (1/m) sum_k (pi T)^k (W)`` (module docstring).
+    """The exactly ``transform``-invariant average ``W_avg = (1/m) sum_k (pi T)^k (W)``.
+
+    With ``pi`` aligning ``T(W)`` to ``W`` and ``pi^m = id`` (``m`` the transform's order), ``pi T`` only
+    reorders the orbit, so ``pi T(W_avg) = W_avg`` and the network is exactly invariant, whatever the
+    weights. Batch-norm statistics are recomputed on the data with its transformed copies and averaged
+    over ``pi``'s orbits the same way.
 
     Parameters
     ----------

@@ -104,7 +104,8 @@ class _Conv(nn.Module):
 
 
 class SoftBlock(nn.Module):
-    """One block: ``ReLU`` of a path or of the average of two (see the module docstring).
+    """One block: ``ReLU`` of a path or of the average of two (see `SoftPath`):
+    ``(B, C, H, W) -> (B, C', H / stride, W / stride)``.
 
     Parameters
     ----------

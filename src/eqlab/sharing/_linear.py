@@ -32,9 +32,9 @@ class EquivariantLinear(nn.Module):
     ----------
     in_perms
         The ``k`` generators acting on the ``N`` inputs: a ``(k, N)`` integer array, tensor or list, or an
-        eqlab `Action` (or single-set `Group`).
+        `eqlab.groups.Action` (or single-set `eqlab.groups.Group`).
     out_perms
-        The same ``k`` generators acting on the ``M`` outputs, ``(k, M)``, or an `Action`.
+        The same ``k`` generators acting on the ``M`` outputs, ``(k, M)``, or an `eqlab.groups.Action`.
     bias
         Add a bias tied over the output orbits.
     design
@@ -53,7 +53,7 @@ class EquivariantLinear(nn.Module):
         Accept generator tuples that generate, acting on inputs and outputs together, a group larger than
         each side's own (C4 on the inputs and C5 on the outputs generate C20; the layer is then
         equivariant to C20). Without it such inputs are refused with a `ValueError`; actions of one
-        `Group` object are always accepted.
+        `eqlab.groups.Group` object are always accepted.
 
     Examples
     --------

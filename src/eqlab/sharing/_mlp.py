@@ -37,7 +37,8 @@ class OrbitPool(nn.Module):
     Parameters
     ----------
     action
-        The action on the ``N`` positions: an `Action`, a single-set `Group`, or ``(k, N)`` permutations.
+        The action on the ``N`` positions: an `eqlab.groups.Action`, a single-set `eqlab.groups.Group`, or
+        ``(k, N)`` permutations.
     """
 
     num_orbits: int
@@ -102,7 +103,8 @@ class EquivariantMLP(nn.Module):
     Parameters
     ----------
     in_action
-        The group's action on the ``N`` inputs (`Action`, single-set `Group` or ``(k, N)`` permutations).
+        The group's action on the ``N`` inputs (`eqlab.groups.Action`, single-set `eqlab.groups.Group` or
+        ``(k, N)`` permutations).
     hidden_channels
         Channels of each hidden layer; every hidden layer lives on ``hidden_action``.
     out_features

@@ -35,7 +35,7 @@ class PatternSymmetry:
     """The symmetry group of a sharing pattern."""
 
     group: Group
-    """G_Omega as an eqlab `Group` on two index sets: inputs (``N``) and outputs (``M``)."""
+    """G_Omega as an `eqlab.groups.Group` on two index sets: inputs (``N``) and outputs (``M``)."""
     order: int
     """``|G_Omega|``, counted by BLISS."""
     layer_group: Group
