@@ -22,3 +22,10 @@ def _seed() -> None:
     random.seed(0)
     np.random.seed(0)  # noqa: NPY002 - seeds code that still uses the legacy global generator
     torch.manual_seed(0)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, one torch thread per worker: the workers already fill the cores, and more
+    threads than cores make OpenMP's waiting threads slow every worker down several times over."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        torch.set_num_threads(1)
