@@ -6,6 +6,7 @@ import ast
 import enum
 import importlib
 import inspect
+import itertools
 import pkgutil
 import types
 from pathlib import Path
@@ -99,7 +100,7 @@ def _member_docstrings(options: type[enum.Enum]) -> dict[str, str]:
 
 def _attribute_docstrings(body: list[ast.stmt]) -> dict[str, str]:
     docs = {}
-    for before, after in zip(body, body[1:], strict=False):
+    for before, after in itertools.pairwise(body):
         target = before.targets[0] if isinstance(before, ast.Assign) else getattr(before, "target", None)
         if (
             isinstance(target, ast.Name)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from eqlab._version import __version__
+from eqlab._version import __version__ as __version__
 
 _SUBPACKAGES = (
     "activations",

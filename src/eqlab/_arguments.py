@@ -128,7 +128,7 @@ def flag(value: Any, name: str) -> bool:
 
 
 def choice(value: Any, name: str, choices: Sequence[str] | type[enum.Enum]) -> str:
-    """``value`` as one of the strings ``choices`` (or the values of a str enum such as `eqlab._options.Option`)."""
+    """``value`` as one of the strings ``choices``, or of the values of a str enum (an `Option`)."""
     if isinstance(choices, enum.EnumMeta):
         choices = [str(member.value) for member in choices]
     if not isinstance(value, str):

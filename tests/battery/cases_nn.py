@@ -9,9 +9,9 @@ import numpy as np
 import torch
 
 from eqlab import nn as enn
+from eqlab.groups import Representation, cyclic
 from eqlab.nn._primitives import BlockLinear, polyphase_subsample
 from eqlab.nn._replinear import equivariant_basis, invariant_basis
-from eqlab.groups import Representation, cyclic
 from tests.battery.cases_groups import INF, NAN, NOT_FLAGS, not_counts
 from tests.battery.harness import Battery
 
