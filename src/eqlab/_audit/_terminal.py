@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -101,20 +102,26 @@ def _header(report: AuditReport) -> Text:
 
 
 def _layer_table(report: AuditReport, *, wide: bool) -> Table:
-    """The layers; ``wide``: the effect in its own column, else in grey under the layer's name."""
-    table = Table(title="layers that matter for the symmetry", title_justify="left")
-    table.add_column("layer" if wide else "layer / effect", overflow="fold", ratio=None if wide else 1)
-    table.add_column("op", overflow="fold")
+    """The layers; ``wide``: name, op and effect in their own columns, else all three in the first cell
+    (the effect in grey under the name) and no vertical rules, so the numbers keep their width."""
+    title = "layers that matter for the symmetry"
+    if wide:
+        table = Table(title=title, title_justify="left")
+        table.add_column("layer", overflow="fold")
+        table.add_column("op", overflow="fold")
+    else:
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("layer (op) / effect", overflow="fold", ratio=1)
     for column in ("offset", "exact", "cumulative", "self-align"):
         table.add_column(column, justify="center" if column == "exact" else "right", no_wrap=True)
     if wide:
         table.add_column("effect", overflow="fold", ratio=1)
     for name, op, *numbers, effect in layer_rows(report):
+        cells = [Text(cell) for cell in numbers]
         if wide:
-            table.add_row(Text(name), Text(op), *(Text(cell) for cell in numbers), Text(effect))
+            table.add_row(Text(name), Text(op), *cells, Text(effect))
         else:
-            first = Text.assemble(name, "\n", (effect, "dim"))
-            table.add_row(first, Text(op), *(Text(cell) for cell in numbers))
+            table.add_row(Text.assemble((name, "bold"), f" ({op})\n", (effect, "dim")), *cells)
     return table
 
 
