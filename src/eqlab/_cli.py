@@ -194,28 +194,138 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A study run folder.")])
     stdout.print(f"wrote {run_dir / 'report.md'} and {run_dir / 'report.html'}", highlight=False)
 
 
-def _load_model(spec: str) -> Any:
-    """A model from ``module:function`` (called with no arguments) or from a checkpoint that names its
-    builder (``builder`` = ``module:function``, ``builder_kwargs``, ``model`` state)."""
-    import importlib
+PICKLE_WARNING = "Loading a pickle runs code from the file: pass --allow-pickle only for files you trust."
+"""Why a MODEL file that ``torch.load(weights_only=True)`` cannot read needs ``--allow-pickle``."""
 
-    import torch
+MODEL_HELP = (
+    "module:function (called with no arguments, giving a torch.nn.Module; the current directory is "
+    "searched), a torch.export file (.pt2), or a torch file read with torch.load(weights_only=True). "
+    "Pickled modules and eqlab training checkpoints (a 'builder' entry) need --allow-pickle. "
+    "A state dict holds no architecture: pass module:function instead."
+)
+
+ALLOW_PICKLE_HELP = (
+    "Read a MODEL file that torch.load(weights_only=True) cannot read (a pickled module, an eqlab "
+    "checkpoint) as a pickle. Loading a pickle runs code from the file: only for files you trust."
+)
+
+_MODEL_SUFFIXES = (".pt", ".pth", ".pt2", ".ckpt", ".bin", ".pkl")
+
+
+def _load_model(spec: str, *, allow_pickle: bool) -> Any:
+    """The `torch.nn.Module` that MODEL names: ``module:function`` (called with no arguments; a module
+    object is taken as it is), a ``.pt2`` file of `torch.export`, or a torch file. A torch file is read
+    with ``weights_only=True``; one that needs unpickling (a pickled module, a checkpoint that names its
+    ``builder`` = ``module:function`` with ``builder_kwargs`` and a ``model`` state) only with
+    ``allow_pickle``. Raises ConfigError for a bad MODEL."""
+    from torch import nn
 
     from eqlab.runs._config import ConfigError
 
     path = Path(spec)
-    if path.suffix == ".pt" or path.exists():
+    if path.suffix in _MODEL_SUFFIXES or path.exists():
         if not path.is_file():
-            raise ConfigError(f"MODEL checkpoint {spec} does not exist (or is not a file)")
+            raise ConfigError(f"MODEL file {spec} does not exist (or is not a file)")
+        built = _model_of_file(_read_model_file(path, spec, allow_pickle), spec, allow_pickle)
+    else:
+        built = _import_target(spec)
+        if not isinstance(built, nn.Module):
+            if not callable(built):
+                raise ConfigError(f"MODEL {spec} is neither a torch.nn.Module nor a function returning one")
+            try:
+                built = built()
+            except Exception as exc:  # the user's builder failed: a bad MODEL argument
+                raise ConfigError(f"MODEL {spec} failed when called: {type(exc).__name__}: {exc}") from None
+    if not isinstance(built, nn.Module):
+        raise ConfigError(f"MODEL {spec} did not give a torch.nn.Module but {type(built).__name__}")
+    return built
+
+
+def _import_target(spec: str) -> Any:
+    """The object ``module:function`` names, importing ``module`` (the current directory is searched)."""
+    import importlib
+
+    from eqlab.runs._config import ConfigError
+
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not attr or not module_name:
+        raise ConfigError(f"MODEL must be a model file or module:function, got {spec!r}")
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:
+        sys.path.insert(0, cwd)  # module:function names a module of the current directory too
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except Exception as exc:  # an import that fails for any reason is a bad MODEL argument
+        raise ConfigError(f"MODEL: cannot load {spec!r}: {type(exc).__name__}: {exc}") from None
+    finally:
+        if added:
+            sys.path.remove(cwd)
+
+
+def _read_model_file(path: Path, spec: str, allow_pickle: bool) -> Any:
+    """What a MODEL file holds: ``torch.export.load(...).module()`` for ``.pt2``; otherwise
+    ``torch.load(weights_only=True)``, and only with ``allow_pickle`` ``weights_only=False``."""
+    import torch
+
+    from eqlab.runs._config import ConfigError
+
+    if path.suffix == ".pt2":
         try:
-            state = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as exc:  # a file torch cannot read is a bad argument, whatever it raised
-            raise ConfigError(f"MODEL {spec} cannot be read as a torch checkpoint: {exc}") from None
-        if not isinstance(state, dict) or "builder" not in state:
+            return torch.export.load(path).module()
+        except Exception as exc:  # a file torch.export cannot read is a bad argument, whatever it raised
             raise ConfigError(
-                f"MODEL {spec} does not name its model builder (no 'builder' entry); use module:function"
+                f"MODEL {spec} cannot be read by torch.export.load: {type(exc).__name__}: {exc}"
+            ) from None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # anything but tensors and plain containers, or not a torch file at all
+        safe_error = exc
+    if not allow_pickle:
+        why = _why_not_weights(safe_error)
+        raise ConfigError(
+            f"MODEL {spec} cannot be read with torch.load(weights_only=True): {why}. {PICKLE_WARNING}"
+        )
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a file torch cannot read is a bad argument, whatever it raised
+        raise ConfigError(
+            f"MODEL {spec} cannot be read as a torch file, even as a pickle: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _why_not_weights(exc: Exception) -> str:
+    """torch's long weights-only error in a few words: the global it refused, or its first line."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    refused = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if refused:
+        return f"it holds {refused.group(1)}, which only unpickling can rebuild"
+    if "Unsupported operand" in text or "invalid load key" in text:
+        return "it is not a torch file of tensors (torch's unpickler refused its bytes)"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return f"{type(exc).__name__}: {first}"
+
+
+def _model_of_file(state: Any, spec: str, allow_pickle: bool) -> Any:
+    """The model a loaded file holds: a module as it is, or (with ``allow_pickle``) one rebuilt from a
+    checkpoint that names its builder, since calling a builder the file names runs code the file chooses.
+    A state dict, or anything else, is a bad MODEL."""
+    import torch
+    from torch import nn
+
+    from eqlab.runs._config import ConfigError
+
+    if isinstance(state, nn.Module):
+        return state
+    if isinstance(state, dict) and "builder" in state:
+        if not allow_pickle:
+            raise ConfigError(
+                f"MODEL {spec} is a checkpoint that names its builder {state['builder']!r}, which would be "
+                f"imported and called with the file's arguments. {PICKLE_WARNING}"
             )
-        builder = _load_model(str(state["builder"]))
+        builder = _import_target(str(state["builder"]))
         kwargs = state.get("builder_kwargs", {})
         if not callable(builder) or not isinstance(kwargs, dict):
             raise ConfigError(f"MODEL {spec}: its builder {state['builder']!r} is not callable with keywords")
@@ -227,29 +337,22 @@ def _load_model(spec: str) -> Any:
                 f"MODEL {spec}: cannot rebuild the model: {type(exc).__name__}: {exc}"
             ) from None
         return model
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not attr or not module_name:
-        raise ConfigError(f"MODEL must be a checkpoint path or module:function, got {spec!r}")
-    cwd = os.getcwd()
-    added = cwd not in sys.path
-    if added:
-        sys.path.insert(0, cwd)  # module:function names a module of the current directory too
-    try:
-        target = getattr(importlib.import_module(module_name), attr)
-    except Exception as exc:  # an import that fails for any reason is a bad MODEL argument
-        raise ConfigError(f"MODEL: cannot load {spec!r}: {type(exc).__name__}: {exc}") from None
-    finally:
-        if added:
-            sys.path.remove(cwd)
-    return target
+    if isinstance(state, dict) and state and all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ConfigError(
+            f"MODEL {spec} is a state dict ({len(state)} tensors): it holds weights but no architecture; "
+            "pass module:function, a function that builds the model (and loads these weights)"
+        )
+    if isinstance(state, dict):
+        raise ConfigError(
+            f"MODEL {spec} does not name its model builder (no 'builder' entry); use module:function"
+        )
+    raise ConfigError(f"MODEL {spec} holds a {type(state).__name__}, not a model; use module:function")
 
 
 @app.command()
 @_guarded
 def exactness(
-    model: Annotated[
-        str, typer.Argument(help="module:function returning a model, or a study checkpoint (.pt).")
-    ],
+    model: Annotated[str, typer.Argument(help=MODEL_HELP)],
     size: Annotated[int, typer.Option("--size", min=1, help="Input height and width.")],
     group: Annotated[
         str | None,
@@ -265,25 +368,17 @@ def exactness(
         typer.Option("--out-action", help="invariant, image or features (default: inferred and reported)."),
     ] = None,
     confirm: Annotated[bool, typer.Option(help="Also measure float64 errors per layer and by depth.")] = True,
+    allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help=ALLOW_PICKLE_HELP)] = False,
 ) -> None:
     """Is the model exactly rotation/reflection equivariant at this input size? Exit 0 if certified exact,
-    1 if not exact or not certified, 2 for bad usage, 3 for an internal error."""
-    from torch import nn
-
+    1 if not exact or not certified, 2 for bad usage, 3 for an internal error. A MODEL file that
+    torch.load(weights_only=True) cannot read is read only with --allow-pickle: loading a pickle runs code
+    from the file."""
     from eqlab.exactness import check, nearest_exact_sizes
     from eqlab.runs._config import ConfigError
 
     try:
-        built = _load_model(model)
-        if not isinstance(built, nn.Module):
-            if not callable(built):
-                raise ConfigError(f"MODEL {model} is neither a torch.nn.Module nor a function returning one")
-            try:
-                built = built()
-            except Exception as exc:  # the user's builder failed: a bad MODEL argument
-                raise ConfigError(f"MODEL {model} failed when called: {type(exc).__name__}: {exc}") from None
-        if not isinstance(built, nn.Module):
-            raise ConfigError(f"MODEL {model} did not give a torch.nn.Module but {type(built).__name__}")
+        built = _load_model(model, allow_pickle=allow_pickle)
         input_size = (height, size) if height is not None else size
         report_ = check(built, input_size, confirm=confirm, group=group, out_action=out_action)
     except (ConfigError, ValueError, TypeError) as exc:
@@ -300,6 +395,81 @@ def exactness(
         if report_.grid_exact is False and height is None:
             below, above = nearest_exact_sizes(built, size, group=report_.group)
             stdout.print(f"nearest exact sizes: {below} below, {above} above", highlight=False)
+        raise typer.Exit(code=EXIT_NO)
+
+
+SYMMETRIES = ("rot90", "d4", "rot180", "hflip", "vflip", "p4", "p4m", "all")
+"""What ``eqlab audit --symmetry`` accepts (rot90 is p4, d4 is p4m; all: every grid symmetry)."""
+
+
+@app.command()
+@_guarded
+def audit(
+    model: Annotated[str, typer.Argument(help=MODEL_HELP)],
+    size: Annotated[int, typer.Option("--size", min=1, help="Input width (and height, without --height).")],
+    symmetry: Annotated[
+        str,
+        typer.Option(
+            "--symmetry",
+            help="rot90 (= p4), d4 (= p4m), rot180, hflip, vflip, or all (one row per grid symmetry).",
+        ),
+    ] = "rot90",
+    height: Annotated[
+        int | None, typer.Option("--height", min=1, help="Input height, when it differs from --size.")
+    ] = None,
+    tolerance: Annotated[
+        float,
+        typer.Option("--tolerance", help="The largest end-to-end error an 'approximate' verdict allows."),
+    ] = 1e-2,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON, and nothing else.")
+    ] = False,
+    html_path: Annotated[
+        Path | None, typer.Option("--html", help="Also write the report as one HTML page to this file.")
+    ] = None,
+    allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help=ALLOW_PICKLE_HELP)] = False,
+    out_action: Annotated[
+        str | None,
+        typer.Option("--out-action", help="invariant, image or features (default: inferred and reported)."),
+    ] = None,
+) -> None:
+    """Does the model respect a grid symmetry, where does it break, and how to fix it? Prints the verdict,
+    the measurements, the layers that matter and the fixes, each checked on a copy. Exit 0 if exact (with
+    --symmetry all: every symmetry exact), 1 if approximate or not equivariant, 2 for bad usage, 3 for an
+    internal error. A MODEL file that torch.load(weights_only=True) cannot read (a pickled module, an eqlab
+    checkpoint) is read only with --allow-pickle: loading a pickle runs code from the file, so pass it only
+    for files you trust."""
+    from eqlab._audit import audit as run_audit
+    from eqlab._audit._html import write_html
+    from eqlab._audit._terminal import print_report
+    from eqlab.exactness._options import OutputAction
+    from eqlab.runs._config import ConfigError
+
+    if symmetry not in SYMMETRIES:
+        raise _usage_error(f"--symmetry must be one of {', '.join(SYMMETRIES)}, got {symmetry!r}")
+    if out_action is not None and out_action not in OutputAction.values():
+        raise _usage_error(
+            f"--out-action must be one of {', '.join(OutputAction.values())}, got {out_action!r}"
+        )
+    try:
+        built = _load_model(model, allow_pickle=allow_pickle)
+        input_size = (height, size) if height is not None else size
+        report_ = run_audit(built, symmetry, input_size, out_action=out_action, tolerance=tolerance)
+    except (ConfigError, ValueError, TypeError) as exc:
+        raise _usage_error(str(exc)) from None
+    if json_:
+        typer.echo(report_.to_json())
+    else:
+        print_report(report_, stdout)
+    if html_path is not None:
+        try:
+            written = write_html(report_, html_path)
+        except (OSError, ValueError, TypeError) as exc:
+            raise _usage_error(f"--html {html_path}: cannot write the page: {exc}") from None
+        where = Console(stderr=True) if json_ else stdout  # --json keeps stdout for the JSON alone
+        where.print(f"wrote {written}", highlight=False, markup=False, soft_wrap=True)
+    reports = report_.symmetries or [report_]
+    if not all(one.exact for one in reports):
         raise typer.Exit(code=EXIT_NO)
 
 
