@@ -8,6 +8,8 @@ Subpackages load on first use, so ``import eqlab`` is cheap:
 - `eqlab.groups`: finite groups acting on index sets, the point groups of the plane, the conventions;
 - `eqlab.nn`: every layer (parameter sharing, group convolutions, representations, soft equivariance);
 - `eqlab.testing`: equivariance errors measured in float64, and `assert_equivariant`;
+- `eqlab.audit` (a function) and its `AuditReport`: does any image model respect a grid symmetry,
+  where does it break, and which verified fix repairs it;
 - `eqlab.exactness`: is a CNN exactly rotation or reflection equivariant at a given input size?
 - `eqlab.activations`: which pointwise activations keep a layer equivariant;
 - `eqlab.layerwise`: how a trained network encodes a symmetry layer by layer; merging it with its
@@ -47,14 +49,21 @@ _SUBPACKAGES = (
     "train",
 )
 
-__all__: list[str] = []
+_TOP_LEVEL = {"audit": "eqlab._audit", "AuditReport": "eqlab._audit"}
+"""Functions and classes at the top level, loaded on first use like the subpackages."""
+
+__all__: list[str] = ["AuditReport", "audit"]
 
 
 def __getattr__(name: str) -> Any:
     if name in _SUBPACKAGES:
         return importlib.import_module(f"eqlab.{name}")
+    if name in _TOP_LEVEL:
+        value = getattr(importlib.import_module(_TOP_LEVEL[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'eqlab' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_SUBPACKAGES])
+    return sorted([*globals(), *_SUBPACKAGES, *_TOP_LEVEL])

@@ -16,10 +16,12 @@ measurement always runs: ``confirm=False`` only skips the per-node and by-depth 
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -28,8 +30,10 @@ from eqlab.exactness import _measure as measure
 from eqlab.exactness._layout import GROUP, IMAGE, INVARIANT, Analysis, Average, LayerExactness
 from eqlab.exactness._options import Certificate, OutputAction
 from eqlab.exactness._rules import analyse
+from eqlab.exactness._symbolic import NotSymbolic, SizeScan, scan_sizes
 from eqlab.exactness._symmetry import Symmetry, symmetry
 from eqlab.gconv._conv import GroupConv2d, LiftingConv2d
+from eqlab.groups._point import PointGroup
 from eqlab.trace import TracedModel, TraceFailure, trace_model
 
 __all__ = ["EXACT", "ExactnessReport", "LayerExactness", "check", "exact_sizes", "nearest_exact_sizes"]
@@ -189,11 +193,26 @@ def _input_shape(
     )
 
 
+def _dtype(probe: nn.Module) -> torch.dtype:
+    """The floating dtype of the probe's parameters (float64 for the measured copy)."""
+    for tensor_ in itertools.chain(probe.parameters(), probe.buffers()):
+        if tensor_.is_floating_point():
+            return tensor_.dtype
+    return torch.float64
+
+
+def _device(probe: nn.Module) -> torch.device:
+    """Where the probe's parameters live (``meta`` for the shapes-only copy)."""
+    for tensor_ in itertools.chain(probe.parameters(), probe.buffers()):
+        return tensor_.device
+    return torch.device("cpu")
+
+
 def _runs(probe: nn.Module, shape: tuple[int, ...], batch: int) -> bool:
     """Whether the model runs on zeros of ``shape`` with a batch of ``batch``."""
     try:
         with torch.no_grad():
-            probe(torch.zeros((batch, *shape[1:]), dtype=torch.float64))
+            probe(torch.zeros((batch, *shape[1:]), dtype=_dtype(probe), device=_device(probe)))
     except Exception:  # not this shape
         return False
     return True
@@ -384,12 +403,18 @@ class _OneByOne:
 
 
 def _grid(
-    model: nn.Module, size: tuple[int, int], group: str | None, example_input: torch.Tensor | None
+    model: nn.Module,
+    size: tuple[int, int],
+    group: str | None,
+    example_input: torch.Tensor | None,
+    probe: nn.Module | None = None,
 ) -> _Grid:
-    if group is not None and not isinstance(group, str):
+    """Trace and analyse ``model`` at ``size``, on ``probe`` (its float64 eval copy, made here if None, or
+    the model itself in eval mode, for the grid alone)."""
+    if group is not None and not isinstance(group, (str, PointGroup)):
         raise TypeError(f"group must be a symmetry name or None, got {describe(group)}")
     sym, layers_group = _model_group(model, group)
-    probe = _float64_copy(model)
+    probe = _float64_copy(model) if probe is None else probe
     shape, batched = _input_shape(probe, size, example_input)
     input_layout = GROUP if len(shape) == 5 and layers_group is not None else IMAGE
     mode = "eval (the model was in training mode)" if model.training else "eval"
@@ -398,7 +423,8 @@ def _grid(
     view: TracedModel | None = None
     try:
         batch = MEASURED_BATCH if batched else 1
-        view = trace_model(probe, torch.zeros((batch, *shape[1:]), dtype=torch.float64))
+        example = torch.zeros((batch, *shape[1:]), dtype=_dtype(probe), device=_device(probe))
+        view = trace_model(probe, example)
     except TraceFailure as exc:
         failure = str(exc)
     analysis = analyse(view, sym, input_layout) if view is not None else None
@@ -466,6 +492,11 @@ def exact_sizes(model: nn.Module, sizes: Iterable[int], *, group: str | None = N
     """The square sizes in ``sizes`` at which the model runs and the grid analysis predicts every node
     exact for ``group``: a prediction without measurement, which `check` confirms.
 
+    The model is traced once, at the smallest size it runs at, and the analysis is replayed over all
+    sizes at once (no forward pass per size); a graph that cannot be replayed (shapes computed in ways
+    eqlab does not follow, a graph from torch.export) is traced per size instead. A head that fixes the
+    input size (a dense layer reading flattened positions) keeps only the sizes at which the model runs.
+
     Parameters
     ----------
     model
@@ -487,14 +518,52 @@ def exact_sizes(model: nn.Module, sizes: Iterable[int], *, group: str | None = N
     [9, 13, 17, 21, 25, 29]
     """
     module(model, "model")
-    return [n for n in _int_sizes(sizes) if _predicts_exact(model, n, group)]
+    wanted = _int_sizes(sizes)
+    scan = size_scan(model, wanted, group)
+    return [n for n, ok in zip(wanted, scan.exact.tolist(), strict=True) if ok]
 
 
-def _predicts_exact(model: nn.Module, size: int, group: str | None) -> bool:
+def size_scan(
+    model: nn.Module, sizes: list[int], group: str | None, probe: nn.Module | None = None
+) -> SizeScan:
+    """The grid analysis at every size of ``sizes``: one trace at the smallest size the model runs at,
+    replayed symbolically (`eqlab.exactness._symbolic`), else one trace per size. Without ``probe``, the
+    model itself is traced, in eval mode and without gradients, and its modes are restored: the grid
+    needs shapes, not a float64 copy of the weights."""
+    if probe is None:
+        shapes_only = _meta_copy(model)
+        if shapes_only is not None:
+            scan = size_scan(model, sizes, group, shapes_only)
+            if scan.runs.any() and not any(n.startswith(_UNTRACEABLE) for n in scan.notes):
+                return scan
+        probe = _float64_copy(model)  # no meta kernel for some op, or a graph that needs values
+    ordered = sorted(set(sizes))
+    reference: _Grid | None = None
+    for n in ordered:
+        try:
+            reference = _grid(model, (n, n), group, None, probe)
+            break
+        except _ModelRefusesInput:
+            continue
+    none = np.zeros(len(sizes), bool)
+    if reference is None:
+        return SizeScan(np.asarray(sizes), none, none, ["the model runs at none of these sizes"])
+    if reference.analysis is None or reference.view is None:
+        return SizeScan(np.asarray(sizes), none, none, [f"{_UNTRACEABLE}: {reference.failure}"])
     try:
-        return _grid(model, (size, size), group, None).report.grid_exact is True
-    except _ModelRefusesInput:
-        return False  # the model does not run at this size
+        return scan_sizes(reference.view, reference.analysis, reference.symmetry, sizes)
+    except NotSymbolic as exc:
+        if reference.analysis.exact is None:  # not understood at the reference: no size is exact
+            return SizeScan(np.asarray(sizes), none, none, [str(exc)])
+        why = f"traced per size: {exc}"
+    runs, exact = none.copy(), none.copy()
+    for i, n in enumerate(sizes):
+        try:
+            grid = _grid(model, (n, n), group, None, probe)
+        except _ModelRefusesInput:
+            continue
+        runs[i], exact[i] = True, grid.report.grid_exact is True
+    return SizeScan(np.asarray(sizes), runs, exact, [why])
 
 
 def nearest_exact_sizes(
@@ -511,9 +580,26 @@ def nearest_exact_sizes(
     module(model, "model")
     size = integer(size, "size", minimum=1)
     radius = integer(radius, "radius", minimum=1)
-    below = exact_sizes(model, range(size - 1, max(size - radius, 0), -1), group=group)
-    above = exact_sizes(model, range(size + 1, size + radius + 1), group=group)
-    return (below[0] if below else None, above[0] if above else None)
+    found = exact_sizes(model, range(max(size - radius, 1), size + radius + 1), group=group)
+    below = [n for n in found if n < size]
+    above = [n for n in found if n > size]
+    return (below[-1] if below else None, above[0] if above else None)
+
+
+_UNTRACEABLE = "the model cannot be traced"
+
+
+def _meta_copy(model: nn.Module) -> nn.Module | None:
+    """A float64 eval copy of ``model`` whose parameters and buffers live on the meta device: it runs and
+    traces (shapes only, no arithmetic) without copying a weight. None when it cannot be made."""
+    memo: dict[int, Any] = {}
+    for item in itertools.chain(model.parameters(), model.buffers()):
+        meta = torch.empty_like(item, device="meta")
+        memo[id(item)] = nn.Parameter(meta, item.requires_grad) if isinstance(item, nn.Parameter) else meta
+    try:
+        return copy.deepcopy(model, memo).double().eval()
+    except Exception:  # a model that cannot be copied this way is analysed on its float64 copy
+        return None
 
 
 def _float64_copy(model: nn.Module) -> nn.Module:

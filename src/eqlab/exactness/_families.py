@@ -85,6 +85,7 @@ def window(
         offset=offset,
         symmetric=symmetric,
         effect=effect,
+        pooling=pooling,
     )
 
 
@@ -414,6 +415,7 @@ def slicing(ctx: Context, node: TracedNode, data: TracedNode, layout: Layout) ->
         size,
         offset=offset,
         symmetric=cleaned[0] == cleaned[1],
+        slices=tuple(cleaned),
         effect="keeps rows "
         + _slice_text(cleaned[0])
         + " and columns "

@@ -56,12 +56,12 @@ def output_length(
     )
     before, after = padding
     span = n + before + after - dilation * (kernel - 1) - 1
-    if span < 0:
-        return 0
-    count = (math.ceil(span / stride) if ceil_mode else span // stride) + 1
-    if ceil_mode and (count - 1) * stride >= n + before:
+    if not ceil_mode:
+        return 0 if span < 0 else span // stride + 1
+    count = -(-span // stride) + 1  # ceil(span / stride) + 1, also for a slightly negative span
+    if (count - 1) * stride >= n + before:
         count -= 1
-    return count
+    return max(count, 0)
 
 
 def axis_offset(
@@ -178,6 +178,37 @@ def pool_weights(
     return moved[0, :, :, 0].T.numpy()
 
 
+def pool_windows(
+    n: int,
+    kind: str,
+    kernel: int,
+    stride: int,
+    padding: int,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> list[tuple[tuple[int, ...], float]]:
+    """One axis of a pooling as ``(pixels read, weight of each)`` per output cell, by PyTorch's rules: a
+    max reads the window's pixels inside the input; an average divides by the window's extent up to the
+    padded end (``count_include_pad``), by the pixels it reads, or by ``divisor_override``. Rows of
+    `pool_weights` without building the matrix."""
+    windows = []
+    for i in range(output_length(n, kernel, stride, (padding, padding), dilation, ceil_mode)):
+        start = i * stride - padding
+        if kind == "max":
+            cells = tuple(
+                x for x in range(start, start + dilation * (kernel - 1) + 1, dilation) if 0 <= x < n
+            )
+            windows.append((cells, 1.0))
+            continue
+        end = min(start + kernel, n + padding)
+        low, high = max(start, 0), min(end, n)
+        divisor = divisor_override or (end - start if count_include_pad else high - low)
+        windows.append((tuple(range(low, high)), 1.0 / divisor))
+    return windows
+
+
 def pool_offset(
     n: int,
     kind: str,
@@ -197,9 +228,12 @@ def pool_offset(
     >>> pool_offset(2, "max", 3, 2, 1), axis_offset(2, 3, 2, (1, 1))
     (0, 1)
     """
-    weights = pool_weights(
+    windows = pool_windows(
         n, kind, kernel, stride, padding, dilation, ceil_mode, count_include_pad, divisor_override
     )
-    if np.allclose(weights, weights[::-1, ::-1], rtol=0, atol=1e-12):
+    mirrored = [(tuple(sorted(n - 1 - x for x in cells)), weight) for cells, weight in reversed(windows)]
+    if all(
+        a == b and math.isclose(u, v, rel_tol=1e-12) for (a, u), (b, v) in zip(windows, mirrored, strict=True)
+    ):
         return 0
     return max(abs(axis_offset(n, kernel, stride, (padding, padding), dilation, ceil_mode)), 1)

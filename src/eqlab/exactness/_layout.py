@@ -85,6 +85,10 @@ class LayerExactness:
     axes, transposes
         What the checked symmetry needs: the axes whose offset must be 0, and whether ``symmetric`` must
         hold.
+    pooling
+        For a pooling window: ``(kind, count_include_pad, divisor_override)``, kind ``"max"`` or ``"avg"``.
+    slices
+        For a slice: ``(start, stop, step)`` along height, then width.
     """
 
     name: str
@@ -103,6 +107,8 @@ class LayerExactness:
     symmetric: bool = True
     axes: tuple[int, ...] = (0, 1)
     transposes: bool = True
+    pooling: tuple[str, bool, int | None] | None = None
+    slices: tuple[tuple[int | None, int | None, int | None], ...] | None = None
 
     @property
     def exact(self) -> bool:

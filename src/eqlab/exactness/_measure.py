@@ -186,9 +186,16 @@ def isolated(view: TracedModel, analysis: Analysis, symmetry: Symmetry, generato
 
 
 def by_depth(
-    view: TracedModel, analysis: Analysis, x: torch.Tensor, symmetry: Symmetry, in_action: OutAction
+    view: TracedModel,
+    analysis: Analysis,
+    x: torch.Tensor,
+    symmetry: Symmetry,
+    in_action: OutAction,
+    out_action: OutAction | None = None,
 ) -> list[tuple[str, float]]:
-    """The error of every row node's output inside the model when its input is transformed.
+    """The error of every row node's output inside the model when its input is transformed; with
+    ``out_action``, the graph's output too, as a last entry named ``"output"`` (the same runs measure
+    it, so the end-to-end error costs no extra forward pass).
 
     A graph from torch.export is specialised to the traced shape, so it cannot run a transformed input of
     another shape (height and width swapped); those elements are left out, and a node none of whose
@@ -196,13 +203,13 @@ def by_depth(
     by_name = {n.name: n for n in view.nodes}
     nodes = [by_name[r.name] for r in analysis.rows]
     try:
-        _, base = view.run(x, nodes)
+        base_output, base = view.run(x, nodes)
     except Exception:  # a specialised graph that refuses even the untransformed batch: nothing to report
         return []
-    moved: dict[int, dict[str, Any]] = {}
+    moved: dict[int, tuple[Any, dict[str, Any]]] = {}
     for g in symmetry.elements[1:]:
         try:
-            moved[g] = view.run(in_action(x, g), nodes)[1]
+            moved[g] = view.run(in_action(x, g), nodes)
         except Exception:  # a graph specialised to the traced shape refuses the swapped one
             continue
     out: list[tuple[str, float]] = []
@@ -210,20 +217,27 @@ def by_depth(
         layout = analysis.layouts.get(node.name, Layout("unknown"))
         if layout.kind == "tuple" and layout.items:
             layout = layout.items[0]
-        action = act(layout, symmetry, analysis.group)
-        value = _first_tensor(base.get(node.name))
-        if action is None or value is None:
-            out.append((node.name, math.inf))
-            continue
-        worst = 0.0 if moved else math.nan
-        for g in moved:
-            other = _first_tensor(moved[g].get(node.name))
-            expected = action(value, g)
-            error = (
-                math.inf
-                if other is None or other.shape != expected.shape
-                else relative_error(other, expected)
-            )
-            worst = error if not error <= worst else worst
-        out.append((node.name, worst))
+        out.append(
+            (node.name, _worst(base.get(node.name), moved, node.name, act(layout, symmetry, analysis.group)))
+        )
+    if out_action is not None and len(moved) == len(symmetry.elements) - 1:
+        out.append(("output", _worst(base_output, moved, None, out_action)))
     return out
+
+
+def _worst(
+    value: Any, moved: dict[int, tuple[Any, dict[str, Any]]], name: str | None, action: OutAction | None
+) -> float:
+    """Worst error over the moved runs of one recorded node (``name``) or of the output (``None``)."""
+    value = _first_tensor(value)
+    if action is None or value is None:
+        return math.inf
+    worst = 0.0 if moved else math.nan
+    for g, (output, recorded) in moved.items():
+        other = _first_tensor(output if name is None else recorded.get(name))
+        expected = action(value, g)
+        error = (
+            math.inf if other is None or other.shape != expected.shape else relative_error(other, expected)
+        )
+        worst = error if not error <= worst else worst
+    return worst

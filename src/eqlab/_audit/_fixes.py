@@ -1,0 +1,303 @@
+"""The fixes `eqlab.audit` proposes, each applied to a copy of the model and measured.
+
+- **input size**: the nearest sizes below and above at which every sampling grid maps onto itself
+  (`eqlab.exactness._symbolic`), with the crop or pad that makes inputs of that size; checked by
+  measuring the averaged copy at the new size.
+- **layer geometry**: for each strided window whose grid misses its mirror image, the kernel and padding
+  that keep its output size and remove the offset; checked by analysing and measuring the changed copy.
+- **group average**: for a plain CNN with an invariant output, `eqlab.layerwise.group_average` (Bökman &
+  Kahl), measured, with the accuracy it keeps on ``data``.
+- **orbit average**: the model averaged over the orbit of its input (`OrbitAverage`), exact at every
+  size for ``|G|`` times the cost.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+from torch import nn
+
+from eqlab._audit._orbit import OrbitAverage
+from eqlab._audit._report import Fix
+from eqlab.exactness import _measure as measure
+from eqlab.exactness._analyser import EXACT, _float64_copy, _Grid, _grid, _ModelRefusesInput, size_scan
+from eqlab.exactness._grid import axis_offset, output_length
+from eqlab.exactness._layout import LayerExactness
+from eqlab.exactness._symmetry import Symmetry
+
+__all__ = ["Setting", "geometry_fix", "group_average_fix", "orbit_fix", "size_fixes"]
+
+SEARCH_RADIUS = 32
+"""How far (pixels) below and above the audited size the input-size fix looks."""
+
+
+@dataclass
+class Setting:
+    """What every fix needs: the audited model and how it was measured."""
+
+    model: nn.Module
+    symmetry: Symmetry
+    group: str | None  # the symmetry's name as `exactness` takes it
+    size: tuple[int, int]
+    grid: _Grid  # its probe is the float64 copy with averaged filters
+    in_action: measure.OutAction
+    out_action: measure.OutAction
+    generator: torch.Generator
+    tolerance: float
+
+    def measure(self, probe: Any, x: torch.Tensor, elements: tuple[int, ...] | None = None) -> float:
+        """Worst float64 error of ``probe`` on ``x`` over the elements (``elements``: the identity first,
+        then a generating set, enough for a promise of exact equivariance)."""
+        symmetry = self.symmetry if elements is None else replace(self.symmetry, elements=elements)
+        return measure.end_to_end(probe, x, symmetry, self.in_action, self.out_action)[0]
+
+    def check_input(self, size: tuple[int, int] | None = None) -> torch.Tensor:
+        """One float64 input ``(1, C, H, W)`` at ``size`` (default the audited size) to check a fix on."""
+        height, width = self.size if size is None else size
+        shape = (1, *self.grid.shape[1:-2], height, width)
+        return torch.randn(shape, generator=self.generator, dtype=torch.float64)
+
+
+GENERATORS = {"p4": (0, 1), "p4m": (0, 1, 4), "rot180": (0, 2), "hflip": (0, 4), "vflip": (0, 6)}
+"""The identity and a generating set of each symmetry (D4 numbering): equivariance to the generators
+is equivariance to the group."""
+
+
+def _averaged_error(
+    setting: Setting, probe: nn.Module, size: int, average: bool
+) -> tuple[float, bool | None]:
+    """The error of the float64 ``probe`` at a square ``size`` (its filters averaged first when
+    ``average``), and the grid's prediction there."""
+    grid = _grid(probe, (size, size), setting.group, None, probe)
+    if average and grid.analysis is not None:
+        measure.average(probe, grid.analysis.averages, setting.symmetry)
+    return setting.measure(probe, setting.check_input((size, size))), grid.report.grid_exact
+
+
+def size_fixes(setting: Setting) -> list[Fix]:
+    """The nearest exact square sizes below and above, each measured on the averaged copy."""
+    height, width = setting.size
+    if height != width:
+        return []
+    sizes = list(range(max(1, height - SEARCH_RADIUS), height + SEARCH_RADIUS + 1))
+    scan = size_scan(setting.model, sizes, setting.group)
+    exact = [n for n, ok in zip(sizes, scan.exact.tolist(), strict=True) if ok and n != height]
+    below = [n for n in exact if n < height]
+    above = [n for n in exact if n > height]
+    fixes = []
+    for new in ([below[-1]] if below else []) + ([above[0]] if above else []):
+        error, predicted = _averaged_error(setting, setting.grid.probe, new, average=False)
+        gap = abs(new - height)
+        first, second = gap // 2, gap - gap // 2
+        if new < height:
+            how = f"crop {gap} rows and columns, e.g. x[..., {first}:{first + new}, {first}:{first + new}]"
+        else:
+            how = f"pad {gap} rows and columns, e.g. F.pad(x, ({first}, {second}, {first}, {second}))"
+        fixes.append(
+            Fix(
+                kind="input size",
+                change=f"use inputs of {new} x {new} instead of {height} x {width}: {how}",
+                promise=(
+                    f"every sampling grid maps onto itself at {new}, so a model with symmetric filters is "
+                    f"exactly equivariant for inputs made at {new} (their rotation centre differs)"
+                ),
+                measured_error=error,
+                verified=predicted is True and error <= EXACT,
+                details={"size": new, "crop" if new < height else "pad": gap},
+            )
+        )
+    return fixes
+
+
+_CHANGEABLE = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
+
+
+def _new_geometry(n: int, row: LayerExactness, axis: int, pool: bool) -> tuple[int, int] | None:
+    """The ``(kernel, padding)`` closest to the row's that keeps its output length at input ``n`` and
+    removes the offset along ``axis``."""
+    k, s, d = row.kernel[axis], row.stride[axis], row.dilation[axis]
+    p = row.padding[axis][0]
+    out = output_length(n, k, s, (p, p), d)
+    best: tuple[int, int, int] | None = None
+    for k2 in range(1, k + 4):
+        for p2 in range(0, k2 + 1):
+            if pool and p2 > k2 // 2:
+                continue
+            if output_length(n, k2, s, (p2, p2), d) != out or axis_offset(n, k2, s, (p2, p2), d) != 0:
+                continue
+            cost = abs(k2 - k) + abs(p2 - p)
+            if best is None or cost < best[0]:
+                best = (cost, k2, p2)
+    return None if best is None else (best[1], best[2])
+
+
+def _changed(module: nn.Module, kernel: int, padding: int) -> nn.Module:
+    if isinstance(module, nn.Conv2d):
+        new = nn.Conv2d(
+            module.in_channels,
+            module.out_channels,
+            kernel,
+            module.stride,  # type: ignore[arg-type]
+            padding,
+            module.dilation,  # type: ignore[arg-type]
+            module.groups,
+            module.bias is not None,
+            module.padding_mode,
+            device=module.weight.device,
+            dtype=module.weight.dtype,
+        )
+        with torch.no_grad():
+            new.weight.zero_()
+            k = min(kernel, module.kernel_size[0])
+            at, src = (kernel - k) // 2, (module.kernel_size[0] - k) // 2
+            new.weight[:, :, at : at + k, at : at + k] = module.weight[:, :, src : src + k, src : src + k]
+            if module.bias is not None and new.bias is not None:
+                new.bias.copy_(module.bias)
+        return new
+    changed: Any = copy.deepcopy(module)
+    changed.kernel_size, changed.padding = kernel, padding
+    return changed
+
+
+def geometry_fix(setting: Setting) -> Fix | None:
+    """Change the kernel and padding of every strided module whose grid misses its mirror image."""
+    analysis, view = setting.grid.analysis, setting.grid.view
+    if analysis is None or view is None or analysis.exact is not False:
+        return None
+    modules = {node.name: node.module for node in view.nodes if node.kind == "module"}
+    broken = [r for r in analysis.rows if r.understood and not r.exact]
+    plans: list[tuple[str, int, int, LayerExactness]] = []
+    for row in broken:
+        module = modules.get(row.name)
+        if row.rule != "window" or not isinstance(module, _CHANGEABLE) or not row.symmetric:
+            continue
+        pool = not isinstance(module, nn.Conv2d)
+        found = {_new_geometry(row.input_size[a], row, a, pool) for a in (0, 1)}
+        if len(found) != 1 or None in found:
+            continue
+        (kernel, padding) = found.pop()  # type: ignore[misc]
+        plans.append((row.name, kernel, padding, row))
+    if not plans:
+        return None
+    changed = copy.deepcopy(setting.grid.probe)  # float64, filters averaged; the new ones are averaged below
+    for path, kernel, padding, _ in plans:
+        parent_path, _, attr = path.rpartition(".")
+        parent = changed.get_submodule(parent_path) if parent_path else changed
+        setattr(parent, attr, _changed(getattr(parent, attr), kernel, padding))
+    height = setting.size[0]
+    try:
+        error, predicted = (
+            _averaged_error(setting, changed, height, average=True)
+            if height == setting.size[1]
+            else (None, None)
+        )
+    except _ModelRefusesInput:
+        error, predicted = float("inf"), False
+    words = "; ".join(
+        f"{path}: kernel {row.kernel[0]} -> {kernel}, padding {row.padding[0][0]} -> {padding}"
+        for path, kernel, padding, row in plans
+    )
+    left = [r.name for r in broken if r.name not in {p[0] for p in plans}]
+    promise = (
+        "each changed layer keeps its output size and its grid maps onto itself, so the architecture is "
+        "exact at this size (the changed filters need retraining)"
+        if not left
+        else f"removes the offsets of the changed layers; {', '.join(left)} still break(s) the grid"
+    )
+    return Fix(
+        kind="layer geometry",
+        change=words,
+        promise=promise,
+        measured_error=error,
+        verified=bool(not left and predicted is True and error is not None and error <= EXACT),
+        details={"layers": {p: {"kernel": k, "padding": q} for p, k, q, _ in plans}, "still_broken": left},
+    )
+
+
+def orbit_fix(setting: Setting) -> Fix | None:
+    """Average the model over the orbit of its input (`OrbitAverage`), measured at the audited size on
+    the group's generators."""
+    if setting.grid.input_layout.kind != "image":
+        return None
+    wrapped = OrbitAverage(_float64_copy(setting.model), setting.symmetry.elements, setting.out_action)
+    count = len(setting.symmetry.elements)
+    error = setting.measure(wrapped, setting.check_input(), GENERATORS[setting.symmetry.name])
+    return Fix(
+        kind="orbit average",
+        change=(
+            f"wrap the model: f_avg(x) = mean over the {count} elements g of g^-1 f(g x) "
+            "(eqlab._audit.OrbitAverage)"
+        ),
+        promise=f"exactly equivariant at every input size, for {count} times the cost",
+        measured_error=error,
+        verified=error <= EXACT,
+        details={"cost_factor": count},
+    )
+
+
+def group_average_fix(
+    setting: Setting, transform: str, aligned: Any, data: Any, exact_size: int | None
+) -> Fix:
+    """`eqlab.layerwise.group_average` of the model with the self-alignment's permutations (``aligned``,
+    a `SelfAlignResult` constrained to ``pi^m = id``), with the accuracy kept on ``data``. Its promise,
+    exact invariance where the architecture is exact, is checked at ``exact_size`` (the audited size when
+    the architecture is exact there, else the nearest exact size; None: no exact size to check at)."""
+    from eqlab.layerwise import group_average
+    from eqlab.layerwise._checks import input_batches, labelled_batches
+
+    inputs = None if data is None else torch.cat([x for x in input_batches(data)])
+    averaged = group_average(
+        setting.model, transform, aligned.permutations, data=inputs, spec=aligned.alignment.spec
+    )
+    probe = _float64_copy(averaged)
+    here = setting.measure(probe, setting.check_input())
+    details: dict[str, Any] = {"transform": transform, "error_at_audited_size": here}
+    if data is not None and _is_labelled(data):
+        details["accuracy_before"] = _accuracy(setting.model, labelled_batches(data))
+        details["accuracy_after"] = _accuracy(averaged, labelled_batches(data))
+    kept = ""
+    if "accuracy_after" in details:
+        kept = f"; accuracy {details['accuracy_before']:.3f} -> {details['accuracy_after']:.3f} on data"
+    if exact_size is None:
+        promise, error = "exactly invariant where the architecture is exact; no exact size was found", here
+        verified = False
+    else:
+        error = (
+            here
+            if exact_size == setting.size[0]
+            else setting.measure(probe, setting.check_input((exact_size,) * 2))
+        )
+        promise = f"exactly invariant at {exact_size} x {exact_size}, where the architecture is exact"
+        if exact_size != setting.size[0]:
+            promise += f" (at the audited size it measures {here:.1e})"
+        verified = error <= EXACT
+        details["checked_at"] = exact_size
+    return Fix(
+        kind="group average",
+        change=f"eqlab.layerwise.group_average(model, {transform!r}, data=...){kept}",
+        promise=promise,
+        measured_error=error,
+        verified=verified,
+        details=details,
+    )
+
+
+def _is_labelled(data: Any) -> bool:
+    return not isinstance(data, torch.Tensor)
+
+
+def _accuracy(model: nn.Module, batches: Any) -> float:
+    was = model.training
+    model.eval()
+    right = total = 0
+    with torch.no_grad():
+        for x, y in batches:
+            param = next(model.parameters(), None)
+            x = x.to(param.dtype) if param is not None and x.is_floating_point() else x
+            right += int((model(x).argmax(-1) == y).sum())
+            total += int(y.numel())
+    model.train(was)
+    return right / max(total, 1)
