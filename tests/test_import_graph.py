@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"trace"},
     {"exactness"},
     {"activations", "layerwise", "bayes"},
-    {"audit", "export"},
+    {"_audit", "export"},
     {"data", "runs"},
     {"train"},
     {"studies"},
