@@ -38,7 +38,8 @@ _VERDICT_CLASS = {
 }
 
 _LAYER_HEADS = ("layer", "op", "offset", "exact", "cumulative error", "self-alignment error", "effect")
-_NUMERIC_LAYER_COLUMNS = {2, 4, 5}
+_LAYER_CLASSES = {1: "word", 2: "num", 3: "word", 4: "num", 5: "num"}
+"""The layers table's numbers (right-aligned, monospace) and short words (never wrapped), by column."""
 
 
 def write_html(report: AuditReport, path: str | os.PathLike[str]) -> Path:
@@ -161,9 +162,9 @@ def _fixes(report: AuditReport) -> str:
             '<span class="ok">verified</span>' if fix.verified else '<span class="bad">NOT verified</span>'
         )
         rows.append(
-            f'<tr><td class="num">{i}</td><td>{_e(fix.kind)}</td><td>{_e(fix.change)}</td>'
+            f'<tr><td class="num">{i}</td><td class="word">{_e(fix.kind)}</td><td>{_e(fix.change)}</td>'
             f'<td>{_e(fix.promise)}</td><td class="num">{_e(number(fix.measured_error))}</td>'
-            f"<td>{check}</td></tr>"
+            f'<td class="word">{check}</td></tr>'
         )
     return f'<table class="grid"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
@@ -176,8 +177,7 @@ def _layers(report: AuditReport, *, level: int, open_: bool) -> str:
     rows = []
     for cells in layer_rows(report):
         tds = "".join(
-            f'<td class="{"num" if i in _NUMERIC_LAYER_COLUMNS else ""}">{_e(cell)}</td>'
-            for i, cell in enumerate(cells)
+            f'<td class="{_LAYER_CLASSES.get(i, "")}">{_e(cell)}</td>' for i, cell in enumerate(cells)
         )
         rows.append(f"<tr>{tds}</tr>")
     table = f'<table class="grid"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
@@ -370,7 +370,8 @@ table.kv th { text-align: left; font-weight: 600; padding: 3px 18px 3px 0; verti
 table.kv td { padding: 3px 0; }
 td.num { text-align: right; font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
   white-space: nowrap; }
-td { overflow-wrap: anywhere; }
+td { overflow-wrap: break-word; }
+td.word { white-space: nowrap; }
 .ok { color: #1e6b40; font-weight: 600; }
 .bad { color: #a02b1f; font-weight: 700; }
 .muted { color: var(--muted); }
