@@ -19,12 +19,14 @@ otherwise. Nothing the rules do not understand is passed: an architecture with s
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.fx as fx
 from torch import nn
 
 from eqlab._arguments import describe, module, real
@@ -38,13 +40,14 @@ from eqlab.exactness._analyser import (
     _float64_copy,
     _Grid,
     _grid,
+    _meta_copy,
     _out_action,
     _validate_out_action,
 )
 from eqlab.exactness._layout import Average, LayerExactness
 from eqlab.exactness._symmetry import SYMMETRIES, Symmetry, symmetry
 from eqlab.groups._point import PointGroup
-from eqlab.trace._graph import is_eqlab_layer
+from eqlab.trace._graph import is_eqlab_layer, same_outputs
 
 __all__ = ["audit"]
 
@@ -191,7 +194,8 @@ def _audit_one(
     layers_group = _layers_group(model)
     fits = layers_group is None or sym.fits(layers_group)
     probe = _float64_copy(model)
-    grid = _grid(model, size, sym.name if fits else None, example_input, probe)
+    group = sym.name if fits else None
+    grid = _traced(model, size, group, example_input, probe)
     if not fits:  # the model's group layers do not carry this symmetry: measure end to end only
         grid.analysis, grid.report.grid_exact = None, None
         grid.symmetry = sym
@@ -205,15 +209,21 @@ def _audit_one(
         raise RuntimeError(f"no action on inputs of layout {grid.input_layout.kind}")
     with torch.no_grad():
         base = grid.probe(inputs)
-    base = base if isinstance(base, torch.Tensor) else torch.zeros(())
-    action, words = _out_action(out_action, grid.analysis, sym, grid.layers_group, base)
+    if not _graph_agrees(
+        grid, inputs, base
+    ):  # the shapes-only graph does not compute the model: trace on values
+        grid = _grid(model, size, group, example_input, probe)
+        if not fits:
+            grid.analysis, grid.report.grid_exact, grid.symmetry = None, None, sym
+    shown = base if isinstance(base, torch.Tensor) else torch.zeros(())
+    action, words = _out_action(out_action, grid.analysis, sym, grid.layers_group, shown)
     if not fits and out_action is None and action is not None and "group" in words:
         action, words = None, f"unknown: the model's {layers_group} layers do not carry {sym.name}"
     notes: list[str] = []
     if action is None:
         action = _identity
         words += "; measured as invariant, which is not understood"
-    given_error, _, why = measure.end_to_end(grid.probe, inputs, sym, in_action, action)
+    given_error, _, why = measure.end_to_end(grid.probe, inputs, sym, in_action, action, base)
     if why:
         notes.append(why)
     architecture_error, depth = _averaged(grid, sym, inputs, in_action, action)
@@ -273,6 +283,44 @@ def _audit_one(
         _propose(report, setting, grid, transform, aligned, data)
     seconds["fixes"] = time.perf_counter() - start - seconds.get("group average", 0.0)
     return report
+
+
+def _traced(
+    model: nn.Module,
+    size: tuple[int, int],
+    group: str | None,
+    example_input: torch.Tensor | None,
+    probe: nn.Module,
+) -> _Grid:
+    """The grid analysis from a shapes-only trace (the meta device: no float64 forward at full size), its
+    graph rebound to the float64 ``probe`` so that it computes values; else the probe's own trace."""
+    shapes = _meta_copy(model)
+    if shapes is not None:
+        try:
+            grid = _grid(model, size, group, example_input, shapes)
+        except (ValueError, RuntimeError):  # an op without a meta kernel, say: trace on values below
+            grid = None
+        if grid is not None and grid.view is not None and grid.view.method == "fx":
+            rebound = fx.GraphModule(probe, grid.view.graph_module.graph)
+            grid.view = dataclasses.replace(grid.view, model=probe, graph_module=rebound, _values=None)
+            grid.view.rebound = True  # type: ignore[attr-defined]  # checked on values by _graph_agrees
+            grid.probe = probe
+            return grid
+    return _grid(model, size, group, example_input, probe)
+
+
+def _graph_agrees(grid: _Grid, inputs: torch.Tensor, base: Any) -> bool:
+    """Whether the grid's graph computes the probe's output on ``inputs`` (``base``) to 1e-12, as
+    `eqlab.trace` requires of every graph it uses (a graph traced on values was checked when traced; one
+    traced on the meta device, where nothing is computed, is checked here)."""
+    view = grid.view
+    if view is None or not getattr(view, "rebound", False):
+        return True
+    try:
+        output, _ = view.run(inputs)
+    except Exception:  # a graph that cannot run on values does not compute the model
+        return False
+    return same_outputs(output, base)[0]
 
 
 def _identity(t: torch.Tensor, g: int) -> torch.Tensor:

@@ -103,14 +103,19 @@ def input_batches(shape: tuple[int, ...], batch: int, generator: torch.Generator
 
 
 def end_to_end(
-    model: nn.Module, x: torch.Tensor, symmetry: Symmetry, in_action: OutAction, out_action: OutAction
+    model: Any,
+    x: torch.Tensor,
+    symmetry: Symmetry,
+    in_action: OutAction,
+    out_action: OutAction,
+    base: Any = None,
 ) -> tuple[float, int, str]:
     """The worst relative error of ``model(g x)`` against ``g model(x)`` over the non-identity elements:
     ``(error, element, what went wrong)``; ``inf`` with the reason when the model fails or the shapes
-    differ."""
+    differ. ``base``: ``model(x)``, when the caller has computed it already."""
     worst, where, note = 0.0, symmetry.elements[0], ""
     with torch.no_grad():
-        base = model(x)
+        base = model(x) if base is None else base
         if not isinstance(base, torch.Tensor):
             return math.inf, where, f"the model returns {type(base).__name__}, not one tensor"
         for g in symmetry.elements[1:]:

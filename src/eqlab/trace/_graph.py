@@ -143,7 +143,9 @@ def build_graph(
     model
         The model, in the mode (train or eval) and dtype to analyse; it is not modified.
     x
-        An input; only its shape, dtype and device are used: the check runs on a fresh random input.
+        An input; only its shape, dtype and device are used: the check runs on a fresh random input. On
+        the meta device nothing is computed, so the graph is returned unchecked (the caller reads shapes
+        only, and checks the graph on values before measuring with it).
 
     Returns
     -------
