@@ -22,6 +22,7 @@ RECORDS: dict[str, str] = {
     "eqlab.activations.PermutationBasis": "returned by permutation_basis; users read it and never build one",
     "eqlab.activations.Rescaling": "the change of basis rescale_to_permutation returns; never built by hand",
     "eqlab.activations.ScanReport": "returned by scan; users read it and never build one",
+    "eqlab.AuditReport": "returned by eqlab.audit; users read it and never build one",
     "eqlab.exactness.ExactnessReport": "returned by exactness.check; users read it and never build one",
     "eqlab.sharing.PatternSymmetry": "returned by symmetry_group; users read it and never build one",
     "eqlab.layerwise.AlignResult": "returned by align; users read it and never build one",
