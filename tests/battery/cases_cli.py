@@ -1,4 +1,4 @@
-"""Bad inputs for the ``eqlab`` command: ``list``, ``run``, ``report``, ``exactness`` and
+"""Bad inputs for the ``eqlab`` command: ``list``, ``run``, ``report``, ``exactness``, ``audit`` and
 ``check-activation``. A clear refusal is exit code 2 with the argument named in the output.
 
 Files the cases need (garbage checkpoints, run folders, matrix files) are written to a fresh temporary
@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from tests.battery.harness import Battery, CliResult, invoke
+from tests.battery.models import cnn
 
 _SCRATCH = Path(tempfile.mkdtemp(prefix="eqlab-battery-cli-"))
 atexit.register(shutil.rmtree, _SCRATCH, True)
@@ -139,6 +140,18 @@ def _exactness_argv(model: Any = MODEL, size: Any = "9", group: Any = None, extr
     return invoke(argv + list(_lazy(extra)))
 
 
+def _audit_argv(model: Any = MODEL, size: Any = "9", symmetry: Any = "rot90", extra: Any = ()) -> CliResult:
+    argv = ["audit", _lazy(model), "--size", str(_lazy(size)), "--symmetry", _lazy(symmetry)]
+    return invoke(argv + list(_lazy(extra)))
+
+
+def _builder_checkpoint(builder: str = MODEL, state: Any = None) -> str:
+    """An eqlab-style checkpoint: the builder to import and call, and the model's state."""
+    return _torch_file(
+        "ckpt.pt", {"builder": builder, "model": cnn().state_dict() if state is None else state}
+    )
+
+
 def _check_activation_argv(
     representation: Any = "C4:rot2d", activation: Any = "tanh", extra: Any = ()
 ) -> CliResult:
@@ -224,6 +237,10 @@ def build() -> Battery:
 
     # --- eqlab exactness --------------------------------------------------------------------------
     b.add_valid("eqlab exactness", lambda: _exactness_argv())
+    b.add_valid(
+        "eqlab exactness",
+        lambda: _exactness_argv(model=lambda: _builder_checkpoint(), extra=["--allow-pickle"]),
+    )
     model = ("MODEL", "model")
     exactness_cases: list[tuple[str, str, dict[str, Any], tuple[str, ...]]] = [
         ("--size", "word", {"size": "big"}, ()),
@@ -252,9 +269,8 @@ def build() -> Battery:
             "MODEL",
             "a checkpoint naming a missing builder",
             {
-                "model": lambda: _torch_file(
-                    "ckpt.pt", {"builder": "tests.battery.models:nosuch", "model": {}}
-                )
+                "model": lambda: _builder_checkpoint("tests.battery.models:nosuch", {}),
+                "extra": ["--allow-pickle"],
             },
             model,
         ),
@@ -262,11 +278,16 @@ def build() -> Battery:
             "MODEL",
             "a checkpoint with a foreign state",
             {
-                "model": lambda: _torch_file(
-                    "ckpt.pt", {"builder": MODEL, "model": {"weight": torch.zeros(2)}}
-                )
+                "model": lambda: _builder_checkpoint(MODEL, {"weight": torch.zeros(2)}),
+                "extra": ["--allow-pickle"],
             },
             model,
+        ),
+        (
+            "--allow-pickle",
+            "a checkpoint naming its builder, without --allow-pickle",
+            {"model": lambda: _builder_checkpoint()},
+            ("MODEL",),
         ),
         ("MODEL", "a builder that returns no module", {"model": "tests.battery.models:not_a_model"}, model),
         ("MODEL", "a model without convolutions", {"model": "tests.battery.models:mlp"}, model),
@@ -280,6 +301,76 @@ def build() -> Battery:
             lambda r=replace: _exactness_argv(**r),
             _names(argument, names),
         )
+
+    # --- eqlab audit ------------------------------------------------------------------------------
+    b.add_valid("eqlab audit", lambda: _audit_argv())
+    b.add_valid(
+        "eqlab audit",
+        lambda: _audit_argv(model=lambda: _torch_file("net.pt", cnn()), extra=["--allow-pickle"]),
+    )
+    b.add_valid(
+        "eqlab audit", lambda: _audit_argv(model=lambda: _builder_checkpoint(), extra=["--allow-pickle"])
+    )
+    audit_cases: list[tuple[str, str, dict[str, Any], tuple[str, ...]]] = [
+        ("--symmetry", "an angle that is not a grid symmetry", {"symmetry": "rot45"}, ()),
+        ("--symmetry", "capitalised", {"symmetry": "ROT90"}, ()),
+        ("--symmetry", "empty", {"symmetry": ""}, ()),
+        ("--size", "zero", {"size": "0"}, ()),
+        ("--size", "negative", {"size": "-3"}, ()),
+        ("--size", "float", {"size": "2.5"}, ()),
+        ("--size", "word", {"size": "big"}, ()),
+        ("--height", "zero", {"extra": ["--height", "0"]}, ()),
+        ("--tolerance", "negative", {"extra": ["--tolerance", "-1"]}, ()),
+        ("--tolerance", "nan", {"extra": ["--tolerance", "nan"]}, ()),
+        ("--tolerance", "word", {"extra": ["--tolerance", "x"]}, ()),
+        ("--out-action", "unknown", {"extra": ["--out-action", "sideways"]}, ()),
+        ("--out-action", "capitalised", {"extra": ["--out-action", "Image"]}, ()),
+        ("MODEL", "unknown module", {"model": "nosuchmodule:cnn"}, model),
+        ("MODEL", "unknown function", {"model": "tests.battery.models:nosuch"}, model),
+        ("MODEL", "no colon", {"model": "tests.battery.models"}, model),
+        ("MODEL", "a builder that returns no module", {"model": "tests.battery.models:not_a_model"}, model),
+        ("MODEL", "a model without convolutions", {"model": "tests.battery.models:mlp"}, model),
+        ("MODEL", "missing file", {"model": lambda: str(_folder() / "missing.pt")}, model),
+        ("MODEL", "garbage file", {"model": lambda: _file("garbage.pt", b"\x00not a checkpoint")}, model),
+        (
+            "MODEL",
+            "garbage file, with --allow-pickle",
+            {"model": lambda: _file("garbage.pt", b"\x00not a checkpoint"), "extra": ["--allow-pickle"]},
+            model,
+        ),
+        ("MODEL", "a state dict", {"model": lambda: _torch_file("state.pt", cnn().state_dict())}, model),
+        (
+            "MODEL",
+            "a .pt holding a tensor",
+            {"model": lambda: _torch_file("tensor.pt", torch.zeros(3))},
+            model,
+        ),
+        (
+            "--allow-pickle",
+            "a pickled module, without --allow-pickle",
+            {"model": lambda: _torch_file("net.pt", cnn())},
+            ("MODEL",),
+        ),
+        (
+            "--allow-pickle",
+            "a checkpoint naming its builder, without --allow-pickle",
+            {"model": lambda: _builder_checkpoint()},
+            ("MODEL",),
+        ),
+        (
+            "MODEL",
+            "a checkpoint with a foreign state",
+            {
+                "model": lambda: _builder_checkpoint(MODEL, {"weight": torch.zeros(2)}),
+                "extra": ["--allow-pickle"],
+            },
+            model,
+        ),
+        ("--html", "a folder", {"extra": lambda: ["--html", str(_folder())]}, ()),
+        ("--json", "given a value", {"extra": ["--json=yes"]}, ()),
+    ]
+    for argument, label, replace, names in audit_cases:
+        b.add("eqlab audit", argument, label, lambda r=replace: _audit_argv(**r), _names(argument, names))
 
     # --- eqlab check-activation -------------------------------------------------------------------
     b.add_valid("eqlab check-activation", lambda: _check_activation_argv())
