@@ -173,7 +173,10 @@ def train(
         Embedded in every checkpoint, so a checkpoint documents itself.
     checkpoint_extra
         More entries for every checkpoint, e.g. ``builder`` (``"module:function"``) and
-        ``builder_kwargs``, which let ``eqlab exactness CHECKPOINT`` rebuild the model.
+        ``builder_kwargs``, which let ``eqlab exactness CHECKPOINT --allow-pickle`` (and ``eqlab audit``)
+        rebuild the model. A checkpoint holds numpy's RNG state, so it is a pickle: loading a pickle runs
+        code from the file (and the builder it names is imported and called), hence ``--allow-pickle``,
+        only for checkpoints you trust.
 
     Returns
     -------
