@@ -110,7 +110,12 @@ def real(
         value = value.item()
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise TypeError(f"{name} must be a real number, got {describe(value)}")
-    out = float(value)
+    try:
+        out = float(value)
+    except OverflowError:  # an integer beyond the float range
+        raise ValueError(
+            f"{name} must be a finite number, got an integer of {len(str(value))} digits"
+        ) from None
     if math.isnan(out) or (finite and math.isinf(out)):
         raise ValueError(f"{name} must be a finite number, got {describe(value)}")
     if positive and not out > 0:

@@ -115,10 +115,7 @@ def audit(
     if example_input is not None and not isinstance(example_input, torch.Tensor):
         raise TypeError(f"example_input must be a torch.Tensor or None, got {describe(example_input)}")
     _validate_out_action(out_action)
-    if data is not None:
-        from eqlab.layerwise._checks import check_inputs
-
-        check_inputs(data, "data")
+    _check_data_type(data)
     if isinstance(symmetry, str) and symmetry == ALL:
         return _audit_all(model, input_size, out_action, example_input, data, tolerance)
     if not isinstance(symmetry, (str, PointGroup)):
@@ -126,15 +123,52 @@ def audit(
             f"symmetry must be 'rot90', 'd4', 'rot180', 'hflip', 'vflip', a PointGroup or 'all', "
             f"got {describe(symmetry)}"
         )
-    try:
-        chosen = _symmetry(symmetry)
-    except ValueError as exc:
-        raise ValueError(f"symmetry: {exc} (or 'all')") from None
-    return _audit_one(model, chosen, input_size, out_action, example_input, data, tolerance)
+    return _audit_one(model, _symmetry(symmetry), input_size, out_action, example_input, data, tolerance)
+
+
+SYMMETRY_NAMES = "'rot90' (or 'p4', 'c4'), 'd4' (or 'p4m'), 'rot180', 'hflip', 'vflip' or 'all'"
 
 
 def _symmetry(name: str | PointGroup) -> Symmetry:
-    return symmetry(name)
+    try:
+        return symmetry(name)
+    except ValueError:
+        raise ValueError(f"symmetry must be one of {SYMMETRY_NAMES}, got {name!r}") from None
+
+
+def _check_data_type(data: Any) -> None:
+    """``data`` is None, inputs ``(N, C, H, W)``, an ``(x, y)`` pair of tensors or a DataLoader."""
+    from torch.utils.data import DataLoader
+
+    expected = "None, inputs x (N, C, H, W), an (x, y) pair of tensors, or a DataLoader of (x, y) batches"
+    if data is None or isinstance(data, DataLoader):
+        return
+    pair = isinstance(data, (tuple, list)) and len(data) == 2
+    if isinstance(data, torch.Tensor) or (pair and all(isinstance(t, torch.Tensor) for t in data)):
+        x = data if isinstance(data, torch.Tensor) else data[0]
+        if not x.is_floating_point() or x.dim() < 4 or x.shape[0] == 0:
+            raise ValueError(
+                f"data must hold a non-empty float batch of images (N, C, H, W), got inputs of shape "
+                f"{tuple(x.shape)} and dtype {x.dtype}"
+            )
+        if pair and (data[1].dim() != 1 or data[1].shape[0] != x.shape[0]):
+            raise ValueError(
+                f"data's labels must be one per input, shape ({x.shape[0]},), got {tuple(data[1].shape)}"
+            )
+        return
+    raise TypeError(f"data must be {expected}, got {describe(data)}")
+
+
+def _check_data_shape(data: Any, shape: tuple[int, ...]) -> None:
+    """The inputs in ``data`` have the model's input channels (``shape`` is one input, ``(1, C, ...)``)."""
+    if data is None or not isinstance(data, (torch.Tensor, tuple, list)):
+        return
+    x = data if isinstance(data, torch.Tensor) else data[0]
+    if tuple(x.shape[1:-2]) != tuple(shape[1:-2]):
+        raise ValueError(
+            f"data's inputs have shape {tuple(x.shape)}, but the model takes inputs (N, "
+            f"{', '.join(map(str, shape[1:-2]))}, H, W)"
+        )
 
 
 def _audit_all(
@@ -199,6 +233,7 @@ def _audit_one(
     if not fits:  # the model's group layers do not carry this symmetry: measure end to end only
         grid.analysis, grid.report.grid_exact = None, None
         grid.symmetry = sym
+    _check_data_shape(data, grid.shape)
     seconds["trace and grid"] = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -78,7 +78,7 @@ SYMMETRIES: dict[str, Symmetry] = {
 }
 """The symmetries by name."""
 
-_ALIASES = {"rot90": "p4", "d4": "p4m"}
+_ALIASES = {"rot90": "p4", "d4": "p4m", "c4": "p4"}
 
 
 def symmetry(name: str | PointGroup) -> Symmetry:
