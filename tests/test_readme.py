@@ -37,3 +37,21 @@ def test_the_exactness_example_prints_what_the_readme_shows() -> None:
     with contextlib.redirect_stdout(out):
         exec(compile(blocks[index], "README.md exactness example", "exec"), {"__name__": "__readme__"})
     assert out.getvalue().strip() == shown.group(1).strip()
+
+
+def _without_rounding(text: str) -> str:
+    """Errors below 1e-12 are float rounding, whose digits differ between machines: read them as one."""
+    return re.sub(r"\d\.\de-(1[3-9]|[2-9]\d)", "<1e-12", text)
+
+
+def test_the_audit_example_prints_what_the_readme_shows() -> None:
+    blocks = python_blocks()
+    index = next(i for i, b in enumerate(blocks) if "eqlab.audit(net" in b)
+    shown = re.search(
+        r"```python\n" + re.escape(blocks[index]) + r"```\n\n```\n(.*?)```", README.read_text(), re.S
+    )
+    assert shown is not None, "the audit example is followed by its output"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(blocks[index], "README.md audit example", "exec"), {"__name__": "__readme__"})
+    assert _without_rounding(out.getvalue().strip()) == _without_rounding(shown.group(1).strip())
