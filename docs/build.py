@@ -118,8 +118,11 @@ def main(argv: list[str]) -> int:
         import pdoc
         import pdoc.render
 
+        import eqlab
         from eqlab import __version__
 
+        for name in eqlab.__all__:  # top-level names load on first use; pdoc reads the module's dict
+            getattr(eqlab, name)
         pdoc.render.configure(docformat="numpy", footer_text=f"eqlab {__version__}", show_source=False)
         names = public_module_names()
         modules = documented_modules(names)

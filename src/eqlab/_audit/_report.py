@@ -80,8 +80,7 @@ class AuditReport:
     input_size: tuple[int, int]
     """``(height, width)``."""
     verdict: AuditVerdict
-    """``"exact"``, ``"approximate"`` or ``"not equivariant"`` (an `AuditVerdict`; compares equal to its
-    string)."""
+    """``"exact"``, ``"approximate"`` or ``"not equivariant"``: a str enum member, equal to its string."""
     reason: str
     """Why, in one line."""
     end_to_end_error: float
@@ -101,11 +100,22 @@ class AuditReport:
     tolerance: float = 1e-2
     """The largest end-to-end error an ``"approximate"`` verdict allows."""
     layers: list[AuditLayer] = field(default_factory=list)
-    """The nodes that matter, in graph order."""
+    """The nodes that matter, in graph order. Each row has ``name`` and ``op`` (the traced node and its
+    module class or function), ``effect`` (what it does to the symmetry, in words: the sampling-grid
+    offset, padding, a dense layer reading flattened positions, a head that fixes the input size, why no
+    rule covers it), ``exact`` (its grid maps onto itself; None when not understood), ``offset`` (pixels
+    by which its mirrored grid misses itself, height and width), ``cumulative_error`` (the averaged copy's
+    float64 error after it) and ``self_alignment_error`` (for a plain CNN and a flip or rot90: the
+    relative weight error after aligning the transformed network's channels to the model's, Bökman &
+    Kahl; 0 means equivariant up to a permutation of channels)."""
     depth_errors: list[tuple[str, float]] = field(default_factory=list)
     """``(node, error)`` for every analysed node, in graph order: the averaged copy's cumulative error."""
     fixes: list[Fix] = field(default_factory=list)
-    """Concrete changes, most direct first, each checked on a copy."""
+    """Concrete changes, most direct first, each applied to a copy and measured. Each has ``kind``
+    (``"input size"``, ``"layer geometry"``, ``"group average"``, ``"orbit average"``), ``change`` (what
+    to change), ``promise`` (what it gives), ``measured_error`` (float64, after the change), ``verified``
+    (whether the measurement bears the promise out) and ``details`` (the new size, crop or pad, kernels,
+    accuracies)."""
     notes: list[str] = field(default_factory=list)
     """What the analysis could not decide or had to assume (heads that fix the size, sizes read from the
     data, why self-alignment did not run)."""
