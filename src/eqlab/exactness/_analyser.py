@@ -177,9 +177,12 @@ def _input_shape(
             candidates.append((1, sub.in_channels, sub.group.order, *size))
         elif isinstance(sub, (LiftingConv2d, nn.Conv2d)):
             candidates.append((1, sub.in_channels, *size))
+    for parameter in probe.parameters():  # filters of functional convolutions, (out, in, kh, kw)
+        if parameter.dim() == 4 and parameter.is_floating_point():
+            candidates.append((1, int(parameter.shape[1]), *size))
     if not candidates:
         raise ValueError(
-            "the model has no Conv2d, LiftingConv2d or GroupConv2d to tell its input channels; "
+            "the model has no Conv2d, LiftingConv2d, GroupConv2d or 4-D filter to tell its input channels; "
             "pass example_input="
         )
     for shape in dict.fromkeys(candidates):

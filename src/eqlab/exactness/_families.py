@@ -70,9 +70,15 @@ def window(
         and dilation[0] == dilation[1]
         and pads[0] == pads[1]
     )
-    effect = f"{what} {kernel[0]}x{kernel[1]}, stride {text(stride)}, padding {pads[0]};{pads[1]}"
+    padding_text = (
+        str(pads[0][0])
+        if len({*pads[0], *pads[1]}) == 1
+        else f"{pads[0][0]},{pads[0][1]};{pads[1][0]},{pads[1][1]}"
+    )
+    effect = f"{what} {kernel[0]}x{kernel[1]}, stride {text(stride)}, padding {padding_text}"
     if offset != (0, 0):
-        effect += f": its sampling grid misses its mirror image by {text(offset)} pixels"
+        unit = "pixel" if set(offset) <= {0, 1, -1} else "pixels"
+        effect += f": its sampling grid misses its mirror image by {text(offset)} {unit}"
     return ctx.row(
         node,
         "window",

@@ -298,7 +298,7 @@ def _window(state: _State, node: TracedNode, row: LayerExactness, n: np.ndarray,
         kind, include_pad, divisor = row.pooling
         small = count < 2 * math.ceil((before + d * (k - 1)) / s) + 4
         offset = np.where(offset != 0, np.maximum(np.abs(offset), 1), 0)
-        for i in np.flatnonzero(small & (count > 0)):
+        for i in np.flatnonzero(small & (count > 0) & (n >= 1)):  # n < 1: an earlier layer emptied it
             offset[i] = pool_offset(int(n[i]), kind, k, s, before, d, row.ceil_mode, include_pad, divisor)
     return count, offset
 
@@ -367,7 +367,7 @@ def _resize(state: _State, node: TracedNode, row: LayerExactness, n: np.ndarray,
     offset = np.zeros(len(n))
     cache: dict[tuple[int, int], float] = {}
     for i, (v, o) in enumerate(zip(n.tolist(), out.tolist(), strict=True)):
-        if o < 1:
+        if o < 1 or v < 1:  # an empty plane: the model does not run there (runs is False)
             continue
         integer_scale = o % v == 0 and (factor is None or factor == o // v)
         if mode != "area" and integer_scale and ((mode != "bicubic" and mode != "bilinear") or not align):
