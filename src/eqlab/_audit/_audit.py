@@ -48,6 +48,7 @@ from eqlab.exactness._layout import Average, LayerExactness
 from eqlab.exactness._symmetry import SYMMETRIES, Symmetry, symmetry
 from eqlab.groups._point import PointGroup
 from eqlab.trace._graph import is_eqlab_layer, same_outputs
+from eqlab.trace._vocabulary import OPS
 
 __all__ = ["audit"]
 
@@ -282,6 +283,7 @@ def _audit_one(
     understood_output = GUESSED not in words and "not understood" not in words and "unknown" not in words
     _judge_architecture(report, grid, understood_output)
     report.layers = _rows(grid, dict(depth))
+    _activations(report, grid)
     if not fits:
         report.notes.append(
             f"the model's group layers have point group {layers_group}, which does not contain every "
@@ -434,6 +436,58 @@ def _rows(grid: _Grid, depth: dict[str, float]) -> list[AuditLayer]:
             continue
         rows.append(_layer(row, depth))
     return rows
+
+
+_ACTIVATION_MODULES = {
+    "ReLU", "ReLU6", "LeakyReLU", "RReLU", "ELU", "CELU", "SELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh",
+    "Softplus", "Softsign", "Hardtanh", "Hardswish", "Hardsigmoid", "LogSigmoid", "Tanhshrink", "Softshrink",
+    "Hardshrink", "Threshold", "PReLU",
+}  # fmt: skip
+"""Pointwise activation modules, by class name (functions are `OPS.activations`)."""
+
+_PERMUTED = {
+    "image": "image positions",
+    "group": "image positions and the group axis",
+    "group_axis": "the group axis",
+    "flat": "flattened positions",
+    "invariant": "nothing (the features do not move)",
+    "constant": "nothing (the features do not move)",
+}
+"""What the symmetry permutes in a tensor of each layout: every such action is a permutation."""
+
+
+def _activations(report: AuditReport, grid: _Grid) -> None:
+    """Activation admissibility (Pacini et al. 2024, Theorem 1): a pointwise activation commutes with a
+    permutation representation whatever the function, so on every layout the grid rules follow it is
+    admissible; one whose input's action is not understood is a row, undecided."""
+    analysis, view = grid.analysis, grid.view
+    if analysis is None or view is None:
+        return
+    admissible: dict[str, int] = {}
+    for node in view.calls():
+        if node.op not in OPS.activations and node.op not in _ACTIVATION_MODULES:
+            continue
+        source = node.inputs[0] if node.inputs else None
+        layout = analysis.layouts.get(source.name) if source is not None else None
+        kind = layout.kind if layout is not None else "unknown"
+        if kind in _PERMUTED:
+            admissible[kind] = admissible.get(kind, 0) + 1
+            continue
+        report.layers.append(
+            AuditLayer(
+                name=node.name,
+                op=node.op,
+                effect=f"pointwise {node.op} on a tensor whose action is not understood ({kind}): its "
+                "admissibility is undecided",
+                exact=None,
+            )
+        )
+    if admissible:
+        counts = ", ".join(f"{count} on {_PERMUTED[kind]}" for kind, count in admissible.items())
+        report.notes.append(
+            f"pointwise activations: {counts}; the symmetry acts there by permutations, which every "
+            "pointwise activation commutes with (Pacini et al. 2024, Theorem 1): admissible"
+        )
 
 
 def _layer(row: LayerExactness, depth: dict[str, float]) -> AuditLayer:
