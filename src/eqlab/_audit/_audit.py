@@ -295,7 +295,7 @@ def _audit_one(
     plain = not any(is_eqlab_layer(m) for m in model.modules())
     aligned = None
     if transform is not None and plain:
-        aligned = _self_alignment(report, model, transform)
+        aligned = _self_alignment(report, model, transform, grid)
     else:
         report.notes.append(
             "layerwise self-alignment: "
@@ -502,10 +502,11 @@ def _layer(row: LayerExactness, depth: dict[str, float]) -> AuditLayer:
     )
 
 
-def _self_alignment(report: AuditReport, model: nn.Module, transform: str) -> Any:
+def _self_alignment(report: AuditReport, model: nn.Module, transform: str, grid: _Grid) -> Any:
     """Rows' self-alignment errors: how far each layer is from equivariant up to a channel permutation,
-    with permutations constrained to ``pi^m = id`` (so that the group average can reuse them). Returns
-    the `SelfAlignResult`, or None when the model's channels cannot be traced."""
+    with permutations constrained to ``pi^m = id`` (so that the group average can reuse them). A layer
+    with no row yet gets one, with its grid analysis when it has one. Returns the `SelfAlignResult`, or
+    None when the model's channels cannot be traced."""
     from eqlab.layerwise import self_align
 
     try:
@@ -514,20 +515,26 @@ def _self_alignment(report: AuditReport, model: nn.Module, transform: str) -> An
         report.notes.append(f"layerwise self-alignment did not run: {exc}")
         return None
     by_name = {row.name: row for row in report.layers}
+    analysed: dict[str, LayerExactness] = {}
+    if grid.analysis is not None and grid.view is not None:
+        paths = {node.name: node.path for node in grid.view.nodes if node.kind == "module"}
+        for row in grid.analysis.rows:
+            analysed.setdefault(paths.get(row.name, row.name), row)
+    depth = dict(report.depth_errors)
     for layer, error in result.alignment.errors.items():
-        if layer in by_name:
-            by_name[layer].self_alignment_error = error
-        else:
-            module_ = model.get_submodule(layer)
-            row = AuditLayer(
-                name=layer,
-                op=type(module_).__name__,
-                effect="equivariant up to a permutation of its channels when the error is 0",
-                exact=None,
-                cumulative_error=dict(report.depth_errors).get(layer),
-                self_alignment_error=error,
-            )
-            report.layers.append(row)
+        if layer not in by_name:
+            if layer in analysed:
+                by_name[layer] = _layer(analysed[layer], depth)
+            else:
+                by_name[layer] = AuditLayer(
+                    name=layer,
+                    op=type(model.get_submodule(layer)).__name__,
+                    effect="reads no plane (self-alignment only)",
+                    exact=None,
+                    cumulative_error=depth.get(layer),
+                )
+            report.layers.append(by_name[layer])
+        by_name[layer].self_alignment_error = error
     order = {name: i for i, (name, _) in enumerate(report.depth_errors)}
     names = [name for name, _ in model.named_modules()]
     report.layers.sort(key=lambda r: order.get(r.name, names.index(r.name) if r.name in names else 0))
@@ -575,7 +582,9 @@ def _propose(
     data: Any,
 ) -> None:
     if report.grid_prediction is False and grid.analysis is not None:
-        report.fixes += fixes.size_fixes(setting)
+        found, notes = fixes.size_fixes(setting)
+        report.fixes += found
+        report.notes += notes
         geometry = fixes.geometry_fix(setting)
         if geometry is not None:
             report.fixes.append(geometry)

@@ -90,11 +90,12 @@ def _averaged_error(
     return setting.measure(probe, setting.check_input((size, size))), grid.report.grid_exact
 
 
-def size_fixes(setting: Setting) -> list[Fix]:
-    """The nearest exact square sizes below and above, each measured on the averaged copy."""
+def size_fixes(setting: Setting) -> tuple[list[Fix], list[str]]:
+    """The nearest exact square sizes below and above, each measured on the averaged copy, and what the
+    size scan noted (heads that fix the size, sizes read from the data)."""
     height, width = setting.size
     if height != width:
-        return []
+        return [], ["no input-size fix for a non-square input"]
     sizes = list(range(max(1, height - SEARCH_RADIUS), height + SEARCH_RADIUS + 1))
     scan = size_scan(setting.model, sizes, setting.group)
     exact = [n for n, ok in zip(sizes, scan.exact.tolist(), strict=True) if ok and n != height]
@@ -122,7 +123,9 @@ def size_fixes(setting: Setting) -> list[Fix]:
                 details={"size": new, "crop" if new < height else "pad": gap},
             )
         )
-    return fixes
+    if not fixes:
+        scan.notes.append(f"no size within {SEARCH_RADIUS} pixels of {height} is exact")
+    return fixes, [f"input sizes: {note}" for note in scan.notes]
 
 
 _CHANGEABLE = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
@@ -180,19 +183,33 @@ def geometry_fix(setting: Setting) -> Fix | None:
     analysis, view = setting.grid.analysis, setting.grid.view
     if analysis is None or view is None or analysis.exact is not False:
         return None
-    modules = {node.name: node.module for node in view.nodes if node.kind == "module"}
+    nodes = {node.name: node for node in view.nodes if node.kind == "module"}
     broken = [r for r in analysis.rows if r.understood and not r.exact]
-    plans: list[tuple[str, int, int, LayerExactness]] = []
+    wanted: dict[str, set[tuple[int, int] | None]] = {}  # module path -> the changes its calls need
+    first_row: dict[str, LayerExactness] = {}
     for row in broken:
-        module = modules.get(row.name)
-        if row.rule != "window" or not isinstance(module, _CHANGEABLE) or not row.symmetric:
+        node = nodes.get(row.name)
+        if (
+            node is None
+            or row.rule != "window"
+            or not isinstance(node.module, _CHANGEABLE)
+            or not row.symmetric
+        ):
             continue
-        pool = not isinstance(module, nn.Conv2d)
-        found = {_new_geometry(row.input_size[a], row, a, pool) for a in (0, 1)}
-        if len(found) != 1 or None in found:
-            continue
-        (kernel, padding) = found.pop()  # type: ignore[misc]
-        plans.append((row.name, kernel, padding, row))
+        pool = not isinstance(node.module, nn.Conv2d)
+        wanted.setdefault(node.path, set()).update(
+            _new_geometry(row.input_size[a], row, a, pool) for a in (0, 1)
+        )
+        first_row.setdefault(node.path, row)
+    for row in analysis.rows:  # a module called again elsewhere must keep its grid there too
+        node = nodes.get(row.name)
+        if node is not None and node.path in wanted and row not in broken:
+            wanted[node.path].add(None)
+    plans: list[tuple[str, int, int, LayerExactness]] = [
+        (path, *next(iter(changes)), first_row[path])  # type: ignore[misc]
+        for path, changes in wanted.items()
+        if len(changes) == 1 and None not in changes
+    ]
     if not plans:
         return None
     changed = copy.deepcopy(setting.grid.probe)  # float64, filters averaged; the new ones are averaged below
