@@ -273,7 +273,7 @@ def dense(ctx: Context, node: TracedNode, layout: Layout, weight_path: str | Non
             node,
             "dense",
             (h, w),
-            effect=f"a dense layer reads {c} x {h} x {w} flattened positions "
+            effect=f"a dense layer reads {c} x {h} x {w} flattened positions, which fixes the input size "
             "(averaged over the symmetry in the measured copy)",
         )
         return INVARIANT
