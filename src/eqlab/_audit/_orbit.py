@@ -26,7 +26,7 @@ class OrbitAverage(nn.Module):
     Parameters
     ----------
     model
-        Any model taking images ``(B, C, H, W)``.
+        Any model taking images ``(B, C, H, W)`` (a module, or any callable).
     elements
         The group's elements, numbered ``k + 4 j`` for ``r^k m^j`` (`eqlab.groups`); they must form a
         group.
@@ -34,7 +34,9 @@ class OrbitAverage(nn.Module):
         How an element acts on the output, ``(output, element) -> output``; the inverse is applied.
     """
 
-    def __init__(self, model: nn.Module, elements: Sequence[int], out_action: Action) -> None:
+    def __init__(
+        self, model: Callable[[torch.Tensor], torch.Tensor], elements: Sequence[int], out_action: Action
+    ) -> None:
         super().__init__()
         self.model = model
         self.elements = tuple(int(g) for g in elements)
