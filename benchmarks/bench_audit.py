@@ -31,7 +31,7 @@ from eqlab.exactness import exact_sizes
 from eqlab.exactness._analyser import _float64_copy, _grid, _ModelRefusesInput
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from zoo import randomize_batchnorm, resnet  # noqa: E402
+from zoo import randomize_batchnorm, resnet
 
 ROUNDS = 5
 
@@ -60,7 +60,8 @@ def _per_size_traces(model: torch.nn.Module, sizes: range) -> list[int]:
 
 def main() -> None:
     torch.set_num_threads(2)
-    print(f"# {datetime.date.today()}, {platform.processor() or platform.machine()}, torch {torch.__version__}")
+    machine = platform.processor() or platform.machine()
+    print(f"# {datetime.date.today()}, {machine}, torch {torch.__version__}")
     for width in (64, 16):
         model = randomize_batchnorm(resnet(50, width=width, num_classes=1000), 0).eval()
         params = sum(p.numel() for p in model.parameters())
@@ -72,7 +73,8 @@ def main() -> None:
         per_size = (time.perf_counter() - start) / len(baseline_sizes)
         agree = exact_sizes(model, baseline_sizes) == reference
         print(
-            f"resnet50 width {width} ({params / 1e6:.1f} M parameters): exact_sizes(16..1024) {symbolic:.3f} s; "
+            f"resnet50 width {width} ({params / 1e6:.1f} M parameters): "
+            f"exact_sizes(16..1024) {symbolic:.3f} s; "
             f"per-size traces {per_size:.3f} s/size = {per_size * 1009:.1f} s for 1009 sizes "
             f"({per_size * 1009 / symbolic:.0f}x); same sizes on 16..76: {agree}"
         )
@@ -80,7 +82,7 @@ def main() -> None:
         x = torch.randn(2, 3, 224, 224, dtype=torch.float64)
         with torch.no_grad():
             probe(x)
-            forward = _median(lambda p=probe: p(x), 3)
+            forward = _median(lambda p=probe, x=x: p(x), 3)
         start = time.perf_counter()
         report = eqlab.audit(model, "rot90", 224)
         total = time.perf_counter() - start
