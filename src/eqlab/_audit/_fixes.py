@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -75,19 +76,18 @@ GENERATORS = {"p4": (0, 1), "p4m": (0, 1, 4), "rot180": (0, 2), "hflip": (0, 4),
 is equivariance to the group."""
 
 
-def _averaged_error(
-    setting: Setting, probe: nn.Module, size: int, average: bool
-) -> tuple[float, bool | None]:
+def _averaged_error(setting: Setting, probe: nn.Module, size: int, average: bool) -> tuple[float, _Grid]:
     """The error of the float64 ``probe`` at a square ``size`` (its filters averaged first when
-    ``average``), and the grid's prediction there."""
+    ``average``), and the grid analysis there."""
     shapes = _meta_copy(probe)  # the analysis needs shapes only: no float64 forward to trace
+    example = torch.zeros((1, *setting.grid.shape[1:-2], size, size), device="meta")
     try:
-        grid = _grid(probe, (size, size), setting.group, None, probe if shapes is None else shapes)
+        grid = _grid(probe, (size, size), setting.group, example, probe if shapes is None else shapes)
     except _ModelRefusesInput:
-        grid = _grid(probe, (size, size), setting.group, None, probe)
+        grid = _grid(probe, (size, size), setting.group, example, probe)
     if average and grid.analysis is not None:
         measure.average(probe, grid.analysis.averages, setting.symmetry)
-    return setting.measure(probe, setting.check_input((size, size))), grid.report.grid_exact
+    return setting.measure(probe, setting.check_input((size, size))), grid
 
 
 def size_fixes(setting: Setting) -> tuple[list[Fix], list[str]]:
@@ -97,13 +97,14 @@ def size_fixes(setting: Setting) -> tuple[list[Fix], list[str]]:
     if height != width:
         return [], ["no input-size fix for a non-square input"]
     sizes = list(range(max(1, height - SEARCH_RADIUS), height + SEARCH_RADIUS + 1))
-    scan = size_scan(setting.model, sizes, setting.group)
+    scan = size_scan(setting.model, sizes, setting.group, input_shape=setting.grid.shape)
     exact = [n for n, ok in zip(sizes, scan.exact.tolist(), strict=True) if ok and n != height]
     below = [n for n in exact if n < height]
     above = [n for n in exact if n > height]
     fixes = []
     for new in ([below[-1]] if below else []) + ([above[0]] if above else []):
-        error, predicted = _averaged_error(setting, setting.grid.probe, new, average=False)
+        error, grid = _averaged_error(setting, setting.grid.probe, new, average=False)
+        predicted = grid.report.grid_exact
         gap = abs(new - height)
         first, second = gap // 2, gap - gap // 2
         if new < height:
@@ -136,13 +137,14 @@ def _new_geometry(n: int, row: LayerExactness, axis: int, pool: bool) -> tuple[i
     removes the offset along ``axis``."""
     k, s, d = row.kernel[axis], row.stride[axis], row.dilation[axis]
     p = row.padding[axis][0]
-    out = output_length(n, k, s, (p, p), d)
+    ceil = row.ceil_mode
+    out = output_length(n, k, s, (p, p), d, ceil)
     best: tuple[int, int, int] | None = None
     for k2 in range(1, k + 4):
         for p2 in range(0, k2 + 1):
             if pool and p2 > k2 // 2:
                 continue
-            if output_length(n, k2, s, (p2, p2), d) != out or axis_offset(n, k2, s, (p2, p2), d) != 0:
+            if output_length(n, k2, s, (p2, p2), d, ceil) != out or axis_offset(n, k2, s, (p2, p2), d, ceil):
                 continue
             cost = abs(k2 - k) + abs(p2 - p)
             if best is None or cost < best[0]:
@@ -218,31 +220,37 @@ def geometry_fix(setting: Setting) -> Fix | None:
         parent = changed.get_submodule(parent_path) if parent_path else changed
         setattr(parent, attr, _changed(getattr(parent, attr), kernel, padding))
     height = setting.size[0]
-    try:
-        error, predicted = (
-            _averaged_error(setting, changed, height, average=True)
-            if height == setting.size[1]
-            else (None, None)
-        )
-    except _ModelRefusesInput:
-        error, predicted = float("inf"), False
+    error: float | None = None
+    still: list[str] = []  # rows of the changed copy that break its grid
+    if height == setting.size[1]:
+        try:
+            error, grid = _averaged_error(setting, changed, height, average=True)
+        except _ModelRefusesInput:
+            error, grid = math.inf, None
+        if grid is not None and grid.analysis is not None and grid.view is not None:
+            paths = {node.name: node.path for node in grid.view.nodes if node.kind == "module"}
+            still = [paths.get(r.name, r.name) for r in grid.analysis.rows if not r.exact]
     words = "; ".join(
         f"{path}: kernel {row.kernel[0]} -> {kernel}, padding {row.padding[0][0]} -> {padding}"
         for path, kernel, padding, row in plans
     )
-    left = [r.name for r in broken if r.name not in {p[0] for p in plans}]
-    promise = (
-        "each changed layer keeps its output size and its grid maps onto itself, so the architecture is "
-        "exact at this size (the changed filters need retraining)"
-        if not left
-        else f"removes the offsets of the changed layers; {', '.join(left)} still break(s) the grid"
-    )
+    planned = {path for path, *_ in plans}
+    left = sorted({nodes[r.name].path if r.name in nodes else r.name for r in broken} - planned)
+    if not left:
+        promise = (
+            "each changed layer keeps its output size and its grid maps onto itself, so the architecture "
+            "is exact at this size (the changed filters need retraining)"
+        )
+        verified = error is not None and error <= EXACT and not still
+    else:
+        promise = f"the changed layers' grids map onto themselves; {', '.join(left)} still break(s) the grid"
+        verified = error is not None and not set(still) & planned
     return Fix(
         kind="layer geometry",
         change=words,
         promise=promise,
         measured_error=error,
-        verified=bool(not left and predicted is True and error is not None and error <= EXACT),
+        verified=bool(verified),
         details={"layers": {p: {"kernel": k, "padding": q} for p, k, q, _ in plans}, "still_broken": left},
     )
 

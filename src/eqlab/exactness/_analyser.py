@@ -166,7 +166,7 @@ def _input_shape(
         shape = (1, *example_input.shape[1:])
         batched = _runs(probe, shape, MEASURED_BATCH)
         if not batched and not _runs(probe, shape, 1):
-            raise ValueError(
+            raise _ModelRefusesInput(
                 f"example_input of shape {tuple(example_input.shape)}: the model fails on inputs of this "
                 "shape"
             )
@@ -527,24 +527,33 @@ def exact_sizes(model: nn.Module, sizes: Iterable[int], *, group: str | None = N
 
 
 def size_scan(
-    model: nn.Module, sizes: list[int], group: str | None, probe: nn.Module | None = None
+    model: nn.Module,
+    sizes: list[int],
+    group: str | None,
+    probe: nn.Module | None = None,
+    input_shape: tuple[int, ...] | None = None,
 ) -> SizeScan:
     """The grid analysis at every size of ``sizes``: one trace at the smallest size the model runs at,
     replayed symbolically (`eqlab.exactness._symbolic`), else one trace per size. Without ``probe``, the
-    model itself is traced, in eval mode and without gradients, and its modes are restored: the grid
-    needs shapes, not a float64 copy of the weights."""
+    trace runs on a copy whose weights are on the meta device (shapes only), else on a float64 copy.
+    ``input_shape``: one input ``(1, C, ..., H, W)`` whose leading axes to use at every size, for a model
+    whose layers do not tell its input channels."""
     if probe is None:
         shapes_only = _meta_copy(model)
         if shapes_only is not None:
-            scan = size_scan(model, sizes, group, shapes_only)
+            scan = size_scan(model, sizes, group, shapes_only, input_shape)
             if scan.runs.any() and not any(n.startswith(_UNTRACEABLE) for n in scan.notes):
                 return scan
         probe = _float64_copy(model)  # no meta kernel for some op, or a graph that needs values
+
+    def example(n: int) -> torch.Tensor | None:
+        return None if input_shape is None else torch.zeros((1, *input_shape[1:-2], n, n), device="meta")
+
     ordered = sorted(set(sizes))
     reference: _Grid | None = None
     for n in ordered:
         try:
-            reference = _grid(model, (n, n), group, None, probe)
+            reference = _grid(model, (n, n), group, example(n), probe)
             break
         except _ModelRefusesInput:
             continue
@@ -562,7 +571,7 @@ def size_scan(
     runs, exact = none.copy(), none.copy()
     for i, n in enumerate(sizes):
         try:
-            grid = _grid(model, (n, n), group, None, probe)
+            grid = _grid(model, (n, n), group, example(n), probe)
         except _ModelRefusesInput:
             continue
         runs[i], exact[i] = True, grid.report.grid_exact is True
