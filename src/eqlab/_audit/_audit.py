@@ -41,6 +41,7 @@ from eqlab.exactness._analyser import (
     _Grid,
     _grid,
     _meta_copy,
+    _OneByOne,
     _out_action,
     _validate_out_action,
 )
@@ -239,30 +240,34 @@ def _audit_one(
 
     start = time.perf_counter()
     generator = torch.Generator().manual_seed(0)
-    inputs = measure.input_batches(grid.shape, MEASURED_BATCH, generator)[0]
+    inputs = torch.cat(measure.input_batches(grid.shape, MEASURED_BATCH, generator))
     in_action = measure.act(grid.input_layout, sym, grid.layers_group)
     if in_action is None:
         raise RuntimeError(f"no action on inputs of layout {grid.input_layout.kind}")
+    run: Any = grid.probe if grid.batched else _OneByOne(grid.probe)
     with torch.no_grad():
-        base = grid.probe(inputs)
-    if not _graph_agrees(
-        grid, inputs, base
-    ):  # the shapes-only graph does not compute the model: trace on values
-        grid = _grid(model, size, group, example_input, probe)
+        base = run(inputs)
+    if not _graph_agrees(grid, inputs, base):  # the shapes-only graph does not compute the model
+        grid = _grid(model, size, group, example_input, probe)  # trace on values
         if not fits:
             grid.analysis, grid.report.grid_exact, grid.symmetry = None, None, sym
     shown = base if isinstance(base, torch.Tensor) else torch.zeros(())
     action, words = _out_action(out_action, grid.analysis, sym, grid.layers_group, shown)
-    if not fits and out_action is None and action is not None and "group" in words:
-        action, words = None, f"unknown: the model's {layers_group} layers do not carry {sym.name}"
     notes: list[str] = []
+    if not fits:
+        words = f"{words.split(' (')[0]}, guessed from its shape (not analysed: see the notes)"
     if action is None:
         action = _identity
         words += "; measured as invariant, which is not understood"
-    given_error, _, why = measure.end_to_end(grid.probe, inputs, sym, in_action, action, base)
+    given_error, _, why = measure.end_to_end(run, inputs, sym, in_action, action, base, _KINDS)
     if why:
         notes.append(why)
-    architecture_error, depth = _averaged(grid, sym, inputs, in_action, action)
+    if model.training:
+        notes.append(
+            "measured in eval mode, but the model is in training mode, where batch norm normalises by "
+            "each batch's statistics and dropout is random: call model.eval() to run what was measured"
+        )
+    architecture_error, depth = _averaged(grid, sym, inputs, in_action, action, run) if fits else (None, [])
     seconds["measurements"] = time.perf_counter() - start
 
     report = AuditReport(
@@ -303,7 +308,12 @@ def _audit_one(
         )
     seconds["layerwise"] = time.perf_counter() - start
 
-    _verdict(report, grid, understood_output)
+    _verdict(
+        report,
+        grid,
+        understood_output,
+        None if fits else f"the model's {layers_group} layers do not carry {sym.name}",
+    )
     start = time.perf_counter()
     if report.verdict != AuditVerdict.EXACT:
         setting = fixes.Setting(
@@ -349,10 +359,14 @@ def _traced(
 def _graph_agrees(grid: _Grid, inputs: torch.Tensor, base: Any) -> bool:
     """Whether the grid's graph computes the probe's output on ``inputs`` (``base``) to 1e-12, as
     `eqlab.trace` requires of every graph it uses (a graph traced on values was checked when traced; one
-    traced on the meta device, where nothing is computed, is checked here)."""
+    traced on the meta device, where nothing is computed, is checked here). A model that takes one input
+    at a time is checked on the first."""
     view = grid.view
     if view is None or not getattr(view, "rebound", False):
         return True
+    if not grid.batched:
+        inputs = inputs[:1]
+        base = base[:1] if isinstance(base, torch.Tensor) else base
     try:
         output, _ = view.run(inputs)
     except Exception:  # a graph that cannot run on values does not compute the model
@@ -381,8 +395,10 @@ def _averaged(
     inputs: torch.Tensor,
     in_action: measure.OutAction,
     action: measure.OutAction,
+    run: Any,
 ) -> tuple[float, list[tuple[str, float]]]:
-    """Average the probe's filters over the group (in place) and measure it end to end and by depth."""
+    """Average the probe's filters over the group (in place) and measure it end to end and, through its
+    graph, node by node (``run`` calls the probe, one input at a time for a model that needs it)."""
     analysis, view = grid.analysis, grid.view
     if analysis is None or view is None:
         fallback = [
@@ -391,14 +407,19 @@ def _averaged(
             if isinstance(sub, (nn.Conv2d, nn.ConvTranspose2d)) and name
         ]
         measure.average(grid.probe, fallback, sym)
-        return measure.end_to_end(grid.probe, inputs, sym, in_action, action)[0], []
+        return measure.end_to_end(run, inputs, sym, in_action, action, chunks=_KINDS)[0], []
     measure.average(grid.probe, analysis.averages, sym)
     if view.graph_module is not grid.probe:
         measure.average(view.graph_module, analysis.averages, sym)
-    depth = measure.by_depth(view, analysis, inputs, sym, in_action, action)
+    depth = measure.by_depth(view, analysis, inputs, sym, in_action, action, _KINDS) if grid.batched else []
     if depth and depth[-1][0] == "output":  # the graph ran every element: its output is the model's
         return depth[-1][1], depth[:-1]
-    return measure.end_to_end(grid.probe, inputs, sym, in_action, action)[0], depth
+    return measure.end_to_end(run, inputs, sym, in_action, action, chunks=_KINDS)[0], depth
+
+
+_KINDS = len(measure.INPUT_SCALES)
+"""The measured batch holds this many kinds of input (standard normal, raw pixels), each measured on its
+own."""
 
 
 def _judge_architecture(report: AuditReport, grid: _Grid, understood_output: bool) -> None:
@@ -541,7 +562,7 @@ def _self_alignment(report: AuditReport, model: nn.Module, transform: str, grid:
     return result
 
 
-def _verdict(report: AuditReport, grid: _Grid, understood_output: bool) -> None:
+def _verdict(report: AuditReport, grid: _Grid, understood_output: bool, unsupported: str | None) -> None:
     error = report.end_to_end_error
     measured = f"the model measures {error:.1e}"
     analysis = grid.analysis
@@ -551,7 +572,9 @@ def _verdict(report: AuditReport, grid: _Grid, understood_output: bool) -> None:
         report.verdict = AuditVerdict.EXACT
         report.reason = f"every sampling grid maps onto itself and {measured} (float64)"
         return
-    if broken:
+    if unsupported is not None:
+        cause = unsupported
+    elif broken:
         first = broken[0]
         cause = f"{first.name} ({first.kind}) breaks the grid: {first.effect}"
     elif unknown:
@@ -591,16 +614,31 @@ def _propose(
     invariant = grid.analysis is not None and grid.analysis.output.kind in ("invariant", "constant")
     if transform is not None and aligned is not None and invariant:
         start = time.perf_counter()
-        try:
-            exact_size = setting.size[0] if report.architecture_exact else _nearest_verified_size(report)
-            report.fixes.append(fixes.group_average_fix(setting, transform, aligned, data, exact_size))
-        except (ValueError, TypeError, NotImplementedError) as exc:
-            report.notes.append(f"group average not applicable: {exc}")
+        exact_size = setting.size[0] if report.architecture_exact else _nearest_verified_size(report)
+        if (
+            exact_size is None
+        ):  # its promise, exact invariance where the architecture is exact, is uncheckable
+            where = (
+                "square inputs only are searched" if _not_square(setting.size) else "none was found nearby"
+            )
+            report.notes.append(
+                f"group average not proposed: it needs a size where the architecture is exact ({where})"
+            )
+        else:
+            try:
+                report.fixes.append(fixes.group_average_fix(setting, transform, aligned, data, exact_size))
+            except (ValueError, TypeError, NotImplementedError) as exc:
+                report.notes.append(f"group average not applicable: {exc}")
         report.seconds["group average"] = time.perf_counter() - start
     if "not understood" not in report.out_action:
         orbit = fixes.orbit_fix(setting)
         if orbit is not None:
             report.fixes.append(orbit)
+
+
+def _not_square(size: tuple[int, int]) -> bool:
+    """Whether the input is not square."""
+    return size[0] != size[1]
 
 
 def _nearest_verified_size(report: AuditReport) -> int | None:

@@ -31,6 +31,7 @@ from eqlab.exactness._analyser import (
     _grid,
     _meta_copy,
     _ModelRefusesInput,
+    _OneByOne,
     size_scan,
 )
 from eqlab.exactness._grid import axis_offset, output_length
@@ -40,7 +41,8 @@ from eqlab.exactness._symmetry import Symmetry
 __all__ = ["Setting", "geometry_fix", "group_average_fix", "orbit_fix", "size_fixes"]
 
 SEARCH_RADIUS = 32
-"""How far (pixels) below and above the audited size the input-size fix looks."""
+"""How far (pixels) below and above the audited size the input-size fix looks (never below half of it,
+where the image would be another image)."""
 
 
 @dataclass
@@ -62,13 +64,16 @@ class Setting:
         (`GENERATORS`): equivariance to the generators is equivariance to the group, so this checks a
         promise of exact equivariance with fewer forward passes than every element would take."""
         generators = replace(self.symmetry, elements=GENERATORS[self.symmetry.name])
-        return measure.end_to_end(probe, x, generators, self.in_action, self.out_action)[0]
+        run = probe if self.grid.batched else _OneByOne(probe)
+        kinds = len(measure.INPUT_SCALES)
+        return measure.end_to_end(run, x, generators, self.in_action, self.out_action, chunks=kinds)[0]
 
     def check_input(self, size: tuple[int, int] | None = None) -> torch.Tensor:
-        """One float64 input ``(1, C, H, W)`` at ``size`` (default the audited size) to check a fix on."""
+        """Float64 inputs ``(2, C, H, W)`` at ``size`` (default the audited size) to check a fix on: one
+        of each of `eqlab.exactness._measure.INPUT_SCALES` (standard normal, raw pixels)."""
         height, width = self.size if size is None else size
         shape = (1, *self.grid.shape[1:-2], height, width)
-        return torch.randn(shape, generator=self.generator, dtype=torch.float64)
+        return torch.cat(measure.input_batches(shape, 1, self.generator))
 
 
 GENERATORS = {"p4": (0, 1), "p4m": (0, 1, 4), "rot180": (0, 2), "hflip": (0, 4), "vflip": (0, 6)}
@@ -96,21 +101,25 @@ def size_fixes(setting: Setting) -> tuple[list[Fix], list[str]]:
     height, width = setting.size
     if height != width:
         return [], ["no input-size fix for a non-square input"]
-    sizes = list(range(max(1, height - SEARCH_RADIUS), height + SEARCH_RADIUS + 1))
+    sizes = list(range(max(2, height // 2, height - SEARCH_RADIUS), height + SEARCH_RADIUS + 1))
     scan = size_scan(setting.model, sizes, setting.group, input_shape=setting.grid.shape)
     exact = [n for n, ok in zip(sizes, scan.exact.tolist(), strict=True) if ok and n != height]
     below = [n for n in exact if n < height]
     above = [n for n in exact if n > height]
     fixes = []
     for new in ([below[-1]] if below else []) + ([above[0]] if above else []):
-        error, grid = _averaged_error(setting, setting.grid.probe, new, average=False)
+        try:
+            error, grid = _averaged_error(setting, setting.grid.probe, new, average=False)
+        except _ModelRefusesInput:  # the scan said it runs there; the model says no: no fix at this size
+            continue
         predicted = grid.report.grid_exact
         gap = abs(new - height)
         first, second = gap // 2, gap - gap // 2
+        lines = "1 row and column" if gap == 1 else f"{gap} rows and columns"
         if new < height:
-            how = f"crop {gap} rows and columns, e.g. x[..., {first}:{first + new}, {first}:{first + new}]"
+            how = f"crop {lines}, e.g. x[..., {first}:{first + new}, {first}:{first + new}]"
         else:
-            how = f"pad {gap} rows and columns, e.g. F.pad(x, ({first}, {second}, {first}, {second}))"
+            how = f"pad {lines}, e.g. F.pad(x, ({first}, {second}, {first}, {second}))"
         fixes.append(
             Fix(
                 kind="input size",
@@ -299,13 +308,11 @@ class _Remembered:
         return output
 
 
-def group_average_fix(
-    setting: Setting, transform: str, aligned: Any, data: Any, exact_size: int | None
-) -> Fix:
+def group_average_fix(setting: Setting, transform: str, aligned: Any, data: Any, exact_size: int) -> Fix:
     """`eqlab.layerwise.group_average` of the model with the self-alignment's permutations (``aligned``,
     a `SelfAlignResult` constrained to ``pi^m = id``), with the accuracy kept on ``data``. Its promise,
     exact invariance where the architecture is exact, is checked at ``exact_size`` (the audited size when
-    the architecture is exact there, else the nearest exact size; None: no exact size to check at)."""
+    the architecture is exact there, else the nearest exact size)."""
     from eqlab.layerwise import group_average
     from eqlab.layerwise._checks import input_batches, labelled_batches
 
@@ -322,20 +329,16 @@ def group_average_fix(
     kept = ""
     if "accuracy_after" in details:
         kept = f"; accuracy {details['accuracy_before']:.3f} -> {details['accuracy_after']:.3f} on data"
-    if exact_size is None:
-        promise, error = "exactly invariant where the architecture is exact; no exact size was found", here
-        verified = False
-    else:
-        error = (
-            here
-            if exact_size == setting.size[0]
-            else setting.measure(probe, setting.check_input((exact_size,) * 2))
-        )
-        promise = f"exactly invariant at {exact_size} x {exact_size}, where the architecture is exact"
-        if exact_size != setting.size[0]:
-            promise += f" (at the audited size it measures {here:.1e})"
-        verified = error <= EXACT
-        details["checked_at"] = exact_size
+    error = (
+        here
+        if exact_size == setting.size[0]
+        else setting.measure(probe, setting.check_input((exact_size,) * 2))
+    )
+    promise = f"exactly invariant at {exact_size} x {exact_size}, where the architecture is exact"
+    if exact_size != setting.size[0]:
+        promise += f" (at the audited size it measures {here:.1e})"
+    verified = error <= EXACT
+    details["checked_at"] = exact_size
     return Fix(
         kind="group average",
         change=f"eqlab.layerwise.group_average(model, {transform!r}, data=...){kept}",

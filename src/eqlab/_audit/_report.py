@@ -84,8 +84,9 @@ class AuditReport:
     reason: str
     """Why, in one line."""
     end_to_end_error: float
-    """Float64 relative error of the model as given, worst over the group's elements, on random inputs
-    (``inf`` when the model fails on a transformed input or returns another shape)."""
+    """Float64 relative error of the model as given (in eval mode), worst over the group's elements and
+    over two kinds of random input, standard normal and raw pixel values (``inf`` when the model fails on
+    a transformed input or returns another shape)."""
     architecture_exact: bool | None
     """Whether the architecture is exact at this size: the grid prediction, made before any measurement,
     when the averaged copy's measurement agrees; None when a node is not understood or the two disagree
@@ -120,7 +121,8 @@ class AuditReport:
     """What the analysis could not decide or had to assume (heads that fix the size, sizes read from the
     data, why self-alignment did not run)."""
     seconds: dict[str, float] = field(default_factory=dict)
-    """Wall time of each part: ``trace and grid``, ``measurements``, ``fixes``, ``self-alignment``."""
+    """Wall time of each part, in seconds: ``"trace and grid"``, ``"measurements"``, ``"layerwise"``
+    (self-alignment), ``"group average"`` (when proposed) and ``"fixes"`` (the others)."""
     symmetries: list[AuditReport] = field(default_factory=list)
     """With ``symmetry="all"``: one report per grid symmetry."""
 
@@ -150,7 +152,7 @@ class AuditReport:
             return "\n".join(lines)
         lines = [
             f"{self.symmetry} at input {_size(self.input_size)}: {self.verdict.value}: {self.reason}",
-            f"end-to-end error (model as given, float64): {_number(self.end_to_end_error)}",
+            f"end-to-end error (model as given, in eval mode, float64): {_number(self.end_to_end_error)}",
             f"architecture exact: {_yes_no(self.architecture_exact)} (grid predicts "
             f"{_yes_no(self.grid_prediction)}, averaged copy measures {_number(self.architecture_error)})",
             f"output action: {self.out_action}",

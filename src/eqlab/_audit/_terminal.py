@@ -145,7 +145,7 @@ def _symmetry_table(report: AuditReport) -> Table:
 def measurements(report: AuditReport) -> list[tuple[str, str]]:
     """``(label, value)`` pairs of one symmetry's measurements, as text."""
     return [
-        ("end-to-end error (model as given, float64)", number(report.end_to_end_error)),
+        ("end-to-end error (model as given, in eval mode, float64)", number(report.end_to_end_error)),
         (
             "architecture exact",
             f"{yes_no(report.architecture_exact)} (grid predicts {yes_no(report.grid_prediction)}, "

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.fx as fx
 from torch import nn
 
 from eqlab._arguments import describe, flag, integer, integer_pair, module
@@ -30,7 +31,7 @@ from eqlab.exactness import _measure as measure
 from eqlab.exactness._layout import GROUP, IMAGE, INVARIANT, Analysis, Average, LayerExactness
 from eqlab.exactness._options import Certificate, OutputAction
 from eqlab.exactness._rules import analyse
-from eqlab.exactness._symbolic import NotSymbolic, SizeScan, scan_sizes
+from eqlab.exactness._symbolic import NotSymbolic, SizeScan, scan_sizes, understood_output
 from eqlab.exactness._symmetry import Symmetry, symmetry
 from eqlab.gconv._conv import GroupConv2d, LiftingConv2d
 from eqlab.groups._point import PointGroup
@@ -562,6 +563,8 @@ def size_scan(
         return SizeScan(np.asarray(sizes), none, none, ["the model runs at none of these sizes"])
     if reference.analysis is None or reference.view is None:
         return SizeScan(np.asarray(sizes), none, none, [f"{_UNTRACEABLE}: {reference.failure}"])
+    if _device(probe).type == "meta" and not _computes_the_model(model, reference):
+        return SizeScan(np.asarray(sizes), none, none, [f"{_UNTRACEABLE} on the meta device"])
     try:
         return scan_sizes(reference.view, reference.analysis, reference.symmetry, sizes)
     except NotSymbolic as exc:
@@ -574,7 +577,8 @@ def size_scan(
             grid = _grid(model, (n, n), group, example(n), probe)
         except _ModelRefusesInput:
             continue
-        runs[i], exact[i] = True, grid.report.grid_exact is True
+        understood = grid.analysis is not None and understood_output(grid.analysis.output)
+        runs[i], exact[i] = True, grid.report.grid_exact is True and understood
     return SizeScan(np.asarray(sizes), runs, exact, [why])
 
 
@@ -599,6 +603,32 @@ def nearest_exact_sizes(
 
 
 _UNTRACEABLE = "the model cannot be traced"
+
+
+def _computes_the_model(model: nn.Module, reference: _Grid) -> bool:
+    """Whether a graph traced on the meta device (where nothing is computed, so nothing was checked)
+    reproduces ``model`` on values at the reference shape, as `eqlab.trace` requires of every graph: the
+    graph rebound to the model itself, both run in eval mode without gradients (cheap at the smallest
+    size the model runs at), the model's modes restored after."""
+    from eqlab.trace._graph import same_outputs
+
+    assert reference.view is not None
+    shape = tuple(reference.view.input.value)
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(shape, generator=generator, dtype=torch.float64).to(
+        device=_device(model), dtype=_dtype(model)
+    )
+    modes = [(sub, sub.training) for sub in model.modules()]
+    model.eval()
+    try:
+        with torch.no_grad():
+            graph = fx.GraphModule(model, reference.view.graph_module.graph)
+            return same_outputs(graph(x), model(x))[0]
+    except Exception:  # a graph that cannot run on values does not compute the model
+        return False
+    finally:
+        for sub, mode in modes:
+            sub.training = mode
 
 
 def _meta_copy(model: nn.Module) -> nn.Module | None:

@@ -351,11 +351,26 @@ def _dims(value: Any, ndim: int) -> set[int] | None:
     return {v % ndim for v in items}
 
 
+def _reduced_axes(node: TracedNode) -> Any:
+    """The ``dim`` of a reduction. A positional dim can bind to another overload's parameter name
+    (``x.max(-1)`` binds as ``max(self, other)``, ``x.std(-1)`` as ``std(self, unbiased)``): an integer
+    (not a bool) or a list of them there is the dim."""
+    dim = node.arg("dim", node.arg("axis"))
+    if dim is not None:
+        return dim
+    for key in ("other", "unbiased"):
+        value = node.arg(key)
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if items and all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+            return value
+    return None
+
+
 def reduction(ctx: Context, node: TracedNode, data: TracedNode, layout: Layout) -> Layout:
     """Reductions over given axes: over every moved axis, the result does not move; over some of them
     only, it is not understood (a row of the plane, say)."""
     ndim = len(data.shape) if data.shape is not None else 0
-    dims = _dims(node.arg("dim", node.arg("axis")), max(ndim, 1))
+    dims = _dims(_reduced_axes(node), max(ndim, 1))
     if layout.kind == "group_axis":
         return INVARIANT if dims is None or (ndim - 1) in dims else layout
     if layout.kind not in ("image", "group"):

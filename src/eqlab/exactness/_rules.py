@@ -209,6 +209,12 @@ def _function_layout(ctx: Context, node: TracedNode) -> Layout:
     data, layout = _plane_layout(ctx, node)
     if node.shape is None and not node.is_tuple:
         return VALUE
+    if op == "getattr" and node.arg("arg1") in ("values", "indices"):  # a (values, indices) result's field
+        source = ctx.layout(node.inputs[0]) if node.inputs else UNKNOWN
+        index = 0 if node.arg("arg1") == "values" else 1
+        if source.kind == "tuple" and index < len(source.items):
+            return source.items[index]
+        return families.generic(ctx, node, f"reads .{node.arg('arg1')} of a tensor of layout {source.kind}")
     if op in OPS.metadata:
         return VALUE
     if op in OPS.normalisations or op == "prelu":

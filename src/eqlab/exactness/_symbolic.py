@@ -34,7 +34,7 @@ from eqlab.exactness._symmetry import Symmetry
 from eqlab.trace import TracedModel, TracedNode
 from eqlab.trace._vocabulary import OPS
 
-__all__ = ["NotSymbolic", "SizeScan", "scan_sizes"]
+__all__ = ["NotSymbolic", "SizeScan", "scan_sizes", "understood_output"]
 
 Plane = tuple[np.ndarray, np.ndarray]
 
@@ -100,8 +100,10 @@ def scan_sizes(view: TracedModel, analysis: Analysis, symmetry: Symmetry, sizes:
     n = np.asarray(list(sizes), dtype=np.int64)
     state = _State(n, symmetry, analysis, view, runs=np.ones(len(n), bool), exact=np.ones(len(n), bool))
     state.by_fx = {node.fx_node: node for node in view.nodes if node.fx_node is not None}
-    if analysis.exact is None:  # something is not understood: no size is predicted exact
+    if analysis.exact is None or not understood_output(analysis.output):  # no size is predicted exact
         state.exact[:] = False
+        if analysis.exact is not None:
+            state.note(f"the rules do not know how the output moves ({analysis.output.kind})")
     rows = {row.name: row for row in analysis.rows}
     for node in view.nodes:
         if node.kind == "input":
@@ -112,6 +114,13 @@ def scan_sizes(view: TracedModel, analysis: Analysis, symmetry: Symmetry, sizes:
             continue
         _replay(state, node, rows.get(node.name))
     return SizeScan(n, state.runs, state.exact & state.runs, state.notes)
+
+
+def understood_output(layout: Any) -> bool:
+    """Whether the rules know how a tensor of this layout moves (every entry, for a tuple)."""
+    if layout.kind == "tuple":
+        return all(understood_output(item) for item in layout.items)
+    return layout.kind != "unknown"
 
 
 def _replay(state: _State, node: TracedNode, row: LayerExactness | None) -> None:
@@ -134,6 +143,8 @@ def _replay(state: _State, node: TracedNode, row: LayerExactness | None) -> None
         kind = layout.items[0].kind
     if kind in ("image", "group"):
         _pass_through(state, node)
+        if node.op in ("view", "reshape", "unflatten"):
+            _literal_plane(state, node)
     elif kind == "flat":
         _flatten(state, node, derived)
     elif kind in ("invariant", "constant") and node.op in OPS.reshapes:
@@ -220,6 +231,39 @@ def _pass_through(state: _State, node: TracedNode) -> None:
     if _traced_plane(node) != _traced_plane(moving[0]):
         raise NotSymbolic(f"{node.name} ({node.op}) changes the plane without a rule")
     state.planes[node.name] = (first[0].copy(), first[1].copy())
+
+
+def _literal_plane(state: _State, node: TracedNode) -> None:
+    """A reshape that keeps the plane runs only where its requested height and width are the plane's:
+    a literal (or -1) there fixes the input size; sizes read from the data follow it."""
+    fx_node = node.fx_node
+    if fx_node is None:
+        raise NotSymbolic(f"{node.name} ({node.op}) has no graph node")
+
+    def value(arg: Any) -> Any:
+        owner = state.by_fx.get(arg) if isinstance(arg, fx.Node) else None
+        if owner is None:
+            return arg
+        if owner.name not in state.values:
+            raise NotSymbolic(f"{node.name} ({node.op}) reshapes with a tensor")
+        return state.values[owner.name]
+
+    args = [value(a) for a in fx_node.args[1:]] + [value(v) for v in fx_node.kwargs.values()]
+    requested = args[-1] if args and isinstance(args[-1], (tuple, list)) else args
+    entries = list(requested)
+    if len(entries) < 2:
+        raise NotSymbolic(f"{node.name} ({node.op}) reshapes to {entries}")
+    h, w = state.planes[node.name]
+    traced = _traced_plane(node)
+    literal = False
+    for entry, plane_axis in zip(entries[-2:], (h, w), strict=True):
+        if isinstance(entry, np.ndarray):
+            state.runs &= entry == plane_axis
+        else:
+            literal = True
+    if literal and traced is not None:
+        state.runs &= (h == traced[0]) & (w == traced[1])
+        state.note(f"{node.name} ({node.op}) reshapes to a literal plane {traced}: it fixes the input size")
 
 
 def _flatten(state: _State, node: TracedNode, derived: list[str]) -> None:
