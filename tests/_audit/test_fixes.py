@@ -1,6 +1,6 @@
 """Every fix `eqlab.audit` suggests for the zoo's models is verified, and its promise holds when the change is
 made here, independently of the audit: the input size (`eqlab.exactness.check` at the new size), the layer
-geometry (the change applied by hand, then `check`), the orbit average (`OrbitAverage` built here and
+geometry (the change applied by hand, then `check`), the orbit average (`eqlab.nn.OrbitAverage` built here and
 measured with `eqlab.testing.equivariance_error`) and the group average (`eqlab.layerwise.group_average`
 applied here and measured)."""
 
@@ -17,10 +17,11 @@ import torch
 from torch import nn
 
 import eqlab
-from eqlab._audit import AuditReport, Fix, OrbitAverage
+from eqlab._audit import AuditReport, Fix
 from eqlab.exactness import check, exact_sizes
 from eqlab.groups._image import transform_image
 from eqlab.layerwise import group_average
+from eqlab.nn import OrbitAverage
 from eqlab.testing import equivariance_error
 from tests import zoo
 from tests._audit.test_audit import audited, plain_cnn
@@ -233,7 +234,8 @@ def test_orbit_average_built_here_is_exact(key: str) -> None:
     model = _float64_eval(model_of(case))
     x = images(case, case.size)
     assert invariance_error(model, x, case.symmetry) > 1e-2  # the model as given is not invariant
-    averaged = OrbitAverage(model, ELEMENTS[case.symmetry], lambda out, g: out)
+    averaged = OrbitAverage(model, case.symmetry, "invariant")
+    assert averaged.elements == ELEMENTS[case.symmetry]
     assert invariance_error(averaged, x, case.symmetry) <= EXACT
 
 

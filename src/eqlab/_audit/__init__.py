@@ -4,7 +4,6 @@ The implementation behind the top-level `eqlab.audit` and `eqlab.AuditReport`; s
 """
 
 from eqlab._audit._audit import audit
-from eqlab._audit._orbit import OrbitAverage
 from eqlab._audit._report import AuditLayer, AuditReport, AuditVerdict, Fix
 
-__all__ = ["AuditLayer", "AuditReport", "AuditVerdict", "Fix", "OrbitAverage", "audit"]
+__all__ = ["AuditLayer", "AuditReport", "AuditVerdict", "Fix", "audit"]

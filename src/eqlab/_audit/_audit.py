@@ -326,6 +326,7 @@ def _audit_one(
             action,
             generator,
             tolerance,
+            _out_name(out_action, report.out_action),
         )
         _propose(report, setting, grid, transform, aligned, data)
     seconds["fixes"] = time.perf_counter() - start - seconds.get("group average", 0.0)
@@ -372,6 +373,18 @@ def _graph_agrees(grid: _Grid, inputs: torch.Tensor, base: Any) -> bool:
     except Exception:  # a graph that cannot run on values does not compute the model
         return False
     return same_outputs(output, base)[0]
+
+
+def _out_name(given: Any, words: str) -> str:
+    """The output action as `eqlab.nn.OrbitAverage` takes it: ``'invariant'``, ``'image'`` or, for anything
+    else (group features, a callable), the user's callable."""
+    if given in ("invariant", "image"):
+        return repr(given)
+    if given is None and words.startswith("invariant"):
+        return "'invariant'"
+    if given is None and words.startswith("transform the output image"):
+        return "'image'"
+    return "out_action (a callable (output, element) -> output)"
 
 
 def _identity(t: torch.Tensor, g: int) -> torch.Tensor:

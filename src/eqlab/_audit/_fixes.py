@@ -21,7 +21,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from eqlab._audit._orbit import OrbitAverage
 from eqlab._audit._report import Fix
 from eqlab.exactness import _measure as measure
 from eqlab.exactness._analyser import (
@@ -37,6 +36,7 @@ from eqlab.exactness._analyser import (
 from eqlab.exactness._grid import axis_offset, output_length
 from eqlab.exactness._layout import LayerExactness
 from eqlab.exactness._symmetry import Symmetry
+from eqlab.nn._orbit import OrbitAverage
 
 __all__ = ["Setting", "geometry_fix", "group_average_fix", "orbit_fix", "size_fixes"]
 
@@ -58,6 +58,7 @@ class Setting:
     out_action: measure.OutAction
     generator: torch.Generator
     tolerance: float
+    out_name: str = "'invariant'"  # the output action as `OrbitAverage` takes it, in words
 
     def measure(self, probe: Any, x: torch.Tensor) -> float:
         """Worst float64 error of ``probe`` on ``x`` over the identity and the symmetry's generators
@@ -264,14 +265,17 @@ def geometry_fix(setting: Setting) -> Fix | None:
     )
 
 
+_USER_NAMES = {"p4": "rot90", "p4m": "d4"}
+"""The names users pass for the symmetries `eqlab.exactness` calls p4 and p4m."""
+
+
 def orbit_fix(setting: Setting) -> Fix | None:
     """Average the model over the orbit of its input (`OrbitAverage`), measured at the audited size on
     the group's generators."""
     if setting.grid.input_layout.kind != "image":
         return None
-    wrapped = OrbitAverage(
-        _Remembered(_float64_copy(setting.model)), setting.symmetry.elements, setting.out_action
-    )
+    name = _USER_NAMES.get(setting.symmetry.name, setting.symmetry.name)
+    wrapped = OrbitAverage(_Remembered(_float64_copy(setting.model)), name, setting.out_action)
     count = len(setting.symmetry.elements)
     try:
         error = setting.measure(wrapped, setting.check_input())
@@ -280,8 +284,8 @@ def orbit_fix(setting: Setting) -> Fix | None:
     return Fix(
         kind="orbit average",
         change=(
-            f"wrap the model: f_avg(x) = mean over the {count} elements g of g^-1 f(g x) "
-            "(eqlab._audit.OrbitAverage)"
+            f"wrap the model: eqlab.nn.OrbitAverage(model, {name!r}, {setting.out_name}), the mean over the "
+            f"{count} elements g of g^-1 f(g x)"
         ),
         promise=f"exactly equivariant at every input size, for {count} times the cost",
         measured_error=error,

@@ -7,7 +7,8 @@
   `is_group_layer` to tell them apart;
 - `RepLinear`, the most general equivariant linear map between matrix representations;
 - soft equivariance (van der Ouderaa et al. 2023): `SoftBlock`, `SoftPath`, `soft_backbone`, and the
-  sparsified paths `SparseConv`, `SparseDense`.
+  sparsified paths `SparseConv`, `SparseDense`;
+- `OrbitAverage`, any image model made exactly equivariant by averaging over its input's orbit.
 
 .. include:: README.md
 """
@@ -15,6 +16,7 @@
 from eqlab.gconv._conv import GroupConv2d, LiftingConv2d
 from eqlab.gconv._kinds import is_group_layer
 from eqlab.gconv._pool import GroupAvgPool2d, GroupBatchNorm2d, GroupMaxPool2d, GroupPool
+from eqlab.nn._orbit import OrbitAverage
 from eqlab.nn._replinear import RepLinear
 from eqlab.nn._soft import SoftBlock, SoftPath, soft_backbone
 from eqlab.nn._sparse import SparseConv, SparseDense
@@ -32,6 +34,7 @@ __all__ = [
     "GroupMaxPool2d",
     "GroupPool",
     "LiftingConv2d",
+    "OrbitAverage",
     "OrbitPool",
     "RepLinear",
     "SetLinear",
