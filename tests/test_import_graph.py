@@ -11,6 +11,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 LAYERS: list[set[str]] = [
     {"_arguments", "_version"},
+    {"_files"},
     {"_options"},
     {"groups"},
     {"testing"},

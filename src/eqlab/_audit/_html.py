@@ -14,14 +14,13 @@ import html
 import io
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from eqlab._arguments import describe
-from eqlab._arguments import path as check_path
 from eqlab._audit._report import AuditReport, AuditVerdict
 from eqlab._audit._terminal import layer_rows, measurements, number, size_text, symmetry_row
+from eqlab._files import atomic_write_text, file_target
 
 __all__ = ["EXACT_LINE", "FLOOR", "error_plot_png", "html_page", "write_html"]
 
@@ -59,21 +58,8 @@ def write_html(report: AuditReport, path: str | os.PathLike[str]) -> Path:
     """
     if not isinstance(report, AuditReport):
         raise TypeError(f"report must be an AuditReport, got {describe(report)}")
-    target = check_path(path, "path")
-    if target.is_dir():
-        raise ValueError(f"path must name a file to write, got the folder {target}")
-    text = html_page(report)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    target = file_target(path)
+    atomic_write_text(target, html_page(report))
     return target
 
 
