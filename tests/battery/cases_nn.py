@@ -298,4 +298,19 @@ def build() -> Battery:
         lambda: {"x": torch.randn(1, 2, 8, 8)},
         {"x": [("wrong size", torch.randn(1, 2, 6, 6)), ("wrong channels", torch.randn(1, 3, 8, 8))]},
     )
+    b.mutate(
+        "eqlab.nn.OrbitAverage",
+        enn.OrbitAverage,
+        lambda: {"model": torch.nn.Conv2d(1, 1, 3), "symmetry": "rot90", "out_action": "image"},
+        {
+            "model": [("none", None), ("an int", 3), ("a string", "conv"), ("a tensor", torch.zeros(3))],
+            "symmetry": [
+                ("an angle", 45),
+                ("not a grid symmetry", "rot45"),
+                ("none", None),
+                ("capitalised", "ROT90"),
+            ],
+            "out_action": [("a word", "sideways"), ("none", None), ("an int", 1), ("features", "features")],
+        },
+    )
     return b

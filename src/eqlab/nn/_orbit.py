@@ -62,7 +62,14 @@ class OrbitAverage(nn.Module):
         if not callable(model):
             raise TypeError(f"model must be a module or a callable, got {describe(model)}")
         self.model = model
-        self.elements = tuple(int(g) for g in point_group(symmetry).d4)
+        try:
+            group = point_group(symmetry)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(
+                f"symmetry must be 'rot90', 'd4', 'rot180', 'hflip', 'vflip' or a PointGroup, got "
+                f"{describe(symmetry)}"
+            ) from None
+        self.elements = tuple(int(g) for g in group.d4)
         if callable(out_action):
             self.out_action: Action = out_action
         elif out_action == "invariant":
