@@ -151,10 +151,12 @@ def _replay(state: _State, node: TracedNode, row: LayerExactness | None) -> None
         data = data_input(node)
         if data is not None and data.name in state.planes:
             h, w = state.planes[data.name]
-            state.runs &= (h == 1) & (w == 1)
-            state.note(
-                f"{node.name} ({node.op}) reshapes a 1 x 1 plane: the model runs only where it is 1 x 1"
-            )
+            single = (h == 1) & (w == 1)
+            if not single.all():  # a plane that is 1 x 1 at every size (after global pooling) fixes nothing
+                state.note(
+                    f"{node.name} ({node.op}) reshapes a 1 x 1 plane: the model runs only where it is 1 x 1"
+                )
+            state.runs &= single
 
 
 def _is_shape_arithmetic(state: _State, node: TracedNode) -> bool:
