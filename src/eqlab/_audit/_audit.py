@@ -254,7 +254,7 @@ def _audit_one(
     shown = base if isinstance(base, torch.Tensor) else torch.zeros(())
     action, words = _out_action(out_action, grid.analysis, sym, grid.layers_group, shown)
     notes: list[str] = []
-    if not fits:
+    if not fits and out_action is None:
         words = f"{words.split(' (')[0]}, guessed from its shape (not analysed: see the notes)"
     if action is None:
         action = _identity
