@@ -54,8 +54,15 @@ class TracedModel:
         """The module and function nodes, in execution order."""
         return [n for n in self.nodes if n.kind in ("module", "function")]
 
-    def run(self, x: torch.Tensor, record: Iterable[TracedNode] = ()) -> tuple[Any, dict[str, Any]]:
-        """Run the graph on ``x``; return its output and the outputs of the ``record`` nodes by name."""
+    def run(
+        self,
+        x: torch.Tensor,
+        record: Iterable[TracedNode] = (),
+        visit: Callable[[str, Any], None] | None = None,
+    ) -> tuple[Any, dict[str, Any]]:
+        """Run the graph on ``x``; return its output and the outputs of the ``record`` nodes by name. With
+        ``visit``, each recorded output is handed to ``visit(name, value)`` as it is computed instead of
+        being kept (a large model's intermediate outputs need not all be held at once)."""
         wanted = {n.fx_node: n.name for n in record if n.fx_node is not None}
         seen: dict[str, Any] = {}
 
@@ -63,7 +70,10 @@ class TracedModel:
             def run_node(self, node: fx.Node) -> Any:
                 result = super().run_node(node)
                 if node in wanted:
-                    seen[wanted[node]] = result
+                    if visit is None:
+                        seen[wanted[node]] = result
+                    else:
+                        visit(wanted[node], result)
                 return result
 
         with torch.no_grad():
