@@ -147,12 +147,11 @@ def _model_group(model: nn.Module, group: str | None) -> tuple[Symmetry, str | N
     return chosen, layers
 
 
-def _input_shape(
+def _candidate_shapes(
     probe: nn.Module, size: tuple[int, int], example_input: torch.Tensor | None
-) -> tuple[tuple[int, ...], bool]:
-    """The shape of one input, and whether the model takes a batch of `MEASURED_BATCH` of them (some fix
-    their batch to one): ``example_input``'s shape, else the first that the model accepts among the
-    input channels of its convolutions (registration order need not be call order)."""
+) -> list[tuple[int, ...]]:
+    """Shapes of one input to try, ``(1, C, [|G|,] H, W)``: ``example_input``'s, else one per input channel
+    count of the model's convolutions (registration order need not be call order)."""
     if example_input is not None:
         if example_input.dim() < 3:
             raise ValueError(
@@ -164,14 +163,7 @@ def _input_shape(
                 f"example_input has height and width {tuple(example_input.shape[-2:])}, "
                 f"but input_size is {size}"
             )
-        shape = (1, *example_input.shape[1:])
-        batched = _runs(probe, shape, MEASURED_BATCH)
-        if not batched and not _runs(probe, shape, 1):
-            raise _ModelRefusesInput(
-                f"example_input of shape {tuple(example_input.shape)}: the model fails on inputs of this "
-                "shape"
-            )
-        return shape, batched
+        return [(1, *example_input.shape[1:])]
     candidates: list[tuple[int, ...]] = []
     for sub in probe.modules():
         if isinstance(sub, GroupConv2d):
@@ -186,15 +178,51 @@ def _input_shape(
             "the model has no Conv2d, LiftingConv2d, GroupConv2d or 4-D filter to tell its input channels; "
             "pass example_input="
         )
-    for shape in dict.fromkeys(candidates):
+    return list(dict.fromkeys(candidates))
+
+
+def _refused(size: tuple[int, int], candidates: list[tuple[int, ...]], given: bool) -> _ModelRefusesInput:
+    if given:
+        return _ModelRefusesInput(
+            f"example_input of shape {candidates[0]}: the model fails on inputs of this shape"
+        )
+    return _ModelRefusesInput(
+        f"the model accepts none of the inputs {candidates} made from its convolutions at input_size "
+        f"{size}; pass example_input= (or a size at which the model runs)"
+    )
+
+
+def _input_shape(
+    probe: nn.Module, size: tuple[int, int], example_input: torch.Tensor | None
+) -> tuple[tuple[int, ...], bool]:
+    """The shape of one input, and whether the model takes a batch of `MEASURED_BATCH` of them (some fix
+    their batch to one): the first of `_candidate_shapes` that the model accepts."""
+    candidates = _candidate_shapes(probe, size, example_input)
+    for shape in candidates:
         if _runs(probe, shape, MEASURED_BATCH):
             return shape, True
         if _runs(probe, shape, 1):
             return shape, False
-    raise _ModelRefusesInput(
-        f"the model accepts none of the inputs {list(dict.fromkeys(candidates))} made from its convolutions "
-        f"at input_size {size}; pass example_input= (or a size at which the model runs)"
-    )
+    raise _refused(size, candidates, example_input is not None)
+
+
+def _traced_on_meta(
+    probe: nn.Module, size: tuple[int, int], example_input: torch.Tensor | None
+) -> tuple[tuple[int, ...], bool, TracedModel | None, str]:
+    """`_input_shape` and the trace in one go on a shapes-only probe: the trace's own run tells whether
+    the model accepts a shape, so no separate forward probes it. Returns the shape, whether batched, the
+    view (None when no way of tracing works) and why not."""
+    candidates = _candidate_shapes(probe, size, example_input)
+    for shape in candidates:
+        for batch in (MEASURED_BATCH, 1):
+            example = torch.zeros((batch, *shape[1:]), dtype=_dtype(probe), device="meta")
+            try:
+                return shape, batch > 1, trace_model(probe, example), ""
+            except TraceFailure as exc:  # the model runs, but no way of tracing reproduces it
+                return shape, batch > 1, None, str(exc)
+            except ValueError:  # the model fails on this shape: try the next
+                continue
+    raise _refused(size, candidates, example_input is not None)
 
 
 def _dtype(probe: nn.Module) -> torch.dtype:
@@ -419,18 +447,20 @@ def _grid(
         raise TypeError(f"group must be a symmetry name or None, got {describe(group)}")
     sym, layers_group = _model_group(model, group)
     probe = _float64_copy(model) if probe is None else probe
-    shape, batched = _input_shape(probe, size, example_input)
+    failure = ""
+    view: TracedModel | None = None
+    if _device(probe).type == "meta":
+        shape, batched, view, failure = _traced_on_meta(probe, size, example_input)
+    else:
+        shape, batched = _input_shape(probe, size, example_input)
+        try:
+            batch = MEASURED_BATCH if batched else 1
+            view = trace_model(probe, torch.zeros((batch, *shape[1:]), dtype=_dtype(probe)))
+        except TraceFailure as exc:
+            failure = str(exc)
     input_layout = GROUP if len(shape) == 5 and layers_group is not None else IMAGE
     mode = "eval (the model was in training mode)" if model.training else "eval"
     report = ExactnessReport(size, sym.name, [], [], input_shape=tuple(shape), mode=mode)
-    failure = ""
-    view: TracedModel | None = None
-    try:
-        batch = MEASURED_BATCH if batched else 1
-        example = torch.zeros((batch, *shape[1:]), dtype=_dtype(probe), device=_device(probe))
-        view = trace_model(probe, example)
-    except TraceFailure as exc:
-        failure = str(exc)
     analysis = analyse(view, sym, input_layout) if view is not None else None
     if analysis is not None and view is not None:
         report.spatial_layers = analysis.rows
@@ -552,12 +582,17 @@ def size_scan(
 
     ordered = sorted(set(sizes))
     reference: _Grid | None = None
+    probing = False  # after a refusal, find the next size it runs at with plain forwards, then trace there
     for n in ordered:
         try:
-            reference = _grid(model, (n, n), group, example(n), probe)
+            given = example(n)
+            if probing:
+                shape, _ = _input_shape(probe, (n, n), given)
+                given = torch.zeros(shape, device=_device(probe))
+            reference = _grid(model, (n, n), group, given, probe)
             break
         except _ModelRefusesInput:
-            continue
+            probing = True
     none = np.zeros(len(sizes), bool)
     if reference is None:
         return SizeScan(np.asarray(sizes), none, none, ["the model runs at none of these sizes"])

@@ -133,6 +133,17 @@ def _export_graph(model: nn.Module, x: torch.Tensor) -> fx.GraphModule:
     return module
 
 
+def _fails_itself(model: nn.Module, x: torch.Tensor) -> Any:
+    """``model(x)``; `ModelFailure` when the model itself fails on ``x``."""
+    try:
+        with torch.no_grad():
+            return model(x)
+    except Exception as exc:  # the model itself refuses inputs of this shape
+        raise ModelFailure(
+            f"the model fails on an input of shape {tuple(x.shape)}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
 def build_graph(
     model: nn.Module, x: torch.Tensor
 ) -> tuple[fx.GraphModule, str, list[str], dict[fx.Node, Any]]:
@@ -163,14 +174,8 @@ def build_graph(
     probe = torch.randn(x.shape, generator=generator, dtype=torch.float64).to(dtype=x.dtype, device=x.device)
     if not x.is_floating_point() or x.device.type == "meta":
         probe = x.clone()
-    shapes_only = x.device.type == "meta"  # the caller ran the model at this shape already
-    try:
-        with torch.no_grad():
-            expected = None if shapes_only else model(probe)
-    except Exception as exc:  # the model itself refuses inputs of this shape
-        raise ModelFailure(
-            f"the model fails on an input of shape {tuple(x.shape)}: {type(exc).__name__}: {exc}"
-        ) from exc
+    shapes_only = x.device.type == "meta"  # nothing to compare: the model runs only if fx's graph fails
+    expected = None if shapes_only else _fails_itself(model, probe)
     rejected: list[str] = []
     for method in ("fx", "export"):
         values: dict[fx.Node, Any] = {}
@@ -178,6 +183,8 @@ def build_graph(
             graph = _fx_graph(model) if method == "fx" else _export_graph(copy.deepcopy(model), probe)
             got = _run_recording(graph, probe, values)
         except Exception as exc:  # any failure of a tracer means: try the next one
+            if shapes_only and method == "fx":
+                _fails_itself(model, probe)  # the model was not run first: does it refuse this shape?
             rejected.append(f"{method}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             log.debug("tracing with %s failed", method, exc_info=True)
             continue
