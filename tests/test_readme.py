@@ -26,17 +26,24 @@ def test_the_readme_example_runs_without_deprecated_names(index: int) -> None:
         exec(compile(code, f"README.md example {index}", "exec"), {"__name__": "__readme__"})
 
 
-def test_the_exactness_example_prints_what_the_readme_shows() -> None:
+def _printed_and_shown(marker: str) -> tuple[str, str]:
+    """What the README example containing ``marker`` prints, and the output block the README shows
+    after it."""
     blocks = python_blocks()
-    index = next(i for i, b in enumerate(blocks) if "from eqlab.exactness import check" in b)
+    index = next(i for i, b in enumerate(blocks) if marker in b)
     shown = re.search(
         r"```python\n" + re.escape(blocks[index]) + r"```\n\n```\n(.*?)```", README.read_text(), re.S
     )
-    assert shown is not None, "the exactness example is followed by its output"
+    assert shown is not None, f"the example with {marker!r} is followed by its output"
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(blocks[index], "README.md exactness example", "exec"), {"__name__": "__readme__"})
-    assert out.getvalue().strip() == shown.group(1).strip()
+        exec(compile(blocks[index], f"README.md example ({marker})", "exec"), {"__name__": "__readme__"})
+    return out.getvalue().strip(), shown.group(1).strip()
+
+
+def test_the_exactness_example_prints_what_the_readme_shows() -> None:
+    printed, shown = _printed_and_shown("from eqlab.exactness import check")
+    assert printed == shown
 
 
 def _without_rounding(text: str) -> str:
@@ -45,13 +52,5 @@ def _without_rounding(text: str) -> str:
 
 
 def test_the_audit_example_prints_what_the_readme_shows() -> None:
-    blocks = python_blocks()
-    index = next(i for i, b in enumerate(blocks) if "eqlab.audit(net" in b)
-    shown = re.search(
-        r"```python\n" + re.escape(blocks[index]) + r"```\n\n```\n(.*?)```", README.read_text(), re.S
-    )
-    assert shown is not None, "the audit example is followed by its output"
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(blocks[index], "README.md audit example", "exec"), {"__name__": "__readme__"})
-    assert _without_rounding(out.getvalue().strip()) == _without_rounding(shown.group(1).strip())
+    printed, shown = _printed_and_shown("eqlab.audit(net")
+    assert _without_rounding(printed) == _without_rounding(shown)

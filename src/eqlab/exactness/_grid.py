@@ -154,30 +154,6 @@ def resize_offset(
     return float(max(np.abs(centre - mirror_centre).max(), 1e-3))
 
 
-def pool_weights(
-    n: int,
-    kind: str,
-    kernel: int,
-    stride: int,
-    padding: int,
-    dilation: int = 1,
-    ceil_mode: bool = False,
-    count_include_pad: bool = True,
-    divisor_override: int | None = None,
-) -> np.ndarray:
-    """The ``(out, n)`` matrix of one axis of a pooling, computed by torch on one-hot inputs: for ``"max"``
-    the windows (1 where output ``o`` reads pixel ``i``, padding excluded), for ``"avg"`` the weights
-    (the divisor included)."""
-    eye = torch.eye(n, dtype=torch.float64).reshape(1, n, n, 1)
-    if kind == "max":
-        moved = F.max_pool2d(eye, (kernel, 1), (stride, 1), (padding, 0), (dilation, 1), ceil_mode=ceil_mode)
-    else:
-        moved = F.avg_pool2d(
-            eye, (kernel, 1), (stride, 1), (padding, 0), ceil_mode, count_include_pad, divisor_override
-        )
-    return moved[0, :, :, 0].T.numpy()
-
-
 def pool_windows(
     n: int,
     kind: str,
@@ -192,7 +168,7 @@ def pool_windows(
     """One axis of a pooling as ``(pixels read, weight of each)`` per output cell, by PyTorch's rules: a
     max reads the window's pixels inside the input; an average divides by the window's extent up to the
     padded end (``count_include_pad``), by the pixels it reads, or by ``divisor_override``. Rows of
-    `pool_weights` without building the matrix."""
+    torch's one-hot pooling (the reference in the tests) without building the matrix."""
     windows = []
     for i in range(output_length(n, kernel, stride, (padding, padding), dilation, ceil_mode)):
         start = i * stride - padding

@@ -198,16 +198,19 @@ def _shape_value(state: _State, node: TracedNode) -> Any:
     if fx_node.target not in _ARITHMETIC:
         raise NotSymbolic(f"{node.name} ({node.op}) computes with shapes in a way eqlab does not replay")
 
-    def value(arg: Any) -> Any:
-        owner = state.by_fx.get(arg) if isinstance(arg, fx.Node) else None
-        if owner is None:
-            return arg
-        if owner.name not in state.values:
-            raise NotSymbolic(f"{node.name} ({node.op}) mixes shapes with tensors")
-        return state.values[owner.name]
-
-    args = fx.node.map_aggregate(fx_node.args, value)
+    args = fx.node.map_aggregate(fx_node.args, lambda arg: _replayed(state, node, arg))
     return _ARITHMETIC[fx_node.target](*args)
+
+
+def _replayed(state: _State, node: TracedNode, arg: Any) -> Any:
+    """An argument of ``node`` with every graph value replaced by its replayed shape arithmetic (arrays
+    for the plane's sizes); a tensor there cannot be replayed."""
+    owner = state.by_fx.get(arg) if isinstance(arg, fx.Node) else None
+    if owner is None:
+        return arg
+    if owner.name not in state.values:
+        raise NotSymbolic(f"{node.name} ({node.op}) computes shapes from a tensor's values")
+    return state.values[owner.name]
 
 
 def _moving_inputs(state: _State, node: TracedNode) -> list[Plane]:
@@ -242,15 +245,7 @@ def _literal_plane(state: _State, node: TracedNode) -> None:
     if fx_node is None:
         raise NotSymbolic(f"{node.name} ({node.op}) has no graph node")
 
-    def value(arg: Any) -> Any:
-        owner = state.by_fx.get(arg) if isinstance(arg, fx.Node) else None
-        if owner is None:
-            return arg
-        if owner.name not in state.values:
-            raise NotSymbolic(f"{node.name} ({node.op}) reshapes with a tensor")
-        return state.values[owner.name]
-
-    args = [value(a) for a in fx_node.args[1:]] + [value(v) for v in fx_node.kwargs.values()]
+    args = [_replayed(state, node, a) for a in (*fx_node.args[1:], *fx_node.kwargs.values())]
     requested = args[-1] if args and isinstance(args[-1], (tuple, list)) else args
     entries = list(requested)
     if len(entries) < 2:
