@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -22,6 +23,16 @@ def _seed() -> None:
     random.seed(0)
     np.random.seed(0)  # noqa: NPY002 - seeds code that still uses the legacy global generator
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread for a module of many small float64 forwards (run alone, without xdist): more
+    threads than free cores only make them wait. Use with ``pytestmark = pytest.mark.usefixtures(...)``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def pytest_configure(config: pytest.Config) -> None:

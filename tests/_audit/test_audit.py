@@ -8,7 +8,7 @@ import copy
 import functools
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -31,13 +31,7 @@ GRID_SYMMETRIES = {"p4", "p4m", "rot180", "hflip", "vflip"}
 M = TypeVar("M", bound=nn.Module)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Small float64 forwards: more torch threads than free cores only make them wait."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -9,8 +9,6 @@ says so; and every fix the audit proposes is verified by its own measurement."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import hypothesis.strategies as st
 import pytest
 import torch
@@ -22,12 +20,7 @@ from tests.zoo import SIZES, stack_from_spec, stack_output_shape, stacks
 EXACT = 1e-12
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,12 +32,7 @@ ELEMENTS = {"rot90": (0, 1, 2, 3), "hflip": (0, 4), "vflip": (0, 6), "rot180": (
 """D4 elements (``k + 4 j`` is ``r^k m^j``, m the left-right flip), written out here, not read from eqlab."""
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,6 @@ exposed it: none may come back."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 from torch import nn
@@ -17,12 +15,7 @@ from tests import zoo
 EXACT = 1e-12
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def symmetric_conv(*args: int, **kwargs: int) -> nn.Conv2d:
@@ -174,3 +167,23 @@ def test_group_layers_without_the_symmetry_are_named_as_the_cause() -> None:
     assert report.verdict != "exact"
     assert "p4 layers do not carry p4m" in report.reason
     assert report.architecture_error is None  # nothing was averaged that could stand for the architecture
+
+
+def test_activations_are_admissible_only_where_the_action_is_a_known_permutation() -> None:
+    """Pointwise activations commute with permutations (Pacini et al., Theorem 1): the audit says so for
+    those on image features, and leaves one after an op it does not understand undecided."""
+
+    class Rolled(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = symmetric_conv(1, 2, 3, padding=1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = torch.relu(self.conv(x))  # on image positions: admissible
+            return torch.tanh(torch.roll(y, 1, dims=-1)).mean((2, 3))  # after a roll: undecided
+
+    report = eqlab.audit(Rolled(), "rot90", 9)
+    assert report.verdict != "exact"
+    assert any("1 on image positions" in note and "admissible" in note for note in report.notes)
+    undecided = [row for row in report.layers if row.op == "tanh"]
+    assert len(undecided) == 1 and undecided[0].exact is None and "undecided" in undecided[0].effect

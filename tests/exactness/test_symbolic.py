@@ -20,14 +20,7 @@ from eqlab.exactness._rules import analyse
 from eqlab.exactness._symmetry import symmetry
 from tests import zoo
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """These are hundreds of tiny forwards: more torch threads than free cores only make them wait."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def reference(model: nn.Module, sizes: Sequence[int], group: str | None = None) -> list[int]:
