@@ -6,7 +6,6 @@ A study that raises is logged and marked failed; the others still run and report
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import time
@@ -19,15 +18,27 @@ from typing import Any
 from eqlab._arguments import choice, describe, flag, integer
 from eqlab._arguments import path as check_path
 from eqlab.runs import RunFolder, Status, Study, Verdict
-from eqlab.runs._config import ConfigError, apply_overrides, config_to_dict
+from eqlab.runs._config import ConfigError, config_keys, config_to_dict
+from eqlab.runs._cost import CostEstimate
 from eqlab.runs._folder import environment
-from eqlab.runs._report import write_index, write_report
-from eqlab.runs._study import config_from_dict
+from eqlab.runs._index import IndexCard, write_index
+from eqlab.runs._report import Report, write_report
+from eqlab.runs._results import ResultsError, from_json, to_json
+from eqlab.runs._study import SCALES, config_from_dict
 from eqlab.runs._verdict import MIN_SEEDS
 from eqlab.studies import STUDIES
-from eqlab.train._distributed import init_from_env
+from eqlab.train._distributed import batchnorm_statistics, init_from_env, world_size
 
-__all__ = ["StudyOutcome", "rebuild_report", "resolve_configs", "resume", "run_studies", "select_studies"]
+__all__ = [
+    "StudyOutcome",
+    "rebuild_report",
+    "rebuild_report_of",
+    "resolve_configs",
+    "resume",
+    "run_studies",
+    "scale_of",
+    "select_studies",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +52,8 @@ class StudyOutcome:
     status: str  # "ok" or "failed"
     verdicts: list[Verdict]
     error: str | None = None
+    report: Report | None = None
+    seconds: float | None = None
 
 
 def _config_error(check: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -89,37 +102,67 @@ def resolve_configs(studies: Sequence[Study], overrides: Mapping[str, str], quic
         if not isinstance(key, str) or not isinstance(value, str):
             raise TypeError(f"overrides must map strings to strings, got {key!r}: {describe(value)}")
     quick = flag(quick, "quick")
-    per_study: dict[str, dict[str, str]] = {s.name: {} for s in studies}
-    fields = {s.name: {f.name for f in dataclasses.fields(s.config)} for s in studies}
+    names = [s.name for s in studies]
+    keys = {s.name: {*config_keys(s.config), "scale"} for s in studies}
+    generic: dict[str, dict[str, str]] = {name: {} for name in names}
+    specific: dict[str, dict[str, str]] = {name: {} for name in names}
     for key, value in overrides.items():
-        study, dot, field = key.rpartition(".")
-        if dot:
-            if study not in per_study:
-                raise ConfigError(f"--set {key}: study {study!r} is not selected ({', '.join(per_study)})")
-            per_study[study][field] = value
+        head, dot, rest = key.partition(".")
+        if dot and head in STUDIES:
+            if head not in keys:
+                raise ConfigError(f"--set {key}: study {head!r} is not selected ({', '.join(names)})")
+            if rest not in keys[head]:
+                raise ConfigError(
+                    f"--set {key}: study {head!r} has no key {rest!r}; "
+                    f"its keys: {', '.join(sorted(keys[head]))}"
+                )
+            specific[head][rest] = value
             continue
-        targets = [name for name in per_study if key in fields[name]]
+        targets = [name for name in names if key in keys[name]]
         if not targets:
-            valid = "; ".join(f"{name}: {', '.join(sorted(f))}" for name, f in fields.items())
+            valid = "; ".join(f"{name}: {', '.join(sorted(k))}" for name, k in keys.items())
             raise ConfigError(f"unknown config key {key!r}; valid keys: {valid}")
         for name in targets:
-            per_study[name][key] = value
-    return {s.name: apply_overrides(s.default_config(quick), per_study[s.name]) for s in studies}
+            generic[name][key] = value
+    configs = {}
+    for study in studies:
+        chosen = {**generic[study.name], **specific[study.name]}  # the more specific key wins
+        if chosen.get("scale", "default") not in SCALES:
+            raise ConfigError(f"scale must be one of {', '.join(SCALES)}, got {chosen['scale']!r}")
+        configs[study.name] = study.configure(chosen, quick)
+    return configs
 
 
-def _execute(study: Study, config: Any, run: RunFolder) -> StudyOutcome:
+def scale_of(overrides: Mapping[str, str], study: str, quick: bool) -> str:
+    """The scale a study runs at: ``"quick"``, or the ``scale`` override (study-specific first)."""
+    if quick:
+        return "quick"
+    return overrides.get(f"{study}.scale", overrides.get("scale", "default"))
+
+
+def _execute(study: Study, config: Any, run: RunFolder, scale: str) -> StudyOutcome:
     started = time.perf_counter()
     try:
         results = study.run(config, run)
-        run.write_json("results.json", results)
-        run.write_json("timings.json", {"run_seconds": time.perf_counter() - started})
-        verdicts = rebuild_report(run.path) if run.writes else []
-        return StudyOutcome(study.name, run.path, "ok", verdicts)
+        if not isinstance(results, study.results):
+            raise TypeError(
+                f"study {study.name}'s run returned {describe(results)}, not its {study.results.__name__}"
+            )
+        run.write_json("results.json", to_json(results))
+        timings: dict[str, Any] = {"run_seconds": time.perf_counter() - started}
+        if study.estimate is not None and scale == "default" and run.writes:
+            estimate = study.estimate(study.default_config(scale="paper"), run.device)
+            timings["paper_estimate"] = to_json(estimate)
+        run.write_json("timings.json", timings)
+        report = rebuild_report_of(run.path) if run.writes else None
+        verdicts = report.verdicts if report is not None else []
+        return StudyOutcome(study.name, run.path, "ok", verdicts, None, report, timings["run_seconds"])
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # a failed study is reported; the others still run
         log.error("study %s failed:\n%s", study.name, traceback.format_exc())
-        return StudyOutcome(study.name, run.path, "failed", [], f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        return StudyOutcome(study.name, run.path, "failed", [], error, None, time.perf_counter() - started)
 
 
 def run_studies(
@@ -155,31 +198,60 @@ def run_studies(
     for study in studies:
         folder = out_dir / f"{stamp}-{study.name}"
         run = RunFolder(folder, seed=seed, device=device, data_dir=data_dir, rank=rank)
-        settings = {"seed": seed, "device": device, "quick": quick, "data_dir": data_dir}
+        scale = scale_of(overrides or {}, study.name, quick)
+        settings = {"seed": seed, "device": device, "quick": quick, "scale": scale, "data_dir": data_dir}
         run.write_json(
             "config.json",
             {"study": study.name, "config": config_to_dict(configs[study.name]), "run": settings},
         )
-        run.write_json("env.json", environment(seed, device))
+        run.write_json("env.json", _environment(seed, device))
         log.info("study %s: %s", study.name, config_to_dict(configs[study.name]))
-        outcomes.append(_execute(study, configs[study.name], run))
+        outcomes.append(_execute(study, configs[study.name], run, scale))
     if rank == 0:
         _write_run_index(out_dir / stamp, outcomes)
     return outcomes
 
 
+def _environment(seed: int, device: str) -> dict[str, Any]:
+    """env.json: versions, device, seed, the number of processes and how batch norm computes its
+    statistics across them."""
+    return {
+        **environment(seed, device),
+        "world_size": world_size(),
+        "batchnorm": batchnorm_statistics(device),
+    }
+
+
+def _card(outcome: StudyOutcome) -> IndexCard:
+    study = STUDIES[outcome.study]
+    report = outcome.report
+    settings = _read_settings(outcome.folder)
+    return IndexCard(
+        study=outcome.study,
+        title=study.summary,
+        folder=outcome.folder,
+        status=outcome.status if outcome.error is None else f"failed: {outcome.error}",
+        paper=report.paper if report else "",
+        claim=report.claim if report else "",
+        verdicts=outcome.verdicts,
+        seconds=outcome.seconds,
+        budget_minutes=study.budget_minutes,
+        scale=settings.get("scale", "default"),
+        device=settings.get("device", "cpu"),
+        key_figure=report.key if report else None,
+    )
+
+
+def _read_settings(folder: Path) -> dict[str, Any]:
+    try:
+        saved = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return saved.get("run", {}) if isinstance(saved, dict) else {}
+
+
 def _write_run_index(index_dir: Path, outcomes: Sequence[StudyOutcome]) -> None:
-    entries = [
-        {
-            "study": o.study,
-            "title": STUDIES[o.study].summary,
-            "folder": f"../{o.folder.name}",
-            "status": o.status if o.error is None else f"failed: {o.error}",
-            "verdicts": o.verdicts,
-        }
-        for o in outcomes
-    ]
-    write_index(index_dir / "index.html", entries)
+    write_index(index_dir / "index.html", [_card(o) for o in outcomes])
 
 
 def _run_dir(run_dir: Any) -> Path:
@@ -234,7 +306,9 @@ def resume(run_dir: str | Path) -> StudyOutcome:
         run_dir, seed=settings["seed"], device=settings["device"], data_dir=settings["data_dir"], rank=rank
     )
     run.log_metrics(event="resumed")
-    outcome = _execute(study, config, run)
+    outcome = _execute(
+        study, config, run, settings.get("scale", "quick" if settings.get("quick") else "default")
+    )
     if rank == 0:
         stamp = run_dir.name.removesuffix(f"-{study.name}")
         _write_run_index(run_dir.parent / stamp, [outcome])
@@ -243,14 +317,24 @@ def resume(run_dir: str | Path) -> StudyOutcome:
 
 def rebuild_report(run_dir: str | Path) -> list[Verdict]:
     """Rewrite a run's plots and reports from its saved config and results; return its verdicts."""
+    return rebuild_report_of(run_dir).verdicts
+
+
+def rebuild_report_of(run_dir: str | Path) -> Report:
+    """Rewrite a run's plots and reports from its saved config, results and timings; return the report."""
     run_dir = _run_dir(run_dir)
-    study, config, _ = _load_run(run_dir)
+    study, config, settings = _load_run(run_dir)
     results_path = run_dir / "results.json"
     if not results_path.is_file():
         raise ConfigError(
             f"run_dir {run_dir} has no results.json: the run did not finish (resume it with --resume)"
         )
-    results = _read_json(results_path, run_dir)
+    try:
+        results = from_json(study.results, _read_json(results_path, run_dir), "results.json")
+    except (ResultsError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"run_dir {run_dir}: results.json does not hold the results of a {study.name} run ({exc})"
+        ) from None
     (run_dir / "plots").mkdir(exist_ok=True)
     try:
         report = study.report(config, results, run_dir / "plots")
@@ -260,11 +344,48 @@ def rebuild_report(run_dir: str | Path) -> list[Verdict]:
             f"({type(exc).__name__}: {exc})"
         ) from None
     report.settings = config_to_dict(config)
+    report.facts = _facts(study, run_dir, settings)
     undecided = sum(v.status == Status.NOT_MEASURABLE for v in report.verdicts)
     if undecided:
         report.notes.append(
             f"{undecided} verdict(s) could not be decided: the rule needs at least {MIN_SEEDS} finite "
-            "values. Run at the default scale (without --quick), or raise the seeds with --set seeds=N."
+            "values that vary (or a stated reason why they cannot). Run at the default scale (without "
+            "--quick), or raise the seeds with --set seeds=N."
         )
     write_report(report, run_dir)
-    return report.verdicts
+    return report
+
+
+def _facts(study: Study, run_dir: Path, settings: dict[str, Any]) -> list[str]:
+    """What timings.json and env.json say about the run, in sentences."""
+    facts = []
+    scale = settings.get("scale", "quick" if settings.get("quick") else "default")
+    timings_path = run_dir / "timings.json"
+    timings = _read_json(timings_path, run_dir) if timings_path.is_file() else {}
+    if isinstance(timings.get("run_seconds"), (int, float)):
+        minutes = timings["run_seconds"] / 60
+        budget = (
+            f" (its budget at the default scale: {study.budget_minutes:g} min on 2 CPU cores)"
+            if scale == "default"
+            else ""
+        )
+        facts.append(
+            f"The study took {minutes:.3g} min at the {scale} scale on {settings.get('device')}{budget}."
+        )
+    env_path = run_dir / "env.json"
+    env = _read_json(env_path, run_dir) if env_path.is_file() else {}
+    if isinstance(env, dict) and env.get("world_size", 1) > 1:
+        facts.append(
+            f"It ran in {env['world_size']} processes under torchrun; batch norm: {env.get('batchnorm')}."
+        )
+    estimate = timings.get("paper_estimate")
+    if isinstance(estimate, dict):
+        try:
+            cost = from_json(CostEstimate, estimate, "timings.json paper_estimate")
+        except (ResultsError, ValueError):
+            cost = None
+        if cost is not None:
+            facts.append(
+                f"The paper preset (--set scale=paper) would take {cost.in_words()}: an estimate, not a run."
+            )
+    return facts

@@ -1,13 +1,15 @@
 """Study configs: frozen dataclasses, overridden by ``--set key=value`` with type checks.
 
+A config may nest dataclasses (its training settings, say); their fields are addressed by dotted keys,
+``train.epochs``.
+
 >>> from dataclasses import dataclass
 >>> @dataclass(frozen=True)
 ... class Demo:
 ...     epochs: int = 3
 ...     sizes: tuple[int, ...] = (10, 20)
-...     name: str = "x"
 >>> apply_overrides(Demo(), {"epochs": "5", "sizes": "8,16,32"})
-Demo(epochs=5, sizes=(8, 16, 32), name='x')
+Demo(epochs=5, sizes=(8, 16, 32))
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from typing import Any
 
 from eqlab._arguments import describe
 
-__all__ = ["ConfigError", "apply_overrides", "config_to_dict", "parse_assignments"]
+__all__ = [
+    "ConfigError",
+    "apply_overrides",
+    "config_keys",
+    "config_to_dict",
+    "parse_assignments",
+    "replace_path",
+]
 
 
 class ConfigError(ValueError):
@@ -70,13 +79,43 @@ def _parse(text: str, annotation: Any, key: str) -> Any:
     return _parse_scalar(text, annotation, key)
 
 
+def config_keys(config: Any) -> list[str]:
+    """Every key ``--set`` accepts for the dataclass ``config`` (or type): its fields, and the dotted
+    keys of the fields of nested dataclasses."""
+    kind = config if isinstance(config, type) else type(config)
+    hints = typing.get_type_hints(kind)
+    keys = []
+    for f in dataclasses.fields(kind):
+        inner = hints[f.name]
+        if isinstance(inner, type) and dataclasses.is_dataclass(inner):
+            keys += [f"{f.name}.{k}" for k in config_keys(inner)]
+        else:
+            keys.append(f.name)
+    return keys
+
+
+def replace_path(config: Any, key: str, value: Any) -> Any:
+    """A copy of ``config`` with the (dotted) ``key`` set to ``value``, nested dataclasses rebuilt."""
+    head, dot, rest = key.partition(".")
+    if dot:
+        return dataclasses.replace(config, **{head: replace_path(getattr(config, head), rest, value)})
+    return dataclasses.replace(config, **{head: value})
+
+
+def _annotation(kind: type, key: str) -> Any:
+    head, dot, rest = key.partition(".")
+    hint = typing.get_type_hints(kind)[head]
+    return _annotation(hint, rest) if dot else hint
+
+
 def apply_overrides(config: Any, overrides: Mapping[str, str]) -> Any:
-    """A copy of the dataclass ``config`` with string ``overrides`` parsed to each field's type.
+    """A copy of the dataclass ``config`` with string ``overrides`` parsed to each field's type; a dotted
+    key (``train.epochs``) sets a field of a nested dataclass.
 
     Raises
     ------
     ConfigError
-        for an unknown key (listing the valid ones) or an unparsable value.
+        for an unknown key (listing the valid ones), an unparsable value, or one the settings refuse.
     """
     if not dataclasses.is_dataclass(config) or isinstance(config, type):
         raise TypeError(f"config must be a dataclass instance, got {describe(config)}")
@@ -85,13 +124,17 @@ def apply_overrides(config: Any, overrides: Mapping[str, str]) -> Any:
     for key, value in overrides.items():
         if not isinstance(value, str):
             raise TypeError(f"overrides[{key!r}] must be a string to parse, got {describe(value)}")
-    hints = typing.get_type_hints(type(config))
-    fields = {f.name for f in dataclasses.fields(config)}
-    unknown = sorted(set(overrides) - fields)
+    keys = config_keys(config)
+    unknown = sorted(set(overrides) - set(keys))
     if unknown:
-        raise ConfigError(f"unknown config key(s) {unknown}; valid keys: {', '.join(sorted(fields))}")
-    parsed = {key: _parse(value, hints[key], key) for key, value in overrides.items()}
-    return check_ranges(dataclasses.replace(config, **parsed))
+        raise ConfigError(f"unknown config key(s) {unknown}; valid keys: {', '.join(sorted(keys))}")
+    for key, value in overrides.items():
+        parsed = _parse(value, _annotation(type(config), key), key)
+        try:
+            config = replace_path(config, key, parsed)
+        except (TypeError, ValueError) as exc:  # a nested settings class checks its own values
+            raise ConfigError(f"{key}: {exc}") from None
+    return check_ranges(config)
 
 
 def check_ranges(config: Any) -> Any:
@@ -106,6 +149,9 @@ def check_ranges(config: Any) -> Any:
     """
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            check_ranges(value)
+            continue
         items = value if isinstance(value, tuple) else (value,)
         for item in items:
             if isinstance(item, bool) or not isinstance(item, (int, float)):
@@ -123,4 +169,6 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     """The config as a JSON-ready dict (tuples become lists)."""
     if not dataclasses.is_dataclass(config) or isinstance(config, type):
         raise TypeError(f"config must be a dataclass instance, got {describe(config)}")
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
+    from eqlab.runs._results import to_json
+
+    return dict(to_json(config))

@@ -20,18 +20,23 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import numpy as np
 import torch
 
-from eqlab._arguments import choice, integer
+from eqlab._arguments import choice, function, integer, string
 from eqlab._arguments import path as check_path
 from eqlab.runs._atomic import atomic_write_json
+from eqlab.runs._results import from_json, to_json
+from eqlab.runs._seeding import numpy_rng, seed_for, torch_generator
 
 __all__ = ["DEVICES", "RunFolder", "environment"]
 
 DEVICES = ("cpu", "cuda")
+T = TypeVar("T")
 
 
 def _git_commit() -> str | None:
@@ -166,7 +171,38 @@ class RunFolder:
     def save_unit(self, unit: str, result: Any) -> None:
         """Save a finished work unit's result (its final checkpoint stays as the trained model)."""
         if self.writes:
-            atomic_write_json(self.path / "units" / f"{unit}.json", result)
+            atomic_write_json(self.path / "units" / f"{unit}.json", to_json(result))
+
+    def unit(self, name: str, compute: Callable[[], T], kind: type[T] | None = None) -> T:
+        """The result of the work unit ``name``: read back when a finished run (or an earlier pass of
+        this one) saved it, else ``compute()``, saved, then returned.
+
+        ``kind`` (a dataclass type, or any type `from_json` reads) types the saved result; without it the
+        result must be plain JSON values. Every rank computes (training takes every rank); only rank 0
+        saves.
+        """
+        name = string(name, "name")
+        if any(sep in name for sep in ("/", "\\")) or name in (".", ".."):
+            raise ValueError(f"name must be a plain name (it names a file in units/), got {name!r}")
+        function(compute, "compute")
+        saved = self.unit_result(name)
+        if saved is not None:
+            return from_json(kind, saved, f"units/{name}.json") if kind is not None else saved
+        result = compute()
+        self.save_unit(name, result)
+        return result
+
+    def seed_for(self, *names: str | int) -> int:
+        """The seed of the stream ``names`` of this run (`eqlab.runs._seeding.seed_for`)."""
+        return seed_for(self.seed, *names)
+
+    def generator(self, *names: str | int) -> torch.Generator:
+        """A CPU torch generator for the stream ``names`` of this run."""
+        return torch_generator(self.seed, *names)
+
+    def rng(self, *names: str | int) -> np.random.Generator:
+        """A numpy generator for the stream ``names`` of this run."""
+        return numpy_rng(self.seed, *names)
 
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r}, seed={self.seed}, device={self.device!r})"

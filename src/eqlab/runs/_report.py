@@ -1,8 +1,8 @@
 """Reports: what a study claims, what this run measured, the verdicts, the tables and plots behind them.
 
 A study turns its saved results into a `Report`; this module writes it as ``report.md`` (plots linked)
-and ``report.html`` (self-contained: plots embedded as base64 PNG), and writes the ``index.html`` that
-links every study of one ``eqlab run``.
+and ``report.html`` (self-contained: plots embedded as base64 PNG). Verdicts are shown in two groups,
+findings and demonstrations, under a sentence that counts them (`judging_sentence`).
 """
 
 from __future__ import annotations
@@ -22,14 +22,15 @@ import torch
 from eqlab._arguments import describe, string
 from eqlab._arguments import path as check_path
 from eqlab.runs._atomic import atomic_write_text
-from eqlab.runs._verdict import Verdict
+from eqlab.runs._verdict import CONFIDENCE, Kind, Status, Verdict
 
-__all__ = ["Figure", "Report", "Table", "format_number", "write_index", "write_report"]
+__all__ = ["Figure", "Report", "Table", "format_number", "judging_sentence", "status_counts", "write_report"]
 
 _STATUS_COLOURS = {
-    "supported": "#1a7f37",
-    "not supported": "#b42318",
-    "not measurable at this scale": "#9a6700",
+    Status.SUPPORTED: "#1a7f37",
+    Status.CONTRADICTED: "#b42318",
+    Status.INCONCLUSIVE: "#9a6700",
+    Status.NOT_MEASURABLE: "#57606a",
 }
 
 
@@ -110,16 +111,28 @@ class Report:
     figures: list[Figure] = field(default_factory=list)
     """The `Figure` items, in the order shown."""
     notes: list[str] = field(default_factory=list)
-    """Further remarks, one paragraph each."""
+    """Further remarks, one paragraph each; a remark about an outcome is built from the results."""
+    key_figure: str | None = None
+    """The file name of the figure the run index shows (default: the first figure)."""
     settings: dict[str, Any] = field(default_factory=dict)
     """The configuration the run used (filled in by the runner)."""
+    facts: list[str] = field(default_factory=list)
+    """About the run itself: its time, its device, the paper preset's estimated cost (filled in by the
+    runner from timings.json)."""
 
     def __post_init__(self) -> None:
         string(self.study, "study")
         string(self.title, "title")
         for name in ("paper", "claim", "measured"):
             string(getattr(self, name), name, empty=True)
-        for name, kind in (("verdicts", Verdict), ("tables", Table), ("figures", Figure), ("notes", str)):
+        kinds = (
+            ("verdicts", Verdict),
+            ("tables", Table),
+            ("figures", Figure),
+            ("notes", str),
+            ("facts", str),
+        )
+        for name, kind in kinds:
             items = getattr(self, name)
             if not isinstance(items, (list, tuple)):
                 raise TypeError(f"{name} must be a list of {kind.__name__}, got {describe(items)}")
@@ -130,6 +143,46 @@ class Report:
         if not isinstance(self.settings, Mapping):
             raise TypeError(f"settings must be a dict of name -> value, got {describe(self.settings)}")
         self.settings = dict(self.settings)
+        names = [f.filename for f in self.figures]
+        if self.key_figure is not None and self.key_figure not in names:
+            raise ValueError(f"key_figure must be one of the figures {names}, got {self.key_figure!r}")
+
+    @property
+    def findings(self) -> list[Verdict]:
+        """The verdicts on claims that test the paper (`Kind.FINDING`)."""
+        return [v for v in self.verdicts if v.kind is Kind.FINDING]
+
+    @property
+    def demonstrations(self) -> list[Verdict]:
+        """The verdicts on claims true by construction (`Kind.DEMONSTRATION`)."""
+        return [v for v in self.verdicts if v.kind is Kind.DEMONSTRATION]
+
+    @property
+    def key(self) -> str | None:
+        """The file name of the figure the run index shows."""
+        return self.key_figure or (self.figures[0].filename if self.figures else None)
+
+
+def status_counts(verdicts: list[Verdict]) -> dict[str, int]:
+    """How many verdicts have each `Status`, in the order of `Status`."""
+    return {str(s): sum(v.status is s for v in verdicts) for s in Status}
+
+
+def judging_sentence(report: Report) -> str:
+    """How many claims the report judges, of which kind, at what level, and with what outcome."""
+    findings, demos = report.findings, report.demonstrations
+
+    def counts(verdicts: list[Verdict]) -> str:
+        parts = [f"{n} {status}" for status, n in status_counts(verdicts).items() if n]
+        return ", ".join(parts) if parts else "none"
+
+    level = f"{CONFIDENCE:.0%}"
+    return (
+        f"This run judges {len(findings)} finding(s) ({counts(findings)}) and {len(demos)} "
+        f"demonstration(s) ({counts(demos)}). Each claim is judged on its own by a two-sided {level} "
+        "Student-t interval of the mean over seeds; there is no family-wise correction, so among many "
+        f"findings about {1 - CONFIDENCE:.0%} of the decided ones could fall on the wrong side by chance."
+    )
 
 
 def _check_cell(value: Any, name: str) -> Any:
@@ -173,11 +226,28 @@ def _interval(v: Verdict) -> str:
 def to_markdown(report: Report) -> str:
     """The report as Markdown (plots referenced as ``plots/<file>``)."""
     lines = [f"# {report.title}", "", f"*{report.paper}*", "", "## The claim", "", report.claim, ""]
-    lines += ["## What this run measured", "", report.measured, "", "## Verdicts", ""]
-    lines += ["| claim | verdict | measured | rule |", "| --- | --- | --- | --- |"]
-    for v in report.verdicts:
-        side = ">" if v.direction == "greater" else "<"
-        lines.append(f"| {v.claim} | **{v.status}** | {_interval(v)} | {side} {v.threshold:g}: {v.detail} |")
+    lines += [
+        "## What this run measured",
+        "",
+        report.measured,
+        "",
+        "## Verdicts",
+        "",
+        judging_sentence(report),
+    ]
+    for title, verdicts in _verdict_sections(report):
+        lines += [
+            "",
+            f"### {title}",
+            "",
+            "| claim | verdict | measured | rule |",
+            "| --- | --- | --- | --- |",
+        ]
+        for v in verdicts:
+            side = ">" if v.direction == "greater" else "<"
+            lines.append(
+                f"| {v.claim} | **{v.status}** | {_interval(v)} | {side} {v.threshold:g}: {v.detail} |"
+            )
     lines.append("")
     for table in report.tables:
         lines += [f"### {table.title}", "", "| " + " | ".join(table.headers) + " |"]
@@ -188,9 +258,22 @@ def to_markdown(report: Report) -> str:
         lines += [f"![{fig.caption}](plots/{fig.filename})", "", f"*{fig.caption}*", ""]
     if report.notes:
         lines += ["## Notes on scale and method", ""] + [f"- {n}" for n in report.notes] + [""]
+    if report.facts:
+        lines += ["## This run", ""] + [f"- {n}" for n in report.facts] + [""]
     if report.settings:
         lines += ["## Settings", "", "```"] + [f"{k} = {v}" for k, v in report.settings.items()] + ["```", ""]
     return "\n".join(lines)
+
+
+def _verdict_sections(report: Report) -> list[tuple[str, list[Verdict]]]:
+    sections = [
+        ("Findings: claims this run tests", report.findings),
+        (
+            "Demonstrations: true by construction, shown to work (not tests of the paper)",
+            report.demonstrations,
+        ),
+    ]
+    return [(title, verdicts) for title, verdicts in sections if verdicts]
 
 
 _CSS = """
@@ -218,17 +301,21 @@ def to_html(report: Report, plots: Path) -> str:
         f"<h1>{html.escape(report.title)}</h1><p class='paper'>{html.escape(report.paper)}</p>",
         f"<h2>The claim</h2><p>{html.escape(report.claim)}</p>",
         f"<h2>What this run measured</h2><p>{html.escape(report.measured)}</p>",
-        "<h2>Verdicts</h2><table><tr><th>claim</th><th>verdict</th><th>measured</th><th>rule</th></tr>",
+        f"<h2>Verdicts</h2><p>{html.escape(judging_sentence(report))}</p>",
     ]
-    for v in report.verdicts:
-        colour = _STATUS_COLOURS.get(v.status, "#1f2328")
-        side = "&gt;" if v.direction == "greater" else "&lt;"
-        parts.append(
-            f"<tr><td>{html.escape(v.claim)}</td><td class='status' style='color:{colour}'>{v.status}</td>"
-            f"<td>{html.escape(_interval(v))}</td>"
-            f"<td>{side} {v.threshold:g}: {html.escape(v.detail)}</td></tr>"
-        )
-    parts.append("</table>")
+    for title, verdicts in _verdict_sections(report):
+        parts.append(f"<h3>{html.escape(title)}</h3>")
+        parts.append("<table><tr><th>claim</th><th>verdict</th><th>measured</th><th>rule</th></tr>")
+        for v in verdicts:
+            colour = _STATUS_COLOURS.get(v.status, "#1f2328")
+            side = "&gt;" if v.direction == "greater" else "&lt;"
+            parts.append(
+                f"<tr><td>{html.escape(v.claim)}</td>"
+                f"<td class='status' style='color:{colour}'>{v.status}</td>"
+                f"<td>{html.escape(_interval(v))}</td>"
+                f"<td>{side} {v.threshold:g}: {html.escape(v.detail)}</td></tr>"
+            )
+        parts.append("</table>")
     for table in report.tables:
         parts.append(f"<h3>{html.escape(table.title)}</h3><table><tr>")
         parts += [f"<th>{html.escape(h)}</th>" for h in table.headers]
@@ -250,6 +337,10 @@ def to_html(report: Report, plots: Path) -> str:
         parts.append("<h2>Notes on scale and method</h2><ul>")
         parts += [f"<li>{html.escape(n)}</li>" for n in report.notes]
         parts.append("</ul>")
+    if report.facts:
+        parts.append("<h2>This run</h2><ul>")
+        parts += [f"<li>{html.escape(n)}</li>" for n in report.facts]
+        parts.append("</ul>")
     if report.settings:
         body = "\n".join(f"{k} = {v}" for k, v in report.settings.items())
         parts.append(f"<h2>Settings</h2><pre>{html.escape(body)}</pre>")
@@ -266,47 +357,3 @@ def write_report(report: Report, run_dir: Path) -> None:
         raise ValueError(f"run_dir must be a folder, got the file {run_dir}")
     atomic_write_text(run_dir / "report.md", to_markdown(report))
     atomic_write_text(run_dir / "report.html", to_html(report, run_dir / "plots"))
-
-
-def write_index(path: Path, entries: list[dict[str, Any]]) -> None:
-    """Write the ``index.html`` of one ``eqlab run``: one row per study with its verdicts and a link.
-
-    Each entry holds ``study``, ``title``, ``folder`` (relative link target), ``status`` (``"ok"`` or
-    ``"failed"``) and ``verdicts`` (list of `Verdict`).
-    """
-    _check_entries(entries)
-    rows = []
-    for e in entries:
-        verdicts = "<br>".join(
-            f"<span style='color:{_STATUS_COLOURS.get(v.status, '#1f2328')}'>{html.escape(v.status)}</span>: "
-            f"{html.escape(v.claim)}"
-            for v in e["verdicts"]
-        )
-        link = f"<a href='{html.escape(e['folder'])}/report.html'>{html.escape(e['title'])}</a>"
-        rows.append(f"<tr><td>{link}</td><td>{html.escape(e['status'])}</td><td>{verdicts}</td></tr>")
-    page = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>eqlab run</title><style>{_CSS}</style>"
-        "</head><body><h1>eqlab run</h1><table><tr><th>study</th><th>run</th><th>verdicts</th></tr>"
-        + "\n".join(rows)
-        + "</table></body></html>"
-    )
-    atomic_write_text(path, page)
-
-
-_INDEX_KEYS = ("study", "title", "folder", "status")
-
-
-def _check_entries(entries: Any) -> None:
-    if not isinstance(entries, (list, tuple)):
-        raise TypeError(f"entries must be a list of dicts, got {describe(entries)}")
-    for i, entry in enumerate(entries):
-        if not isinstance(entry, Mapping):
-            raise TypeError(f"entries[{i}] must be a dict, got {describe(entry)}")
-        missing = [k for k in (*_INDEX_KEYS, "verdicts") if k not in entry]
-        if missing:
-            raise ValueError(f"entries[{i}] lacks {missing}")
-        for key in _INDEX_KEYS:
-            string(entry[key], f"entries[{i}][{key!r}]", empty=True)
-        verdicts = entry["verdicts"]
-        if not isinstance(verdicts, (list, tuple)) or not all(isinstance(v, Verdict) for v in verdicts):
-            raise TypeError(f"entries[{i}]['verdicts'] must be a list of Verdict, got {describe(verdicts)}")

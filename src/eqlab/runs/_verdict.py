@@ -1,19 +1,27 @@
-"""The one rule by which every report decides whether a paper's claim is supported.
+"""The one rule by which every report decides a paper's claim, and the one interval it uses.
 
 A claim is a statement about a quantity measured once per seed, with a threshold and a direction
-("the MLP's test error minus the equivariant net's is greater than 0"). With at least ``min_seeds``
-values, the mean and a two-sided 95% Student-t interval are computed; the claim is **supported** only
-when the whole interval lies on the claimed side of the threshold, **not supported** otherwise (the
-interval straddles it, or lies on the other side); with fewer seeds, or non-finite values, it is
-**not measurable at this scale**.
+("the MLP's test error minus the equivariant net's is greater than 0"). From the per-seed values,
+`mean_interval` gives the mean and its two-sided 95% Student-t interval, and `judge` decides:
+
+- **supported**: the whole interval lies on the claimed side of the threshold;
+- **contradicted**: the whole interval lies on the other side;
+- **inconclusive**: the interval contains the threshold;
+- **not measurable**: fewer than ``min_seeds`` values, a non-finite one, or values that do not vary
+  (a zero-width interval is no evidence) unless the claim states why they cannot vary (``exact``).
+
+Each claim is also a *finding* (its outcome could have gone either way) or a *demonstration* (true by
+construction: it shows the mechanism works, it does not test the paper); reports keep them apart.
 
 >>> v = judge("gap", [0.30, 0.25, 0.28, 0.31], threshold=0.0, direction="greater")
 >>> v.status, round(v.low, 3) > 0
 (<Status.SUPPORTED: 'supported'>, True)
->>> judge("gap", [0.1, -0.2, 0.05], threshold=0.0).status == "not supported"
-True
->>> str(judge("gap", [0.1, 0.2], threshold=0.0).status)
-'not measurable at this scale'
+>>> str(judge("gap", [0.1, -0.2, 0.05], threshold=0.0).status)
+'inconclusive'
+>>> str(judge("gap", [-0.3, -0.25, -0.28], threshold=0.0).status)
+'contradicted'
+>>> str(judge("gap", [1e-9] * 3, threshold=0.0).status)
+'not measurable'
 """
 
 from __future__ import annotations
@@ -29,10 +37,10 @@ import numpy as np
 from eqlab._arguments import choice, describe, integer, real, string
 from eqlab._options import Option
 
-__all__ = ["CONFIDENCE", "MIN_SEEDS", "Status", "Verdict", "judge"]
+__all__ = ["CONFIDENCE", "MIN_SEEDS", "Kind", "Status", "Verdict", "judge", "mean_interval"]
 
 CONFIDENCE = 0.95
-"""The confidence of the two-sided Student-t interval of `judge`."""
+"""The confidence of the two-sided Student-t interval of `mean_interval` and `judge`."""
 MIN_SEEDS = 3
 """The fewest per-seed values from which `judge` decides a claim."""
 
@@ -42,10 +50,23 @@ class Status(Option):
 
     SUPPORTED = "supported"
     """The whole 95% interval of the mean lies on the claimed side of the threshold."""
-    NOT_SUPPORTED = "not supported"
-    """The interval contains the threshold, or lies on the other side of it."""
-    NOT_MEASURABLE = "not measurable at this scale"
-    """Fewer values than ``min_seeds``, or a value that is NaN or infinite."""
+    CONTRADICTED = "contradicted"
+    """The whole 95% interval lies on the other side of the threshold."""
+    INCONCLUSIVE = "inconclusive"
+    """The 95% interval contains the threshold: too wide to say."""
+    NOT_MEASURABLE = "not measurable"
+    """Fewer values than ``min_seeds``, a value that is NaN or infinite, or no spread without a stated
+    reason why there can be none."""
+
+
+class Kind(Option):
+    """Whether a claim tests something or shows something built to hold (`Verdict.kind`)."""
+
+    FINDING = "finding"
+    """The outcome could have gone either way: the run tests the paper's claim."""
+    DEMONSTRATION = "demonstration"
+    """True by construction (an exactly equivariant layer, a network built to satisfy the claim): the run
+    shows the mechanism works and would catch a bug, but it does not test the paper."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +76,9 @@ class Verdict:
     claim: str
     """The claim, in words."""
     status: Status
-    """The `Status`: supported, not supported, or not measurable at this scale."""
+    """The `Status`: supported, contradicted, inconclusive or not measurable."""
     mean: float
-    """The mean of the per-seed values (NaN when not measurable)."""
+    """The mean of the per-seed values (NaN when there are none)."""
     low: float
     """The lower end of the two-sided 95% Student-t interval of the mean (NaN when not measurable)."""
     high: float
@@ -70,11 +91,21 @@ class Verdict:
     """``"greater"`` or ``"less"``: the claim is that the quantity is greater or less than ``threshold``."""
     detail: str
     """Why, in words (where the interval lies, and on how many values)."""
+    kind: Kind = Kind.FINDING
+    """A finding or a demonstration (`Kind`)."""
+    exact: str | None = None
+    """Why the values cannot vary, when the claim states it (then a zero spread is decided)."""
+
+    @property
+    def decided(self) -> bool:
+        """Whether the claim was supported or contradicted."""
+        return self.status in (Status.SUPPORTED, Status.CONTRADICTED)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         out = asdict(self)
         out["status"] = str(self.status)
+        out["kind"] = str(self.kind)
         out["values"] = list(self.values)
         return out
 
@@ -82,7 +113,31 @@ class Verdict:
     def from_dict(cls, data: dict[str, Any]) -> Verdict:
         """Inverse of `to_dict`."""
         status = Status.parse(data["status"], "status")
-        return cls(**{**data, "status": status, "values": tuple(data["values"])})
+        kind = Kind.parse(data.get("kind", "finding"), "kind")
+        return cls(**{**data, "status": status, "kind": kind, "values": tuple(data["values"])})
+
+
+def mean_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """``(mean, low, high)``: the mean of ``values`` and its two-sided Student-t interval.
+
+    With one value the interval is ``(nan, nan)``; with none, everything is NaN.
+
+    >>> mean_interval([1.0, 2.0, 3.0])[0]
+    2.0
+    """
+    vals = _values(values)
+    confidence = real(confidence, "confidence", minimum=0.0, maximum=1.0)
+    n = len(vals)
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    mean = math.fsum(vals) / n
+    if n == 1:
+        return mean, math.nan, math.nan
+    from scipy import stats
+
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in vals) / (n - 1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    return mean, mean - half, mean + half
 
 
 def judge(
@@ -91,6 +146,9 @@ def judge(
     threshold: float = 0.0,
     direction: str = "greater",
     min_seeds: int = MIN_SEEDS,
+    *,
+    kind: Kind | str = Kind.FINDING,
+    exact: str | None = None,
 ) -> Verdict:
     """Decide ``claim``: is the per-seed quantity ``values`` reliably ``direction`` than ``threshold``?
 
@@ -107,40 +165,53 @@ def judge(
         ``"greater"`` or ``"less"``.
     min_seeds
         The fewest values to decide from (at least 2).
+    kind
+        A `Kind`: ``"finding"`` (default) or ``"demonstration"`` (true by construction).
+    exact
+        Why the values cannot vary, if they cannot (for example, a floored error of an exact
+        computation); without it, values of zero spread are not measurable.
 
     Returns
     -------
     Verdict
-        `Status.SUPPORTED` when the whole two-sided 95% Student-t interval of the mean lies on the
-        claimed side of ``threshold``, `Status.NOT_SUPPORTED` otherwise, `Status.NOT_MEASURABLE` with
-        fewer than ``min_seeds`` values or a non-finite one; with the mean, the interval and why.
+        The `Status` by the rule of this module, with the mean, the interval and why.
     """
     claim = string(claim, "claim")
     vals = _values(values)
     threshold = real(threshold, "threshold")
     direction = choice(direction, "direction", ("greater", "less"))
     min_seeds = integer(min_seeds, "min_seeds", minimum=2)
+    kind = Kind.parse(kind, "kind")
+    if exact is not None:
+        exact = string(exact, "exact")
     n = len(vals)
-    mean = sum(vals) / n if n else math.nan
-    if n < min_seeds or not all(math.isfinite(v) for v in vals):
-        reason = f"{n} seed(s), at least {min_seeds} needed" if n < min_seeds else "non-finite values"
-        nan = math.nan
-        return Verdict(claim, Status.NOT_MEASURABLE, mean, nan, nan, vals, threshold, direction, reason)
-    from scipy import stats
 
-    sd = math.sqrt(sum((v - mean) ** 2 for v in vals) / (n - 1))
-    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * sd / math.sqrt(n)
-    low, high = mean - half, mean + half
+    def verdict(status: Status, low: float, high: float, detail: str) -> Verdict:
+        mean = math.fsum(vals) / n if n else math.nan
+        return Verdict(claim, status, mean, low, high, vals, threshold, direction, detail, kind, exact)
+
+    nan = math.nan
+    if n < min_seeds:
+        return verdict(Status.NOT_MEASURABLE, nan, nan, f"{n} value(s), at least {min_seeds} needed")
+    if not all(math.isfinite(v) for v in vals):
+        return verdict(Status.NOT_MEASURABLE, nan, nan, f"non-finite values among the {n}")
+    _, low, high = mean_interval(vals)
+    if high - low == 0 and exact is None:
+        return verdict(
+            Status.NOT_MEASURABLE, nan, nan, f"the {n} values do not vary, and no reason is stated why"
+        )
     side = ">" if direction == "greater" else "<"
     holds = low > threshold if direction == "greater" else high < threshold
     against = high < threshold if direction == "greater" else low > threshold
     if holds:
         status, detail = Status.SUPPORTED, f"the whole 95% interval is {side} {threshold:g}"
     elif against:
-        status, detail = Status.NOT_SUPPORTED, f"the whole 95% interval is on the other side of {threshold:g}"
+        status, detail = Status.CONTRADICTED, f"the whole 95% interval is on the other side of {threshold:g}"
     else:
-        status, detail = Status.NOT_SUPPORTED, f"the 95% interval contains {threshold:g}"
-    return Verdict(claim, status, mean, low, high, vals, threshold, direction, f"{detail} ({n} values)")
+        status, detail = Status.INCONCLUSIVE, f"the 95% interval contains {threshold:g}"
+    if high - low == 0:
+        detail += f"; the values cannot vary: {exact}"
+    return verdict(status, low, high, f"{detail} ({n} values)")
 
 
 def _values(values: Any) -> tuple[float, ...]:

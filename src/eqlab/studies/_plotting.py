@@ -13,20 +13,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
-from scipy import stats
 
 from eqlab.runs._atomic import atomic_write_bytes
+from eqlab.runs._verdict import mean_interval
 
-__all__ = ["errorbar_plot", "mean_interval", "save_figure"]
+__all__ = ["errorbar_plot", "save_figure"]
 
 
-def mean_interval(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and the half-width of its 95% Student-t interval (0 for a single value)."""
-    arr = np.asarray(values, dtype=float)
-    if arr.size < 2:
-        return float(arr.mean()), 0.0
-    half = stats.t.ppf(0.975, arr.size - 1) * arr.std(ddof=1) / np.sqrt(arr.size)
-    return float(arr.mean()), float(half)
+def _mean_half(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95% interval (`eqlab.runs._verdict.mean_interval`; 0 for one value)."""
+    mean, low, high = mean_interval(values)
+    return mean, 0.0 if np.isnan(low) else (high - low) / 2
 
 
 def errorbar_plot(
@@ -41,7 +38,7 @@ def errorbar_plot(
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
     for label, points in series.items():
         xs = sorted(points)
-        stats_ = [mean_interval(points[x]) for x in xs]
+        stats_ = [_mean_half(points[x]) for x in xs]
         means = np.array([m for m, _ in stats_])
         halves = np.array([h for _, h in stats_])
         lower = np.minimum(halves, means * 0.999) if logy else halves  # keep log-scale bars positive
