@@ -409,12 +409,22 @@ def test_augment_draws_from_a_generator_seeded_by_the_seed() -> None:
 # ------------------------------------------------------------------ history and metrics
 
 
-def test_the_history_holds_the_mean_loss_of_each_epoch_and_the_epoch_count() -> None:
+def test_the_history_holds_the_mean_loss_of_each_epoch_the_epoch_count_and_the_batchnorm_mode() -> None:
     history = train(
         _linear(), _regression(), TrainSettings(epochs=3, batch_size=4), loss_fn=F.mse_loss, seed=0
     )
-    assert set(history) == {"train_loss", "epochs"}
+    assert set(history) == {"train_loss", "epochs", "batchnorm"}
     assert history["epochs"] == 3 and len(history["train_loss"]) == 3
+    assert history["batchnorm"] == "no batch norm" and type(history["batchnorm"]) is str
+
+
+def test_a_batchnorm_model_in_one_process_trains_as_it_is() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Tanh(), nn.Linear(4, 1)).double()
+    bn = model[1]
+    history = train(model, _regression(), TrainSettings(epochs=2, batch_size=4), loss_fn=F.mse_loss, seed=0)
+    assert history["batchnorm"] == "single process"
+    assert model[1] is bn and type(bn) is nn.BatchNorm1d and int(bn.num_batches_tracked) == 6
 
 
 def test_the_epoch_loss_is_the_mean_over_examples_not_over_batches() -> None:

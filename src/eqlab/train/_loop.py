@@ -6,6 +6,12 @@ Under ``torchrun`` (a process group initialised, see `eqlab.train._distributed`)
 those of one process with the same global batch. Without a process group the same sampler runs with
 one replica, so the global batches are the same sets of examples either way.
 
+Batch norm under a process group (`eqlab.train._batchnorm`): on CUDA the loop trains a view of the model
+with `SyncBatchNorm` (statistics over the global batch) and copies its state back into the model's own
+batch-norm modules before every checkpoint and on return; on CPU or gloo, where `SyncBatchNorm` cannot
+run, it keeps per-rank batch statistics. The caller's model keeps its module classes either way, and the
+history says which (``history["batchnorm"]``).
+
 Checkpoints are written every ``checkpoint_every`` epochs and after the last one (the trained
 model stays in the run folder); they hold the model, optimiser, scheduler,
 RNG states (global ones and the augmentation generator) and the epoch reached; the data order of
@@ -32,6 +38,7 @@ from eqlab._arguments import module as check_module
 from eqlab.runs._checkpoint import load_checkpoint, save_checkpoint
 from eqlab.runs._folder import RunFolder
 from eqlab.runs._progress import Progress
+from eqlab.train._batchnorm import batchnorm_mode, check_per_rank, revert_sync_batchnorm, training_view
 from eqlab.train._options import Optimizer, Schedule
 
 __all__ = ["TrainSettings", "train"]
@@ -181,7 +188,11 @@ def train(
     Returns
     -------
     dict
-        ``{"train_loss": [per-epoch mean loss], "epochs": n}``.
+        ``{"train_loss": [per-epoch mean loss], "epochs": n, "batchnorm": mode}``, the mode a
+        `BatchNormMode` string: ``"no batch norm"``, ``"single process"``, ``"per-rank statistics"`` (under
+        torchrun on CPU or gloo: each rank normalises by its local batch, the saved running statistics
+        are rank 0's) or ``"synchronised"`` (under torchrun on CUDA: trained as `SyncBatchNorm`, the model
+        keeps its own batch-norm classes).
     """
     check_module(model, "model")
     if next(model.parameters(), None) is None:
@@ -211,9 +222,8 @@ def train(
         )
     else:
         loader = DataLoader(data, batch_size=local_batch, sampler=sampler)
-    if world > 1:  # batch statistics over the global batch, as in one process
-        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    wrapped: nn.Module = DistributedDataParallel(model) if world > 1 else model
+    mode = batchnorm_mode(model)
+    check_per_rank(model, mode)
     optimizer = _optimizer(model, settings)
     scheduler = _scheduler(optimizer, settings, settings.epochs * len(loader))
     generator = torch.Generator().manual_seed(seed)
@@ -228,7 +238,12 @@ def train(
         history, start = list(state["history"]), int(state["epoch"])
         log.info("%s: resumed from epoch %d", unit, start)
 
-    with Progress(total=settings.epochs, description=unit, completed=start) as bar:
+    # on CUDA the view has SyncBatchNorm (the global batch's statistics, as in one process)
+    with (
+        training_view(model, mode) as net,
+        Progress(total=settings.epochs, description=unit, completed=start) as bar,
+    ):
+        wrapped: nn.Module = DistributedDataParallel(net) if world > 1 else net
         for epoch in range(start, settings.epochs):
             sampler.set_epoch(epoch)
             wrapped.train()
@@ -257,6 +272,7 @@ def train(
             bar.advance()
             last = epoch + 1 == settings.epochs
             if run is not None and run.writes and (last or (epoch + 1) % settings.checkpoint_every == 0):
+                revert_sync_batchnorm(net)  # the view's state into the model's own modules
                 save_checkpoint(
                     run.checkpoint_path(unit),
                     {
@@ -274,7 +290,7 @@ def train(
                 )
     if not all(math.isfinite(v) for v in history):
         log.warning("%s: the training loss became non-finite", unit)
-    return {"train_loss": history, "epochs": settings.epochs}
+    return {"train_loss": history, "epochs": settings.epochs, "batchnorm": mode.value}
 
 
 def _augmented(augment: Augment, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
