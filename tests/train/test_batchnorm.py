@@ -25,6 +25,7 @@ from eqlab.train._batchnorm import (
     sync_batchnorm,
     training_view,
 )
+from eqlab.train._distributed import batchnorm_statistics
 from eqlab.train._loop import TrainSettings, train
 
 
@@ -255,3 +256,19 @@ def test_train_in_the_synchronised_mode_trains_and_saves_as_without_it(
     _assert_equal_states(_state(model), _state(plain))
     saved = torch.load(tmp_path / "b" / "checkpoints" / "train.pt", weights_only=False)["model"]
     _assert_equal_states(saved, _state(plain))
+
+
+def test_the_run_level_record_names_the_mode_a_batchnorm_model_gets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert batchnorm_statistics("cpu") == batchnorm_statistics("cuda") == "single process"
+    monkeypatch.setenv("WORLD_SIZE", "2")  # under torchrun, before the process group is up
+    assert batchnorm_statistics("cpu") == "per-rank statistics"
+    if not torch.cuda.is_available():  # init_from_env would choose gloo
+        assert batchnorm_statistics("cuda") == "per-rank statistics"
+    _fake_group(monkeypatch, 2, "nccl")
+    assert (
+        batchnorm_statistics("cuda") == "synchronised"
+        and batchnorm_statistics("cpu") == "per-rank statistics"
+    )
+    monkeypatch.setattr(_batchnorm, "_device", lambda model: torch.device("cuda"))
+    assert batchnorm_statistics("cuda") == batchnorm_mode(_cnn()).value

@@ -33,7 +33,15 @@ from eqlab._arguments import describe
 from eqlab._arguments import module as check_module
 from eqlab._options import Option
 
-__all__ = ["BatchNormMode", "batchnorm_mode", "revert_sync_batchnorm", "sync_batchnorm", "training_view"]
+__all__ = [
+    "BatchNormMode",
+    "batchnorm_mode",
+    "check_per_rank",
+    "mode_for",
+    "revert_sync_batchnorm",
+    "sync_batchnorm",
+    "training_view",
+]
 
 _ORIGINAL = "_eqlab_replaces"
 """The attribute (outside ``_modules``, so not a submodule) by which a module of `sync_batchnorm`'s tree
@@ -84,9 +92,17 @@ def batchnorm_mode(model: nn.Module) -> BatchNormMode:
     check_module(model, "model")
     if not any(isinstance(m, _BatchNorm) for m in model.modules()):
         return BatchNormMode.NONE
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+    if not (dist.is_available() and dist.is_initialized()):
         return BatchNormMode.SINGLE
-    if _device(model).type == "cuda" and dist.get_backend() != "gloo":
+    return mode_for(dist.get_world_size(), _device(model).type, dist.get_backend())
+
+
+def mode_for(world: int, device_type: str, backend: str) -> BatchNormMode:
+    """The mode of a model with batch norm: ``"single process"`` in a world of one, ``"synchronised"`` for
+    CUDA parameters under a backend other than gloo, else ``"per-rank statistics"``."""
+    if world == 1:
+        return BatchNormMode.SINGLE
+    if device_type == "cuda" and backend != "gloo":
         return BatchNormMode.SYNCHRONISED
     return BatchNormMode.PER_RANK
 

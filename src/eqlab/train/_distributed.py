@@ -8,6 +8,7 @@ import torch
 import torch.distributed as dist
 
 from eqlab._arguments import choice
+from eqlab.train._batchnorm import mode_for
 
 __all__ = ["batchnorm_statistics", "init_from_env", "is_distributed", "rank", "world_size"]
 
@@ -46,12 +47,14 @@ def world_size() -> int:
 
 
 def batchnorm_statistics(device: str = "cpu") -> str:
-    """How `eqlab.train.train` computes batch-norm statistics in this run, in words (for env.json):
-    across processes on CUDA (SyncBatchNorm while training), per process on CPU (SyncBatchNorm needs
-    GPUs; gloo cannot run it), or in the one process."""
+    """How `eqlab.train.train` (and `eqlab.bayes.train_marglik`) treat batch norm in this run, for env.json:
+    the `BatchNormMode` a batch-norm model on ``device`` gets, as its string: ``"single process"``,
+    ``"synchronised"`` (CUDA under nccl: SyncBatchNorm while training, the model's own classes after) or
+    ``"per-rank statistics"`` (CPU or gloo: each rank's statistics of its share of the batch). The backend
+    is the process group's, or the one `init_from_env` would choose."""
     device = choice(device, "device", ("cpu", "cuda"))
-    if world_size() == 1:
-        return "one process: statistics of each batch"
-    if device == "cuda" and torch.cuda.is_available():
-        return "synchronised across processes (SyncBatchNorm while training, converted back after)"
-    return "per process: each rank's statistics of its share of the batch (SyncBatchNorm needs GPUs)"
+    if dist.is_available() and dist.is_initialized():
+        backend = str(dist.get_backend())
+    else:
+        backend = "nccl" if device == "cuda" and torch.cuda.is_available() else "gloo"
+    return mode_for(world_size(), device, backend).value
