@@ -4,7 +4,8 @@ reads: the run folder it writes, a failing study among others, resume, report re
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +22,33 @@ from eqlab.runs._verdict import judge
 
 
 @dataclass(frozen=True)
+class Train:
+    epochs: int = 2
+    lr: float = 0.1
+
+
+@dataclass(frozen=True)
 class CountConfig:
     units: int = 4
-    scale: float = 1.0
+    factor: float = 1.0
+    train: Train = field(default_factory=Train)
 
 
 @dataclass(frozen=True)
 class OtherConfig:
-    scale: float = 1.0
+    factor: float = 1.0
     seeds: int = 2
+    train: Train = field(default_factory=Train)
+
+
+@dataclass(frozen=True)
+class Values:
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Unit:
+    value: float
 
 
 class Ledger:
@@ -45,58 +64,68 @@ class Ledger:
 def _count_study(name: str, ledger: Ledger) -> Study:
     """A study of ``units`` work units, unit ``i`` worth ``scale * (1 + i / 10)``, resumable by unit."""
 
-    def run(config: CountConfig, folder: RunFolder) -> dict[str, Any]:
-        values, new = [], 0
-        for i in range(config.units):
-            unit = f"unit{i}"
-            saved = folder.unit_result(unit)
-            if saved is None:
-                saved = {"value": config.scale * (1 + i / 10) + folder.seed}
-                folder.save_unit(unit, saved)
-                ledger.computed.append(f"{name}/{unit}")
-                new += 1
-                if new == ledger.stop_after:
-                    raise KeyboardInterrupt(f"stopped after {unit}")
-            values.append(saved["value"])
-        return {"values": values}
+    def run(config: CountConfig, folder: RunFolder) -> Values:
+        new = 0
 
-    def report(config: CountConfig, results: dict[str, Any], plots: Path) -> Report:
+        def compute(i: int) -> Unit:
+            nonlocal new
+            ledger.computed.append(f"{name}/unit{i}")
+            new += 1
+            if new == ledger.stop_after:
+                folder.save_unit(f"unit{i}", Unit(config.factor * (1 + i / 10) + folder.seed))
+                raise KeyboardInterrupt(f"stopped after unit{i}")
+            return Unit(config.factor * (1 + i / 10) + folder.seed)
+
+        units = [folder.unit(f"unit{i}", lambda i=i: compute(i), Unit) for i in range(config.units)]
+        return Values(tuple(u.value for u in units))
+
+    def report(config: CountConfig, results: Values, plots: Path) -> Report:
         ledger.reports.append(name)
         return Report(
             name,
             f"The {name} study",
             "A paper",
             "every value is positive",
-            f"{len(results['values'])} values",
-            verdicts=[judge("values are positive", results["values"])],
+            f"{len(results.values)} values",
+            verdicts=[judge("values are positive", results.values)],
         )
 
-    return Study(name, f"{name}: counts units", CountConfig, run, report, 0.01, quick={"units": 2})
+    return Study(
+        name,
+        f"{name}: counts units",
+        CountConfig,
+        Values,
+        run,
+        report,
+        0.01,
+        quick={"units": 2},
+        paper={"units": 6, "train.epochs": 9},
+    )
 
 
 def _other_study(ledger: Ledger) -> Study:
     """A study with two values per run: too few for the verdict rule to decide."""
 
-    def run(config: OtherConfig, folder: RunFolder) -> dict[str, Any]:
+    def run(config: OtherConfig, folder: RunFolder) -> Values:
         ledger.computed.append("other")
-        return {"values": [config.scale] * config.seeds}
+        return Values((config.factor,) * config.seeds)
 
-    def report(config: OtherConfig, results: dict[str, Any], plots: Path) -> Report:
+    def report(config: OtherConfig, results: Values, plots: Path) -> Report:
         ledger.reports.append("other")
-        return Report("other", "The other study", "", "", "", verdicts=[judge("positive", results["values"])])
+        return Report("other", "The other study", "", "", "", verdicts=[judge("positive", results.values)])
 
-    return Study("other", "other: too few seeds", OtherConfig, run, report, 0.01)
+    return Study("other", "other: too few seeds", OtherConfig, Values, run, report, 0.01)
 
 
 def _broken_study(ledger: Ledger) -> Study:
-    def run(config: OtherConfig, folder: RunFolder) -> dict[str, Any]:
+    def run(config: OtherConfig, folder: RunFolder) -> Values:
         ledger.computed.append("broken")
         raise RuntimeError("the broken study broke")
 
-    def report(config: OtherConfig, results: dict[str, Any], plots: Path) -> Report:
+    def report(config: OtherConfig, results: Values, plots: Path) -> Report:
         raise AssertionError("a failed study has no report")
 
-    return Study("broken", "broken: always raises", OtherConfig, run, report, 0.01)
+    return Study("broken", "broken: always raises", OtherConfig, Values, run, report, 0.01)
 
 
 @pytest.fixture
@@ -131,14 +160,11 @@ def _json(path: Path) -> Any:
 
 
 def test_a_run_writes_the_resolved_config_and_the_run_settings(ledger: Ledger, tmp_path: Path) -> None:
-    runner.run_studies(["count"], overrides={"scale": "2.5"}, seed=3, out=tmp_path)
+    runner.run_studies(["count"], overrides={"factor": "2.5"}, seed=3, out=tmp_path)
     saved = _json(_folder(tmp_path, "count") / "config.json")
     assert saved["study"] == "count"
-    assert saved["config"] == {
-        "units": 4,
-        "scale": 2.5,
-    }
-    assert saved["run"] == {"seed": 3, "device": "cpu", "quick": False, "data_dir": None}
+    assert saved["config"] == {"units": 4, "factor": 2.5, "train": {"epochs": 2, "lr": 0.1}}
+    assert saved["run"] == {"seed": 3, "device": "cpu", "quick": False, "scale": "default", "data_dir": None}
 
 
 def test_a_run_writes_its_environment(ledger: Ledger, tmp_path: Path) -> None:
@@ -146,6 +172,7 @@ def test_a_run_writes_its_environment(ledger: Ledger, tmp_path: Path) -> None:
     env = _json(_folder(tmp_path, "count") / "env.json")
     assert env["seed"] == 3 and env["device"] == "cpu"
     assert {"eqlab", "python", "torch", "numpy", "git_commit"} <= set(env)
+    assert env["world_size"] == 1 and env["batchnorm"] == "single process"
 
 
 def test_a_run_writes_the_studys_results_and_its_timings_apart(ledger: Ledger, tmp_path: Path) -> None:
@@ -160,6 +187,10 @@ def test_a_run_writes_the_report_with_its_verdicts(ledger: Ledger, tmp_path: Pat
     folder = _folder(tmp_path, "count")
     assert outcome.status == "ok" and outcome.folder == folder and outcome.error is None
     assert [(v.claim, v.status) for v in outcome.verdicts] == [("values are positive", "supported")]
+    assert (
+        "This run judges 1 finding(s) (1 supported) and 0 demonstration(s) (none)"
+        in (folder / "report.md").read_text()
+    )
     assert "values are positive" in (folder / "report.md").read_text()
     assert "values are positive" in (folder / "report.html").read_text()
 
@@ -237,13 +268,13 @@ def test_resume_skips_the_finished_units_and_computes_the_rest(ledger: Ledger, t
 
 
 def test_a_resumed_run_ends_with_the_results_of_an_uninterrupted_one(ledger: Ledger, tmp_path: Path) -> None:
-    runner.run_studies(["count"], overrides={"scale": "3"}, seed=1, out=tmp_path / "whole")
-    folder = _interrupted(ledger, tmp_path / "broken", scale="3")
+    runner.run_studies(["count"], overrides={"factor": "3"}, seed=1, out=tmp_path / "whole")
+    folder = _interrupted(ledger, tmp_path / "broken", factor="3")
     runner.resume(folder)
     assert _json(folder / "results.json") == _json(_folder(tmp_path / "whole", "count") / "results.json")
-    assert (folder / "report.md").read_text() == (
-        _folder(tmp_path / "whole", "count") / "report.md"
-    ).read_text()
+    whole = (_folder(tmp_path / "whole", "count") / "report.md").read_text()
+    ran = (folder / "report.md").read_text()
+    assert ran.split("## This run")[0] == whole.split("## This run")[0]  # all but the run's own time
 
 
 def test_resume_records_the_resumption_in_the_metrics(ledger: Ledger, tmp_path: Path) -> None:
@@ -282,19 +313,29 @@ def test_rebuild_report_reads_the_results_file(ledger: Ledger, tmp_path: Path) -
     folder = _folder(tmp_path, "count")
     (folder / "results.json").write_text(json.dumps({"values": [-1.0, -1.1, -1.2]}))
     (verdict,) = runner.rebuild_report(folder)
-    assert verdict.status == "not supported" and verdict.values == (-1.0, -1.1, -1.2)
+    assert verdict.status == "contradicted" and verdict.values == (-1.0, -1.1, -1.2)
     assert "3 values" in (folder / "report.md").read_text()
 
 
 def test_rebuild_report_writes_the_config_into_the_report(ledger: Ledger, tmp_path: Path) -> None:
-    runner.run_studies(["count"], overrides={"scale": "2.5"}, out=tmp_path)
-    assert "scale = 2.5" in (_folder(tmp_path, "count") / "report.md").read_text()
+    runner.run_studies(["count"], overrides={"factor": "2.5"}, out=tmp_path)
+    assert "factor = 2.5" in (_folder(tmp_path, "count") / "report.md").read_text()
 
 
 def test_a_report_says_why_its_verdicts_are_undecided(ledger: Ledger, tmp_path: Path) -> None:
     runner.run_studies(["other"], out=tmp_path)
     report = (_folder(tmp_path, "other") / "report.md").read_text()
     assert "1 verdict(s) could not be decided: the rule needs at least 3 finite values" in report
+
+
+def test_rebuild_report_refuses_results_that_do_not_fit_the_studys_type(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    runner.run_studies(["count"], out=tmp_path)
+    folder = _folder(tmp_path, "count")
+    (folder / "results.json").write_text(json.dumps({"values": ["one"]}))
+    with pytest.raises(ConfigError, match=r"results.json.values\[0\] must be a number"):
+        runner.rebuild_report(folder)
 
 
 def test_rebuild_report_refuses_an_unfinished_run(ledger: Ledger, tmp_path: Path) -> None:
@@ -321,9 +362,44 @@ def test_the_index_shows_a_failed_study_with_its_error(ledger: Ledger, tmp_path:
     assert f"../{_folder(tmp_path, 'count').name}/report.html" in index
 
 
-def test_the_index_lists_each_studys_verdicts(ledger: Ledger, tmp_path: Path) -> None:
-    runner.run_studies(["count"], out=tmp_path)
-    assert "supported</span>: values are positive" in _index(tmp_path)
+def test_the_index_counts_each_studys_verdicts_by_outcome(ledger: Ledger, tmp_path: Path) -> None:
+    runner.run_studies(["count", "other"], out=tmp_path)
+    index = _index(tmp_path)
+    assert "1 supported</span>" in index and "1 not measurable</span>" in index
+    assert "findings: 1 supported, 1 not measurable." in index
+
+
+class _Page(HTMLParser):
+    """Collects the tags of a page and checks that every opened tag of a card is closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+        self.cards = 0
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ("meta", "br", "img"):
+            self.open.append(tag)
+        if tag == "div" and ("class", "card") in attrs:
+            self.cards += 1
+        self.links += [v for k, v in attrs if k in ("href", "src") and v]
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.open and self.open[-1] == tag, (self.open, tag)
+        self.open.pop()
+
+
+def test_the_index_parses_with_one_card_per_study_and_links_that_exist(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    runner.run_studies(["count", "other", "twin"], out=tmp_path)
+    (page,) = tmp_path.glob("*/index.html")
+    parser = _Page()
+    parser.feed(page.read_text())
+    assert parser.open == [] and parser.cards == 3
+    assert parser.links and all((page.parent / link).exists() for link in parser.links)
+    assert "min on cpu (budget 0.01 min on 2 CPU cores)" in page.read_text()
 
 
 # ------------------------------------------------------------------ selecting and configuring
@@ -343,8 +419,29 @@ def test_a_study_named_twice_is_refused(ledger: Ledger) -> None:
 
 def test_a_plain_override_applies_to_every_selected_study_with_that_key(ledger: Ledger) -> None:
     studies = runner.select_studies(["count", "other"])
-    configs = runner.resolve_configs(studies, {"scale": "4"}, quick=False)
-    assert configs["count"].scale == configs["other"].scale == 4.0
+    configs = runner.resolve_configs(studies, {"factor": "4", "train.epochs": "5"}, quick=False)
+    assert configs["count"].factor == configs["other"].factor == 4.0
+    assert configs["count"].train.epochs == configs["other"].train.epochs == 5
+
+
+def test_the_more_specific_key_wins(ledger: Ledger) -> None:
+    studies = runner.select_studies(["count", "other"])
+    overrides = {"count.train.epochs": "7", "train.epochs": "5"}
+    configs = runner.resolve_configs(studies, overrides, quick=False)
+    assert (configs["count"].train.epochs, configs["other"].train.epochs) == (7, 5)
+
+
+def test_scale_paper_applies_the_paper_preset_then_the_other_keys(ledger: Ledger, tmp_path: Path) -> None:
+    studies = runner.select_studies(["count", "other"])
+    configs = runner.resolve_configs(studies, {"scale": "paper", "count.units": "3"}, quick=False)
+    assert (configs["count"].units, configs["count"].train.epochs) == (3, 9)
+    assert configs["other"] == OtherConfig()  # no paper preset: its defaults
+    with pytest.raises(ConfigError, match="scale must be one of default, paper, got 'huge'"):
+        runner.resolve_configs(studies, {"scale": "huge"}, quick=False)
+    with pytest.raises(ConfigError, match="exclude each other"):
+        runner.resolve_configs(studies, {"scale": "paper"}, quick=True)
+    runner.run_studies(["count"], overrides={"scale": "paper"}, out=tmp_path)
+    assert _json(_folder(tmp_path, "count") / "config.json")["run"]["scale"] == "paper"
 
 
 def test_a_study_override_applies_to_that_study_only(ledger: Ledger) -> None:
@@ -354,7 +451,10 @@ def test_a_study_override_applies_to_that_study_only(ledger: Ledger) -> None:
 
 
 def test_an_unknown_override_is_refused_with_the_valid_keys(ledger: Ledger, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="unknown config key 'epochs'; valid keys: count: scale, units"):
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown config key 'epochs'; valid keys: count: factor, scale, train.epochs, train.lr, units",
+    ):
         runner.run_studies(["count"], overrides={"epochs": "3"}, out=tmp_path)
     assert not any(tmp_path.iterdir())
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+from collections import ChainMap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,37 +30,44 @@ def _folder() -> Path:
 @dataclass(frozen=True)
 class TinyConfig:
     seeds: int = 3
-    scale: float = 1.0
+    factor: float = 1.0
     sizes: tuple[int, ...] = (1, 2)
 
 
-def _tiny_run(config: TinyConfig, run: RunFolder) -> dict[str, Any]:
-    values = [config.scale * (1 + 0.1 * s) for s in range(config.seeds)]
-    run.save_unit("only", {"values": values})
-    return {"values": values}
+@dataclass(frozen=True)
+class TinyResults:
+    values: tuple[float, ...]
 
 
-def _tiny_report(config: TinyConfig, results: dict[str, Any], plots: Path) -> Report:
+def _tiny_run(config: TinyConfig, run: RunFolder) -> TinyResults:
+    values = tuple(config.factor * (1 + 0.1 * s) for s in range(config.seeds))
+    return run.unit("only", lambda: TinyResults(values), TinyResults)
+
+
+def _tiny_report(config: TinyConfig, results: TinyResults, plots: Path) -> Report:
     return Report(
         NAME,
         "The battery's tiny study",
         "none",
         "the values are positive",
         "three numbers",
-        verdicts=[judge("values are positive", results["values"])],
+        verdicts=[judge("values are positive", results.values)],
     )
 
 
-TINY = Study(NAME, "a tiny study for the bad-input battery", TinyConfig, _tiny_run, _tiny_report, 0.01)
+TINY = Study(
+    NAME, "a tiny study for the bad-input battery", TinyConfig, TinyResults, _tiny_run, _tiny_report, 0.01
+)
 
 
 @contextlib.contextmanager
 def _registered() -> Iterator[None]:
-    STUDIES[NAME] = TINY
+    saved = runner.STUDIES
+    runner.STUDIES = ChainMap({NAME: TINY}, STUDIES)  # type: ignore[assignment]
     try:
         yield
     finally:
-        STUDIES.pop(NAME, None)
+        runner.STUDIES = saved  # type: ignore[misc]
 
 
 class _Lazy:
@@ -85,7 +93,7 @@ def _run_folder(finished: bool = True, **change: Any) -> Path:
     run = RunFolder(folder)
     saved: dict[str, Any] = {
         "study": NAME,
-        "config": {"seeds": 3, "scale": 1.0, "sizes": [1, 2]},
+        "config": {"seeds": 3, "factor": 1.0, "sizes": [1, 2]},
         "run": {"seed": 0, "device": "cpu", "quick": True, "data_dir": None},
     }
     saved.update(change)
@@ -125,7 +133,7 @@ def _run_dirs() -> list[tuple[str, Any]]:
         ("config.json without run settings", _Lazy(lambda: _run_folder(run=None))),
         (
             "config.json with a string for an int",
-            _Lazy(lambda: _run_folder(config={"seeds": "3", "scale": 1.0, "sizes": [1, 2]})),
+            _Lazy(lambda: _run_folder(config={"seeds": "3", "factor": 1.0, "sizes": [1, 2]})),
         ),
         (
             "config.json with an unknown field",
@@ -188,7 +196,7 @@ def build() -> Battery:
         _with_tiny(runner.run_studies),
         lambda: {
             "names": [NAME],
-            "overrides": {"scale": "2"},
+            "overrides": {"factor": "2"},
             "quick": True,
             "seed": 0,
             "device": "cpu",
@@ -203,10 +211,11 @@ def build() -> Battery:
                 ("twice", [NAME, NAME]),
             ],
             "overrides": [
-                ("a list", ["scale=2"]),
+                ("a list", ["factor=2"]),
                 ("unknown key", {"nokey": "1"}),
-                ("a string", "scale=2"),
-                ("not a number", {"scale": "x"}),
+                ("a string", "factor=2"),
+                ("not a number", {"factor": "x"}),
+                ("an unknown scale", {"scale": "huge"}),
             ],
             "quick": [("string", "yes"), ("int", 1)],
             "seed": [("negative", -1), ("float", 1.5), ("string", "0"), ("bool", True)],
@@ -218,7 +227,7 @@ def build() -> Battery:
             ],
             "out": [("None", None), ("int", 5), ("an existing file", _Lazy(_a_file))],
         },
-        names={"names": ("names", "study"), "overrides": ("overrides", "nokey", "scale")},
+        names={"names": ("names", "study"), "overrides": ("overrides", "nokey", "factor", "scale")},
     )
 
     b.mutate(

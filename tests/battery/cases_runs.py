@@ -21,8 +21,9 @@ from eqlab.runs._checkpoint import get_rng_state, load_checkpoint, save_checkpoi
 from eqlab.runs._config import apply_overrides, config_to_dict, parse_assignments
 from eqlab.runs._folder import environment
 from eqlab.runs._progress import Progress
-from eqlab.runs._report import format_number, write_index, write_report
-from eqlab.runs._seeding import unit_seed
+from eqlab.runs._index import IndexCard, write_index
+from eqlab.runs._report import format_number, write_report
+from eqlab.runs._seeding import seed_for
 from eqlab.runs._study import config_from_dict
 from tests.battery.harness import Battery
 
@@ -112,16 +113,8 @@ def _bytes_file(payload: bytes) -> Path:
     return path
 
 
-def _index_entry(**change: Any) -> list[dict[str, Any]]:
-    entry = {
-        "study": "demo",
-        "title": "Demo",
-        "folder": "../x-demo",
-        "status": "ok",
-        "verdicts": [_verdict()],
-    }
-    entry.update(change)
-    return [entry]
+def _index_cards() -> list[IndexCard]:
+    return [IndexCard("demo", "Demo", _folder(), "ok", verdicts=[_verdict()])]
 
 
 def _paths() -> list[tuple[str, Any]]:
@@ -333,11 +326,11 @@ def build() -> Battery:
 
     # ---- seeds, environment, progress ------------------------------------------------------------------
     b.mutate(
-        "eqlab.runs._seeding.unit_seed",
-        unit_seed,
-        {"base": 0},
+        "eqlab.runs._seeding.seed_for",
+        lambda run_seed: seed_for(run_seed, "data"),
+        {"run_seed": 0},
         {
-            "base": [
+            "run_seed": [
                 ("negative", -1),
                 ("float", 1.5),
                 ("string", "0"),
@@ -347,14 +340,15 @@ def build() -> Battery:
         },
         args=(),
     )
-    for label, parts in (
-        ("negative", (1, -1)),
-        ("float", (1, 2.5)),
-        ("string", ("a",)),
+    for label, names in (
+        ("negative", ("data", -1)),
+        ("float", ("data", 2.5)),
         ("None", (None,)),
         ("bool", (True,)),
+        ("bytes", (b"data",)),
+        ("none at all", ()),
     ):
-        b.add("eqlab.runs._seeding.unit_seed", "parts", label, lambda p=parts: unit_seed(0, *p))
+        b.add("eqlab.runs._seeding.seed_for", "names", label, lambda n=names: seed_for(0, *n))
     b.mutate(
         "eqlab.runs._folder.environment",
         environment,
@@ -406,10 +400,12 @@ def build() -> Battery:
             "name": "demo",
             "summary": "A demo study",
             "config": Demo,
+            "results": Demo,
             "run": _run,
             "report": _report,
             "budget_minutes": 1.0,
             "quick": {"epochs": 1},
+            "paper": {"epochs": 100},
         },
         {
             "name": [("empty", ""), ("with a space", "my study"), ("int", 5), ("None", None)],
@@ -419,6 +415,7 @@ def build() -> Battery:
                 ("not a dataclass", dict),
                 ("None", None),
             ],
+            "results": [("an instance", Demo()), ("not a dataclass", dict), ("None", None)],
             "run": [("None", None), ("string", "run")],
             "report": [("None", None), ("int", 5)],
             "budget_minutes": [
@@ -432,6 +429,7 @@ def build() -> Battery:
                 ("a string", "epochs=1"),
                 ("a list of pairs", [("epochs", 1)]),
             ],
+            "paper": [("unknown field", {"nokey": 1}), ("a string", "epochs=1")],
         },
     )
 
@@ -470,7 +468,7 @@ def build() -> Battery:
     b.add_valid(
         "eqlab.runs.judge", lambda: runs.judge("gap", np.array([0.3, 0.2, 0.4]), min_seeds=np.int64(3))
     )
-    b.add_valid("eqlab.runs._seeding.unit_seed", lambda: unit_seed(np.int64(3), np.int32(1)))
+    b.add_valid("eqlab.runs._seeding.seed_for", lambda: seed_for(np.int64(3), "data", np.int32(1)))
     b.add_valid("eqlab.runs._report.format_number", lambda: format_number(np.float32(0.5)))
     b.add_valid("eqlab.runs._report.format_number", lambda: format_number("a label"))
 
@@ -576,19 +574,28 @@ def build() -> Battery:
         },
     )
     b.mutate(
-        "eqlab.runs._report.write_index",
+        "eqlab.runs._index.write_index",
         _lazy(write_index),
-        lambda: {"path": _folder() / "index.html", "entries": _index_entry()},
+        lambda: {"path": _folder() / "index.html", "cards": _index_cards()},
         {
             "path": [("None", None), ("int", 5), ("an existing folder", _Lazy(_folder))],
-            "entries": [
+            "cards": [
                 ("a string", "x"),
                 ("None", None),
-                ("a missing key", [{"study": "demo"}]),
+                ("a dict", [{"study": "demo"}]),
                 ("an int entry", [5]),
-                ("strings as verdicts", _Lazy(lambda: _index_entry(verdicts=["supported"]))),
-                ("an int title", _Lazy(lambda: _index_entry(title=5))),
             ],
+        },
+    )
+    b.mutate(
+        "eqlab.runs._index.IndexCard",
+        IndexCard,
+        lambda: {"study": "demo", "title": "Demo", "folder": _folder(), "status": "ok"},
+        {
+            "study": [("None", None), ("int", 5), ("empty", "")],
+            "folder": [("a string", "runs/x"), ("None", None)],
+            "status": [("None", None), ("empty", "")],
+            "verdicts": [("strings", ["supported"])],
         },
     )
     return b

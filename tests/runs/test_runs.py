@@ -5,28 +5,67 @@ from __future__ import annotations
 import json
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from eqlab.runs import RunFolder, Status, Verdict, judge
+from eqlab.runs import Kind, RunFolder, Status, Verdict, judge
 from eqlab.runs._atomic import atomic_write_json
 from eqlab.runs._checkpoint import load_checkpoint, save_checkpoint
-from eqlab.runs._config import ConfigError, apply_overrides, parse_assignments
+from eqlab.runs._config import ConfigError, apply_overrides, config_keys, parse_assignments
+from eqlab.runs._results import ResultsError, from_json, to_json
+from eqlab.runs._seeding import seed_for
+from eqlab.runs._verdict import mean_interval
+from eqlab.train import TrainSettings
 
 
-def test_verdict_rule_three_outcomes() -> None:
-    assert judge("c", [1.0, 1.1, 0.9]).status == "supported"
-    assert judge("c", [1.0, -1.1, 0.9]).status == "not supported"
+def test_verdict_rule_four_outcomes() -> None:
+    assert judge("c", [1.0, 1.1, 0.9]).status is Status.SUPPORTED
+    straddles = judge("c", [1.0, -1.1, 0.9])
+    assert straddles.status is Status.INCONCLUSIVE and "contains 0" in straddles.detail
     against = judge("c", [-1.0, -1.1, -0.9])
-    assert against.status == "not supported" and "other side" in against.detail
-    assert judge("c", [1.0, 1.1]).status == "not measurable at this scale"
-    assert judge("c", [1.0, math.nan, 1.0]).status == "not measurable at this scale"
+    assert against.status is Status.CONTRADICTED and "other side" in against.detail
+    assert judge("c", [1.0, 1.1]).status is Status.NOT_MEASURABLE
+    assert judge("c", [1.0, math.nan, 1.0]).status is Status.NOT_MEASURABLE
     less = judge("c", [-14.0, -14.2, -13.9], threshold=-12, direction="less")
-    assert less.status == "supported" and less.high < -12
+    assert less.status is Status.SUPPORTED and less.high < -12
+    assert judge("c", [-10.0, -10.2, -9.9], threshold=-12, direction="less").status is Status.CONTRADICTED
+
+
+def test_a_wide_interval_is_inconclusive_not_a_refutation() -> None:
+    """Three values of mean 1 and spread 1: t(2) = 4.30 makes the interval about [-1.5, 3.5]."""
+    v = judge("c", [0.0, 1.0, 2.0])
+    assert v.status is Status.INCONCLUSIVE and v.low < 0 < v.high
+
+
+def test_zero_spread_is_not_measurable_without_a_stated_reason() -> None:
+    same = judge("c", [1e-9] * 3)
+    assert same.status is Status.NOT_MEASURABLE and "do not vary" in same.detail
+    floored = judge("c", [-17.0] * 3, threshold=-12, direction="less", exact="an exact computation, floored")
+    assert floored.status is Status.SUPPORTED and "cannot vary: an exact computation" in floored.detail
+    wrong_side = judge("c", [-1.0] * 3, threshold=-12, direction="less", exact="floored")
+    assert wrong_side.status is Status.CONTRADICTED
+
+
+def test_a_claim_is_a_finding_unless_declared_a_demonstration() -> None:
+    assert judge("c", [1.0, 1.1, 0.9]).kind is Kind.FINDING
+    demo = judge("c", [1.0, 1.1, 0.9], kind="demonstration")
+    assert (
+        demo.kind is Kind.DEMONSTRATION and Verdict.from_dict(json.loads(json.dumps(demo.to_dict()))) == demo
+    )
+    with pytest.raises(ValueError, match="kind"):
+        judge("c", [1.0], kind="guess")
+
+
+def test_the_interval_is_the_one_mean_interval() -> None:
+    values = [0.3, 0.1, 0.25, 0.4]
+    v = judge("c", values)
+    assert (v.mean, v.low, v.high) == mean_interval(values)
+    mean, low, high = mean_interval([2.0])
+    assert mean == 2.0 and math.isnan(low) and math.isnan(high)
 
 
 def test_the_status_is_a_str_enum_that_survives_json() -> None:
@@ -35,7 +74,7 @@ def test_the_status_is_a_str_enum_that_survives_json() -> None:
     data = json.loads(json.dumps(verdict.to_dict()))
     assert data["status"] == "supported" and type(verdict.to_dict()["status"]) is str
     assert Verdict.from_dict(data) == verdict and Verdict.from_dict(data).status is Status.SUPPORTED
-    assert [str(s) for s in Status] == ["supported", "not supported", "not measurable at this scale"]
+    assert [str(s) for s in Status] == ["supported", "contradicted", "inconclusive", "not measurable"]
 
 
 def test_verdict_interval_is_the_student_t_interval() -> None:
@@ -98,3 +137,75 @@ def test_run_folder_units_and_rank(tmp_path: Path) -> None:
     quiet.log_metrics(a=1)
     quiet.write_json("x.json", {})
     assert not (tmp_path / "q").exists()
+
+
+@dataclass(frozen=True)
+class _Layer:
+    name: str
+    error: float
+
+
+@dataclass(frozen=True)
+class _Unit:
+    seed: int
+    layers: tuple[_Layer, ...]
+    by_size: dict[str, float]
+    note: str | None = None
+
+
+def test_a_unit_is_computed_once_and_read_back_typed(tmp_path: Path) -> None:
+    run = RunFolder(tmp_path, seed=2)
+    calls = []
+
+    def compute() -> _Unit:
+        calls.append(1)
+        return _Unit(3, (_Layer("conv.10", 1e-13), _Layer("conv.2", 0.5)), {"33": 0.1})
+
+    first = run.unit("u", compute, _Unit)
+    again = RunFolder(tmp_path, seed=2).unit("u", compute, _Unit)
+    assert calls == [1] and again == first
+    assert [layer.name for layer in again.layers] == ["conv.10", "conv.2"]  # order kept, not sorted
+    with pytest.raises(ValueError, match="plain name"):
+        run.unit("a/b", compute, _Unit)
+
+
+def test_typed_results_refuse_what_does_not_fit_naming_the_entry() -> None:
+    good = to_json(_Unit(1, (_Layer("a", 0.5),), {}))
+    assert from_json(_Unit, good) == _Unit(1, (_Layer("a", 0.5),), {})
+    bad = {**good, "layers": [{"name": "a", "error": "big"}]}
+    with pytest.raises(ResultsError, match=r"results.layers\[0\].error must be a number"):
+        from_json(_Unit, bad)
+    with pytest.raises(ResultsError, match="lacks the field 'seed'"):
+        from_json(_Unit, {"layers": [], "by_size": {}})
+    with pytest.raises(ResultsError, match=r"unknown field\(s\) \['extra'\]"):
+        from_json(_Unit, {**good, "extra": 1})
+
+
+def test_seed_streams_are_named_and_independent() -> None:
+    assert seed_for(0, "data", 1) == seed_for(0, "data", 1)
+    streams = {seed_for(s, name, i) for s in (0, 1) for name in ("data", "init", "order") for i in range(3)}
+    assert len(streams) == 18
+    assert seed_for(0, "a", 1) != seed_for(0, "a1") and seed_for(0, "1") != seed_for(0, 1)
+    with pytest.raises(TypeError, match="names\\[0\\] must be a string or a non-negative integer"):
+        seed_for(0, 1.5)  # type: ignore[arg-type]
+    run = RunFolder.__new__(RunFolder)
+    run.seed = 5
+    assert torch.equal(
+        run.generator("x").get_state(), torch.Generator().manual_seed(seed_for(5, "x")).get_state()
+    )
+
+
+@dataclass(frozen=True)
+class _Nested:
+    seeds: int = 3
+    train: TrainSettings = field(default_factory=lambda: TrainSettings(epochs=2, batch_size=8))
+
+
+def test_nested_training_settings_take_dotted_keys() -> None:
+    assert "train.epochs" in config_keys(_Nested) and "train" not in config_keys(_Nested)
+    config = apply_overrides(_Nested(), {"train.epochs": "7", "train.optimizer": "sgd"})
+    assert (config.train.epochs, str(config.train.optimizer)) == (7, "sgd")
+    with pytest.raises(ConfigError, match="train.epochs: epochs must be an integer >= 1, got 0"):
+        apply_overrides(_Nested(), {"train.epochs": "0"})
+    with pytest.raises(ConfigError, match="unknown config key"):
+        apply_overrides(_Nested(), {"train.momentm": "0.5"})

@@ -10,7 +10,7 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eqlab._arguments import describe, string
+from eqlab._arguments import describe, real, string
 from eqlab.runs._atomic import atomic_write_text
 from eqlab.runs._report import _CSS, _STATUS_COLOURS, format_number
 from eqlab.runs._verdict import Kind, Status, Verdict
@@ -52,11 +52,20 @@ class IndexCard:
 
     def __post_init__(self) -> None:
         string(self.study, "study")
+        for name in ("title", "paper", "claim", "scale", "device"):
+            string(getattr(self, name), name, empty=True)
         string(self.status, "status")
         if not isinstance(self.folder, Path):
             raise TypeError(f"folder must be a Path, got {describe(self.folder)}")
-        if not all(isinstance(v, Verdict) for v in self.verdicts):
+        if not isinstance(self.verdicts, (list, tuple)) or not all(
+            isinstance(v, Verdict) for v in self.verdicts
+        ):
             raise TypeError(f"verdicts must be a list of Verdict, got {describe(self.verdicts)}")
+        for name in ("seconds", "budget_minutes"):
+            if getattr(self, name) is not None:
+                real(getattr(self, name), name, minimum=0.0)
+        if self.key_figure is not None:
+            string(self.key_figure, "key_figure")
 
 
 def _badges(verdicts: list[Verdict]) -> str:
@@ -79,7 +88,8 @@ def _card(card: IndexCard) -> str:
     failed = card.status != "ok"
     head = (
         f"<h2><a href='{html.escape(str(link / 'report.html'))}'>{html.escape(card.study)}</a></h2>"
-        f"<p class='paper'>{html.escape(card.paper or card.title)}</p>"
+        f"<p>{html.escape(card.title)}</p>"
+        + (f"<p class='paper'>{html.escape(card.paper)}</p>" if card.paper else "")
     )
     body = [f"<div class='card{' failed' if failed else ''}'>", head]
     if failed:
