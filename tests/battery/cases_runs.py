@@ -20,8 +20,8 @@ from eqlab.runs._atomic import atomic_torch_save, atomic_write_bytes, atomic_wri
 from eqlab.runs._checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
 from eqlab.runs._config import apply_overrides, config_to_dict, parse_assignments
 from eqlab.runs._folder import environment
-from eqlab.runs._progress import Progress
 from eqlab.runs._index import IndexCard, write_index
+from eqlab.runs._progress import Progress
 from eqlab.runs._report import format_number, write_report
 from eqlab.runs._seeding import seed_for
 from eqlab.runs._study import config_from_dict
