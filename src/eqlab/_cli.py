@@ -121,7 +121,11 @@ def run(
     quick: Annotated[bool, typer.Option("--quick", help="Smoke scale (about 15 s per study).")] = False,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Override a config value: key=value or study.key=value (repeatable)."),
+        typer.Option(
+            "--set",
+            help="Override a config value: key=value, train.epochs=3, or study.key=value (repeatable; the "
+            "more specific key wins); scale=paper picks the paper's preset.",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Base seed of every study.")] = 0,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
@@ -134,8 +138,9 @@ def run(
     """Run studies and write their run folders and reports."""
     from eqlab._runner import resume as resume_run
     from eqlab._runner import run_studies
-    from eqlab.runs import Status
+    from eqlab.runs import Kind
     from eqlab.runs._config import ConfigError, parse_assignments
+    from eqlab.runs._report import status_counts
 
     if device not in ("cpu", "cuda"):
         raise _usage_error(f"--device must be cpu or cuda, got {device!r}")
@@ -167,13 +172,27 @@ def run(
     except ConfigError as exc:
         raise _usage_error(str(exc)) from None
     table = Table(title="eqlab run")
-    for column in ("study", "status", "verdicts", "report"):
+    for column in ("study", "status", "findings", "demonstrations", "report"):
         table.add_column(column)
     for o in outcomes:
-        counts = {status: sum(v.status == status for v in o.verdicts) for status in Status}
-        verdicts = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or (o.error or "")
-        table.add_row(o.study, o.status, verdicts, str(o.folder / "report.html"))
+        counted = [
+            ", ".join(
+                f"{n} {status}"
+                for status, n in status_counts([v for v in o.verdicts if v.kind is kind]).items()
+                if n
+            )
+            for kind in (Kind.FINDING, Kind.DEMONSTRATION)
+        ]
+        table.add_row(
+            o.study, o.status, counted[0] or (o.error or ""), counted[1], str(o.folder / "report.html")
+        )
     stdout.print(table)
+    indexes = sorted(
+        {str(o.folder.parent / o.folder.name.removesuffix(f"-{o.study}") / "index.html") for o in outcomes}
+    )
+    for index in indexes:
+        if Path(index).exists():
+            stdout.print(f"run index: {index}", highlight=False)
     if any(o.status != "ok" for o in outcomes):
         raise typer.Exit(code=EXIT_NO)
 
@@ -190,7 +209,7 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A study run folder.")])
     except ConfigError as exc:
         raise _usage_error(str(exc)) from None
     for v in verdicts:
-        stdout.print(f"{v.status}: {v.claim}", highlight=False)
+        stdout.print(f"{v.status} ({v.kind}): {v.claim}", highlight=False)
     stdout.print(f"wrote {run_dir / 'report.md'} and {run_dir / 'report.html'}", highlight=False)
 
 
