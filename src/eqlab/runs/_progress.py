@@ -1,18 +1,15 @@
-"""rich progress bars on stderr, shown only when stderr is a terminal."""
+"""rich progress bars on stderr, shown only when stderr is a terminal (rich is imported only then, so
+training code that shows a bar does not load it in scripts, pipes and tests)."""
 
 from __future__ import annotations
 
+import sys
 from types import TracebackType
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-from rich.progress import Progress as RichProgress
+from typing import Any
 
 from eqlab._arguments import integer, string
 
-__all__ = ["Progress", "stderr_console"]
-
-stderr_console = Console(stderr=True)
+__all__ = ["Progress"]
 
 
 class Progress:
@@ -25,15 +22,19 @@ class Progress:
         total = integer(total, "total", minimum=0)
         description = string(description, "description", empty=True)
         completed = integer(completed, "completed", minimum=0, maximum=total)
-        self.enabled = stderr_console.is_terminal
-        self._bar: RichProgress | None = None
+        self.enabled = sys.stderr.isatty()
+        self._bar: Any = None
         if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as RichProgress
+
             self._bar = RichProgress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                console=stderr_console,
+                console=Console(stderr=True),
                 transient=True,
             )
             self._task = self._bar.add_task(description, total=total, completed=completed)
