@@ -41,7 +41,7 @@ from eqlab.runs._progress import Progress
 from eqlab.train._batchnorm import batchnorm_mode, check_per_rank, revert_sync_batchnorm, training_view
 from eqlab.train._options import Optimizer, Schedule
 
-__all__ = ["TrainSettings", "train"]
+__all__ = ["TrainSettings", "check_unit", "plain_settings", "process_world", "shuffled_loader", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,8 @@ RESERVED = frozenset(
 """Checkpoint entries that `train` writes itself; ``checkpoint_extra`` may not replace them."""
 
 
-def _check_unit(unit: Any) -> str:
+def check_unit(unit: Any) -> str:
+    """``unit`` as a plain name (it names a checkpoint file), else a ValueError or TypeError naming it."""
     unit = string(unit, "unit")
     if any(sep in unit for sep in ("/", "\\")) or unit in (".", ".."):
         raise ValueError(f"unit must be a plain name (it names a checkpoint file), got {unit!r}")
@@ -118,14 +119,15 @@ def _check_extra(extra: Any) -> dict[str, Any]:
     return dict(extra)
 
 
-def _world() -> tuple[int, int]:
+def process_world() -> tuple[int, int]:
+    """``(rank, world size)`` of the default process group, ``(0, 1)`` without one."""
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
 
 
-def _plain(settings: TrainSettings) -> dict[str, Any]:
-    """The settings as plain Python values (options as their strings), for checkpoints."""
+def plain_settings(settings: Any) -> dict[str, Any]:
+    """A settings dataclass as plain Python values (options as their strings), for checkpoints."""
     return {k: v.value if isinstance(v, Enum) else v for k, v in asdict(settings).items()}
 
 
@@ -141,6 +143,23 @@ def _scheduler(optimizer: torch.optim.Optimizer, settings: TrainSettings, steps:
     if settings.schedule is Schedule.COSINE:
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1))
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+
+
+def shuffled_loader(
+    data: Dataset[Any], batch_size: int, seed: int, rank: int, world: int
+) -> tuple[DataLoader[Any], DistributedSampler[Any]]:
+    """This rank's batches of ``batch_size / world`` examples, and the sampler whose ``set_epoch(e)`` makes
+    epoch ``e``'s order, a function of ``(seed, e)``: the ranks' batches ``k`` together are the global
+    batch ``k`` of one process with the same seed (a `TensorDataset` is indexed once per batch)."""
+    sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=True, seed=seed)  # type: ignore[var-annotated]
+    local_batch = batch_size // world
+    if isinstance(data, TensorDataset):  # one fancy-index per batch instead of one call per example
+        loader: DataLoader[Any] = DataLoader(
+            data, sampler=BatchSampler(sampler, local_batch, drop_last=False), batch_size=None
+        )
+    else:
+        loader = DataLoader(data, batch_size=local_batch, sampler=sampler)
+    return loader, sampler
 
 
 def train(
@@ -204,24 +223,17 @@ def train(
     seed = integer(seed, "seed", minimum=0)
     if run is not None and not isinstance(run, RunFolder):
         raise TypeError(f"run must be a RunFolder or None, got {describe(run)}")
-    unit = _check_unit(unit)
+    unit = check_unit(unit)
     if augment is not None:
         function(augment, "augment")
     if config is not None and not isinstance(config, Mapping):
         raise TypeError(f"config must be a dict or None, got {describe(config)}")
     extra = _check_extra(checkpoint_extra)
-    rank, world = _world()
+    rank, world = process_world()
     if settings.batch_size % world:
         raise ValueError(f"batch_size {settings.batch_size} must be divisible by the world size {world}")
     device = next(model.parameters()).device
-    sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=True, seed=seed)  # type: ignore[var-annotated]
-    local_batch = settings.batch_size // world
-    if isinstance(data, TensorDataset):  # one fancy-index per batch instead of one call per example
-        loader: DataLoader[Any] = DataLoader(
-            data, sampler=BatchSampler(sampler, local_batch, drop_last=False), batch_size=None
-        )
-    else:
-        loader = DataLoader(data, batch_size=local_batch, sampler=sampler)
+    loader, sampler = shuffled_loader(data, settings.batch_size, seed, rank, world)
     mode = batchnorm_mode(model)
     check_per_rank(model, mode)
     optimizer = _optimizer(model, settings)
@@ -282,7 +294,7 @@ def train(
                         "generator": generator.get_state(),
                         "history": history,
                         "epoch": epoch + 1,
-                        "settings": _plain(settings),
+                        "settings": plain_settings(settings),
                         "config": config,
                         "unit": unit,
                         **extra,
