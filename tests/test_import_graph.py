@@ -19,10 +19,11 @@ LAYERS: list[set[str]] = [
     {"nn"},
     {"trace"},
     {"exactness"},
-    {"activations", "layerwise", "bayes"},
+    {"activations", "layerwise"},
     {"_audit", "export"},
     {"data", "runs"},
     {"train"},
+    {"bayes"},  # train_marglik resumes from run-folder checkpoints and shares the loop's DDP helpers
     {"studies"},
     {"_runner"},
     {"_cli"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,10 +15,16 @@ from eqlab.bayes import KronLaplace, Likelihood, MarglikSettings, train_marglik
 from eqlab.bayes._curvature import accumulate_factors, supported_layers
 from eqlab.bayes._laplace import kron_logdet
 from eqlab.bayes._marglik import parameter_group_names
+from eqlab.runs import RunFolder
 from eqlab.train import TrainSettings
 from tests.battery.harness import Battery
 
 N, D, C = 8, 3, 4  # data points, inputs, classes / outputs
+_ROOT = tempfile.TemporaryDirectory(prefix="eqlab-battery-bayes-")
+
+
+def _folder() -> Path:
+    return Path(tempfile.mkdtemp(dir=_ROOT.name))
 
 
 def _mlp(seed: int = 0) -> nn.Module:
@@ -203,6 +211,17 @@ def build() -> Battery:
     b.add_valid(
         "eqlab.bayes.KronLaplace", lambda: _fit("regression").log_marginal_likelihood([0.5, 1, 2, 3], 0.7)
     )
+    for label, value in [("string", "yes"), ("int", 1), ("None", None)]:
+        b.add(
+            "eqlab.bayes.KronLaplace",
+            "distributed",
+            label,
+            lambda value=value: KronLaplace(_mlp(), "classification").fit(_loader(), distributed=value),
+        )
+    b.add_valid(  # without a process group there is nothing to sum
+        "eqlab.bayes.KronLaplace",
+        lambda: KronLaplace(_mlp(), "classification").fit(_loader(), distributed=True),
+    )
 
     b.mutate(
         "eqlab.bayes._laplace.kron_logdet",
@@ -335,6 +354,10 @@ def build() -> Battery:
             "settings": MarglikSettings(epochs=1, batch_size=4, burn_in=0, frequency=1, hyper_steps=1),
             "seed": 0,
             "likelihood": "classification",
+            "run": RunFolder(_folder()),
+            "unit": "unit",
+            "config": {"epochs": 1},
+            "checkpoint_every": 1,
         }
 
     b.add_valid(
@@ -374,6 +397,16 @@ def build() -> Battery:
                 ("unknown", "poisson"),
                 ("None", None),
                 ("bytes", b"classification"),
+            ],
+            "run": [("a path string", "runs/x"), ("int", 5), ("a dict", {"path": "runs/x"})],
+            "unit": [("empty", ""), ("None", None), ("int", 5), ("a path", "../escape"), ("slash", "a/b")],
+            "config": [("string", "cfg"), ("int", 5), ("list", [1, 2])],
+            "checkpoint_every": [
+                ("zero", 0),
+                ("negative", -1),
+                ("float", 1.5),
+                ("bool", True),
+                ("None", None),
             ],
         },
     )

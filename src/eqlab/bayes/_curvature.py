@@ -143,13 +143,17 @@ def _hessian_factors(
         p = outputs.detach().double().softmax(dim=1)
         if ggn is GGN.EXACT:
             root = p.sqrt()
-            return [(root[:, k : k + 1] * (torch.eye(c, dtype=p.dtype)[k] - p)) for k in range(c)]
-        labels = torch.multinomial(p, samples, replacement=True, generator=generator)  # (N, S)
+            eye = torch.eye(c, dtype=p.dtype, device=p.device)
+            return [(root[:, k : k + 1] * (eye[k] - p)) for k in range(c)]
+        # drawn by the CPU generator (seeded by the caller), whatever the model's device
+        labels = torch.multinomial(p.cpu(), samples, replacement=True, generator=generator).to(p.device)
         return [(p - F.one_hot(labels[:, s], c).double()) / samples**0.5 for s in range(samples)]
     if ggn is GGN.EXACT:
-        return [torch.eye(c, dtype=torch.float64)[k].expand(n, c) for k in range(c)]
+        eye = torch.eye(c, dtype=torch.float64, device=outputs.device)
+        return [eye[k].expand(n, c) for k in range(c)]
     return [
-        torch.randn(n, c, generator=generator, dtype=torch.float64) / samples**0.5 for _ in range(samples)
+        torch.randn(n, c, generator=generator, dtype=torch.float64).to(outputs.device) / samples**0.5
+        for _ in range(samples)
     ]
 
 

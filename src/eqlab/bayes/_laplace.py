@@ -12,6 +12,11 @@ determinant is ``sum_ij log(lambda^A_i lambda^G_j / sigma^2 + delta_h)`` from th
 computed once per `fit`; every later evaluation is a few tensor operations, differentiable in
 ``delta`` (and ``sigma`` for regression). A factor larger than its number of input rows gets its
 eigenvalues from the (smaller) Gram matrix of the rows.
+
+The factors are accumulated on the model's device; their eigenvalues are kept on the CPU in float64,
+where the evidence is evaluated. Under ``torchrun``, ``fit(loader, distributed=True)`` with each rank's
+share of the data sums the factors, the data count and the log-likelihood over the ranks before the
+eigendecompositions, so every rank holds the factors, and the evidence, of the whole data set.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
-from eqlab._arguments import describe, integer
+from eqlab._arguments import describe, flag, integer
 from eqlab._arguments import module as check_module
 from eqlab.bayes._curvature import LayerFactors, accumulate_factors, supported_layers
 from eqlab.bayes._options import GGN, Likelihood
@@ -110,8 +116,43 @@ def _eigenvalues(factor: LayerFactors) -> torch.Tensor:
     if factor.kept is not None and factor.rows < dim:
         rows = torch.cat(factor.kept)
         small = torch.linalg.eigvalsh(rows @ rows.T / factor.rows)
-        return torch.cat([small, torch.zeros(dim - small.numel(), dtype=small.dtype)]).clamp_min(0)
+        zeros = torch.zeros(dim - small.numel(), dtype=small.dtype, device=small.device)
+        return torch.cat([small, zeros]).clamp_min(0)
     return torch.linalg.eigvalsh(factor.a_sum / factor.rows).clamp_min(0)
+
+
+def _gather_rows(rows: torch.Tensor) -> torch.Tensor:
+    """Every rank's ``(R_r, D)`` rows, concatenated in rank order (ranks may hold different ``R_r``)."""
+    world = dist.get_world_size()
+    counts = [torch.zeros(1, dtype=torch.int64, device=rows.device) for _ in range(world)]
+    dist.all_gather(counts, torch.tensor([rows.shape[0]], dtype=torch.int64, device=rows.device))
+    most = max(int(c) for c in counts)
+    padded = torch.zeros(most, rows.shape[1], dtype=rows.dtype, device=rows.device)
+    padded[: rows.shape[0]] = rows
+    parts = [torch.empty_like(padded) for _ in range(world)]
+    dist.all_gather(parts, padded)
+    return torch.cat([part[: int(c)] for part, c in zip(parts, counts, strict=True)])
+
+
+def _all_reduce(factors: list[LayerFactors], fit: float, n_data: int) -> tuple[float, int]:
+    """Sum the factors, their row counts, ``fit`` and ``n_data`` over the ranks of the default process
+    group (in place for the factors); the rows kept for the Gram-matrix trick are gathered while all
+    ranks together have fewer rows than dimensions, and dropped otherwise."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return fit, n_data
+    device = next(f.a_sum.device for f in factors if f.a_sum is not None)
+    counts = torch.tensor([fit, n_data, *(f.rows for f in factors)], dtype=torch.float64, device=device)
+    dist.all_reduce(counts)
+    for factor in factors:
+        for sums in (factor.a_sum, factor.g_sum):
+            if sums is not None:
+                dist.all_reduce(sums)
+    for factor, rows in zip(factors, counts[2:].tolist(), strict=True):
+        factor.rows = int(rows)
+        dim = factor.a_sum.shape[0] if factor.a_sum is not None else 0
+        # fewer rows than dimensions in all: every rank kept its rows (it has fewer still)
+        factor.kept = [_gather_rows(torch.cat(factor.kept))] if factor.kept and factor.rows < dim else None
+    return float(counts[0]), int(counts[1])
 
 
 class KronLaplace:
@@ -198,18 +239,32 @@ class KronLaplace:
         """Parameters per group."""
         return [g.numel for g in self._groups]
 
-    def fit(self, loader: Iterable[Any]) -> None:
+    def fit(self, loader: Iterable[Any], *, distributed: bool = False) -> None:
         """Accumulate the Kronecker factors over ``loader``'s ``(x, y)`` batches at the current weights
-        and eigendecompose them."""
+        and eigendecompose them.
+
+        Parameters
+        ----------
+        loader
+            ``(x, y)`` batches, on the model's device (the factors are accumulated there).
+        distributed
+            The loader yields this rank's share of the data: sum the factors, the data count and the
+            log-likelihood over the ranks of the default process group before the eigendecompositions,
+            so every rank gets the evidence of all the data (nothing to do without a process group).
+            Every rank must call `fit` then.
+        """
+        distributed = flag(distributed, "distributed")
         factors, fit, n_data, n_outputs = accumulate_factors(
             self.model, loader, self.likelihood, self.ggn, self.mc_samples, self.seed
         )
+        if distributed:
+            fit, n_data = _all_reduce(factors, fit, n_data)
         groups = []
         for factor in factors:
             if factor.g_sum is None:
                 raise RuntimeError(f"no output gradients were recorded for {factor.name!r}")
-            eig_g = torch.linalg.eigvalsh(factor.g_sum).clamp_min(0)  # batched for grouped layers
-            eig_a = _eigenvalues(factor)
+            eig_g = torch.linalg.eigvalsh(factor.g_sum).clamp_min(0).cpu()  # batched for grouped layers
+            eig_a = _eigenvalues(factor).cpu()
             prefix = f"{factor.name}." if factor.name else ""
             weight = factor.module.weight
             groups.append(
