@@ -28,6 +28,8 @@ from eqlab.train._batchnorm import (
 from eqlab.train._distributed import batchnorm_statistics
 from eqlab.train._loop import TrainSettings, train
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def _cnn(seed: int = 0) -> nn.Sequential:
     """Conv, BatchNorm2d, and a GroupBatchNorm2d (a BatchNorm3d) on a group axis of one element."""
