@@ -74,11 +74,13 @@ def test_the_reports_outcome_sentences_follow_the_results(tmp_path: Path) -> Non
         start = f"Trained {'with' if regime is Regime.FLIP else 'without'} flip augmentation, the flipped"
         (good_note,) = (n for n in good.notes if n.startswith(start))
         (bad_note,) = (n for n in bad.notes if n.startswith(start))
-        assert "is the worse classifier" in good_note and "-0.300" in good_note
-        assert "the interval contains 0" in bad_note and "worse" not in bad_note
+        assert "-0.300" in good_note and "+0.300" in good_note and "the ends differ (higher" in good_note
+        assert "the interval contains 0" in bad_note and "differ (" not in bad_note
     mixed_note = next(n for n in mixed.notes if n.startswith("Trained with flip"))
     assert "the interval contains 0" in mixed_note
     assert not any("worse classifier" in v.claim for v in good.verdicts)  # no outcome in a claim's text
+    lower = report(CONFIG, results({**GOOD, "flipped": [-f for f in GOOD["flipped"]]}), tmp_path)
+    assert "the ends differ (lower at pi T(W))" in next(n for n in lower.notes if n.startswith("Trained w"))
     caption = next(f.caption for f in good.figures if f.filename == "first_layer_filters.png")
     assert f"weight error after the unconstrained self-alignment is {FIRST_ERROR:.3g}" in caption
     assert "2 fixed channels and 1 swapped pairs" in caption

@@ -22,6 +22,12 @@ barrier between the two networks of a pair is measured on one test set, and the 
 a seed starts from the same initial weights (``("init", seed)``) and batch order (``("batch order",
 seed)``) on the same data. CIFAR-10 keeps its own train/test split for every network. Training runs on
 ``run.device``; the alignment, barriers and group averages run on the CPU.
+
+**Paper preset** (``--set scale=paper``, for a GPU, with ``--data-dir`` holding CIFAR-10): VGG-11 on
+CIFAR-10 as in the paper, interpolation at alpha = 0, 0.1, ..., 1 (the reference notes' grid) and 5,000
+matching images (as many as the authors' merging notebook matches on). The reference notes did not
+find the paper's training recipe (epochs, batch, optimiser), so its 100 epochs of Adam at batch 128 are
+a stated choice, not the paper's numbers; 10 seeds give 5 pairs.
 """
 
 from __future__ import annotations
@@ -539,7 +545,7 @@ def run(config: LayerwiseConfig, run_dir: RunFolder) -> LayerwiseResults:
 
 
 def estimate(config: LayerwiseConfig, device: str) -> CostEstimate:
-    """The training time of ``config`` on ``device``: three steps of its network timed on a random batch of
+    """The training time of ``config`` on ``device``: two steps of its network timed on a random batch of
     its shape (CIFAR-10's for ``data="cifar10"``), times the steps of its ``2 * seeds`` training jobs.
     The analyses (alignment, barriers, merges) are not included."""
     cifar = DataSource.parse(config.data, "data") is DataSource.CIFAR10
@@ -553,13 +559,13 @@ def estimate(config: LayerwiseConfig, device: str) -> CostEstimate:
     x, y = torch.rand(batch, *shape, generator=gen), torch.randint(0, 10, (batch,), generator=gen)
     torch.manual_seed(0)
     model = build_vgg(widths, pools, in_channels=shape[0])
-    per_step = seconds_per_step(model, lambda: (x, y), nn.functional.cross_entropy, device, steps=3)
+    per_step = seconds_per_step(model, lambda: (x, y), nn.functional.cross_entropy, device, steps=2)
     steps = 2 * config.seeds * config.train.epochs * math.ceil(examples / batch)
     return CostEstimate(
         seconds=per_step * steps,
         steps=steps,
         seconds_per_step=per_step,
-        timed_steps=3,
+        timed_steps=2,
         device=device,
         what=f"the {'CIFAR-10' if cifar else 'digit'} network (widths {list(widths)}) on a batch of "
         f"{batch} x {shape}; the CPU analyses after training are not included",
@@ -781,7 +787,9 @@ def _plot_layer_errors(results: LayerwiseResults, layers: tuple[str, ...], plots
         for kind in ("weight", "activation")
     }
     fig, ax = errorbar_plot(
-        series, xlabel="layer (0 = first convolution)", ylabel="relative error after self-alignment"
+        series,
+        xlabel="weighted layer (its index in the network)",
+        ylabel="relative error after self-alignment",
     )
     ax.set_xticks(range(len(layers)), layers)
     ax.legend(fontsize=8)
@@ -797,7 +805,7 @@ def _plot_filters(unit: NetworkResult, plots: Path) -> tuple[int, int]:
     fixed = [o for o in range(len(perm)) if perm[o] == o]
     swapped = [(o, perm[o]) for o in range(len(perm)) if perm[o] > o]
     columns = max(len(fixed), 2 * len(swapped), 1)
-    fig, axes = plt.subplots(2, columns, figsize=(max(columns * 0.55, 5), 1.9), dpi=120, squeeze=False)
+    fig, axes = plt.subplots(2, columns, figsize=(max(columns * 0.55, 5.5), 2.6), dpi=120, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     scale = float(weight.abs().max())
@@ -818,7 +826,7 @@ def _plot_filters(unit: NetworkResult, plots: Path) -> tuple[int, int]:
         show(axes[1, 2 * k + 1], q)
     fig.suptitle(
         f"first-layer filters ({unit.regime} training, seed {unit.seed})\n"
-        f"top: {len(fixed)} fixed channels (mirror-symmetric if layerwise equivariant); "
+        f"top: {len(fixed)} fixed channels (mirror-symmetric if layerwise equivariant)\n"
         f"bottom: {len(swapped)} swapped pairs (mirror images of each other if layerwise equivariant)",
         fontsize=7,
     )
@@ -833,26 +841,37 @@ def _interval_text(values: list[float]) -> str:
     return f"{mean:+.3f}, 95% interval [{low:+.3f}, {high:+.3f}] over {len(values)} networks"
 
 
-def _flipped_self_note(results: LayerwiseResults, regime: Regime) -> str:
-    """How the flipped self classifies the upright test images against the network, from the results."""
-    nets = _networks(results, regime)
-    diffs = [n.flipped_test_accuracy - n.test_accuracy for n in nets]
-    _, low, high = mean_interval(diffs)
-    flipped, upright = _mean([n.flipped_test_accuracy for n in nets]), _mean([n.test_accuracy for n in nets])
-    start = (
-        f"{_trained_with(regime).capitalize()}, the flipped self T(W) classifies the test images with "
-        f"accuracy {flipped:.3f} against {upright:.3f} for W (difference {_interval_text(diffs)})"
-    )
+def _side(values: list[float]) -> int | None:
+    """-1 or +1 when the 95% interval of the mean lies below or above 0, 0 when it contains 0, None
+    when there is no interval (fewer than two values)."""
+    _, low, high = mean_interval(values)
     if math.isnan(low):
-        return start + ": too few networks to say whether the two ends of the self path differ."
-    if high < 0 or low > 0:
-        worse = "worse" if high < 0 else "better"
+        return None
+    return -1 if high < 0 else 1 if low > 0 else 0
+
+
+def _flipped_self_note(results: LayerwiseResults, regime: Regime) -> str:
+    """How the flipped self compares with the network, as classifier and as the far end of the self path,
+    from the results."""
+    nets = _networks(results, regime)
+    accuracy = [n.flipped_test_accuracy - n.test_accuracy for n in nets]
+    ends = [n.self_barrier.loss[-1] - n.self_barrier.loss[0] for n in nets]
+    flipped, upright = _mean([n.flipped_test_accuracy for n in nets]), _mean([n.test_accuracy for n in nets])
+    text = (
+        f"{_trained_with(regime).capitalize()}, the flipped self T(W) classifies the test images with "
+        f"accuracy {flipped:.3f} against {upright:.3f} for W (difference {_interval_text(accuracy)}); along "
+        f"the self path the test loss at pi T(W) minus that at W is {_interval_text(ends)}"
+    )
+    side = _side(ends)
+    if side is None:
+        return f"{text}: too few networks to say whether the two ends of the self path differ."
+    if side:
         return (
-            f"{start}: T(W) is the {worse} classifier, so the two ends of the self path differ in loss and "
-            "the chord the barrier is measured against is tilted; a small self-barrier then says less about "
-            "how easily W merges with its flipped self."
+            f"{text}: the ends differ ({'higher' if side > 0 else 'lower'} at pi T(W)), so the chord the "
+            "self-barrier is measured against is tilted, and a small self-barrier says less about how "
+            "easily W merges with its flipped self."
         )
-    return f"{start}: the interval contains 0, so the two ends of the self path classify about equally well."
+    return f"{text}: the interval contains 0, so the two ends of the self path are about equally good."
 
 
 def _notes(config: LayerwiseConfig, results: LayerwiseResults) -> list[str]:
