@@ -171,6 +171,12 @@ def run(
             )
     except ConfigError as exc:
         raise _usage_error(str(exc)) from None
+    from eqlab.train._distributed import rank
+
+    if rank() != 0:  # under torchrun, rank 0 writes and reports; the others only trained
+        if any(o.status != "ok" for o in outcomes):
+            raise typer.Exit(code=EXIT_NO)
+        return
     table = Table(title="eqlab run")
     for column in ("study", "status", "findings", "demonstrations", "report"):
         table.add_column(column)
