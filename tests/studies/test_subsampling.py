@@ -43,6 +43,8 @@ from tests.studies.subsampling_results import (
     synthetic_results,
 )
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 KINDS = [Kind.DEMONSTRATION, Kind.FINDING, Kind.FINDING, Kind.DEMONSTRATION, Kind.FINDING]
 
 
