@@ -1,24 +1,242 @@
-"""The soft-equivariance study (van der Ouderaa et al. 2023) runs at the smoke scale from the command
-line and writes its units and plots."""
+"""The ``soft`` study (van der Ouderaa et al. 2023): its verdicts and report sentences follow synthetic
+results, the quick run pairs and resumes, ``--data-dir`` reads MNIST and CIFAR-10, the paper preset has an
+estimate."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import pickle
+import struct
 from pathlib import Path
 
-from typer.testing import CliRunner
+import numpy as np
+import pytest
+import torch
 
-from eqlab._cli import app
+from eqlab._runner import resolve_configs, resume, run_studies
+from eqlab.runs import Kind, RunFolder, Status
+from eqlab.runs._checkpoint import INTERRUPT_ENV
+from eqlab.runs._config import ConfigError
+from eqlab.runs._report import to_markdown
+from eqlab.runs._results import from_json
+from eqlab.studies._soft import (
+    STUDY,
+    SoftConfig,
+    SoftResults,
+    _Data,
+    check_config,
+    estimate,
+    report,
+    run,
+    verdicts,
+)
+from tests.studies.soft_results import OUTCOMES, synthetic
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+# --- verdicts and the report from synthetic results ----------------------------------------------------
+
+CLAIMS = [
+    ("CONV gives the same logits", Kind.DEMONSTRATION),
+    ("fc+conv, digit task (translation symmetry holds)", Kind.FINDING),
+    ("fc+conv: the dense paths are switched off less", Kind.FINDING),
+    ("ffc+conv, digit task (translation symmetry holds)", Kind.FINDING),
+    ("ffc+conv: the dense paths are switched off less", Kind.FINDING),
+    ("digit task: fc+conv with learned priors matches or beats", Kind.FINDING),
+    ("digit task: ffc+conv with learned priors matches or beats", Kind.FINDING),
+    ("digit task: fc+conv is more accurate with learned", Kind.FINDING),
+    ("digit task: ffc+conv is more accurate with learned", Kind.FINDING),
+    ("quadrant task: fc+conv with learned priors matches or beats", Kind.FINDING),
+    ("quadrant task: ffc+conv with learned priors matches or beats", Kind.FINDING),
+    ("quadrant task: fc+conv is more accurate with learned", Kind.FINDING),
+    ("quadrant task: ffc+conv is more accurate with learned", Kind.FINDING),
+]
 
 
-def test_quick_run(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["run", "soft", "--quick", "--out", str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    (folder,) = [p for p in tmp_path.iterdir() if p.name.endswith("-soft")]
-    units = json.loads((folder / "results.json").read_text())["units"]
-    assert len(units) == 2 * 2 * 4 * 2
-    assert sorted(p.name for p in (folder / "plots").glob("*.png")) == [
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_every_claim_reaches_each_outcome(outcome: str) -> None:
+    found = verdicts(SoftConfig(), synthetic(outcome))
+    assert len(found) == len(CLAIMS)
+    for verdict, (start, kind) in zip(found, CLAIMS, strict=True):
+        assert verdict.claim.startswith(start), verdict.claim
+        assert verdict.kind is kind, verdict.claim
+        assert verdict.status is Status(outcome), (verdict.claim, verdict.values, verdict.detail)
+
+
+def test_cifar10_adds_its_claims() -> None:
+    config = SoftConfig(tasks=("digit", "quadrant", "cifar10"))
+    found = verdicts(config, synthetic("supported", config=config))
+    claims = [v.claim for v in found if v.claim.startswith(("fc+conv, cifar10", "cifar10 task"))]
+    assert len(claims) == 5 and all(v.status is Status.SUPPORTED for v in found)
+
+
+def test_report_sentences_follow_the_results(tmp_path: Path) -> None:
+    config = SoftConfig()
+    texts = {}
+    for outcome, conv_ahead in (("supported", True), ("contradicted", False)):
+        plots = tmp_path / outcome
+        plots.mkdir()
+        made = report(config, synthetic(outcome, conv_ahead=conv_ahead), plots)
+        assert sorted(p.name for p in plots.iterdir()) == ["accuracy.png", "equivariance.png", "marglik.png"]
+        assert made.key == "equivariance.png"
+        assert [v.status for v in made.verdicts] == [Status(outcome)] * len(CLAIMS)
+        texts[outcome] = to_markdown(made)
+        notes = " ".join(made.notes)
+        assert "CONV 4,850, FC 863,370, FC+CONV 868,000, FFC+CONV 20,000" in notes  # from the results
+        assert "1,000 training and 797 test images from bundled digits" in made.measured
+    supported, contradicted = texts["supported"], texts["contradicted"]
+    assert "| **supported** |" in supported and "| **contradicted** |" not in supported
+    assert "| **contradicted** |" in contradicted and "| **supported** |" not in contradicted
+    # CONV ahead of FC on the digit task is the paper's order; behind it is not, and the note says so
+    assert (
+        "digit task, fixed priors: CONV (4,850 parameters) reached a mean test accuracy of 0.800" in supported
+    )
+    assert "so CONV is ahead by 0.100" in supported and "so FC is ahead by 0.100" in contradicted
+    digit_note = [line for line in contradicted.splitlines() if line.startswith("- digit task, fixed priors")]
+    assert "not the order the paper's setting has" in digit_note[0]
+    quadrant_note = [line for line in supported.splitlines() if line.startswith("- quadrant task, fixed")]
+    assert "not the order the paper's setting has" in quadrant_note[0]
+
+
+# --- config, seeds, estimate ---------------------------------------------------------------------------
+
+
+def test_config_checks_and_presets() -> None:
+    with pytest.raises(ValueError, match="tasks must be one of"):
+        SoftConfig(tasks=("digits",))
+    with pytest.raises(ValueError, match="tasks must name each task once"):
+        SoftConfig(tasks=("digit", "digit"))
+    with pytest.raises(ValueError, match="widths and strides must have one entry per block"):
+        check_config(SoftConfig(widths=(1, 2)))
+    with pytest.raises(ValueError, match="size must be even"):
+        check_config(SoftConfig(size=17, strides=(1, 1, 1, 1, 1)))
+    paper = check_config(STUDY.default_config(scale="paper"))
+    assert (paper.size, paper.alpha, len(paper.widths), paper.train_size) == (32, 10, 8, 50000)
+    assert (paper.train.epochs, paper.train.batch_size, paper.train.ggn) == (999, 128, "exact")
+    configs = resolve_configs([STUDY], {"train.epochs": "7", "soft.train.lr": "0.01"}, quick=False)
+    assert (configs["soft"].train.epochs, configs["soft"].train.lr) == (7, 0.01)
+    with pytest.raises(ConfigError, match="tasks"):
+        resolve_configs([STUDY], {"tasks": "digit,spiral"}, quick=False)
+
+
+def test_each_seed_draws_its_own_images_and_tasks_share_canvases(tmp_path: Path) -> None:
+    data = _Data(SoftConfig(), RunFolder(tmp_path))
+    digit0 = data.get("digit", 0)
+    x_digit, y_digit = digit0.x_train, digit0.y_train
+    quadrant0 = data.get("quadrant", 0)
+    assert torch.equal(quadrant0.x_train, x_digit) and torch.equal(quadrant0.y_train % 10, y_digit)
+    assert not torch.equal(quadrant0.y_train, y_digit)
+    seed1 = data.get("digit", 1)
+    assert not torch.equal(seed1.x_train, x_digit)
+    assert x_digit.shape == (1000, 1, 16, 16) and digit0.x_test.shape == (797, 1, 16, 16)
+
+
+def test_estimate_counts_every_step() -> None:
+    config = STUDY.configure({"alpha": "1", "train_size": "100", "seeds": "2", "train.epochs": "10"})
+    cost = estimate(config, "cpu")
+    # 10 epochs of 2 batches of 64; burn-in 5, every 5 epochs: one fit, one batch (256 > 100), MC GGN
+    per_run = 10 * 2 + 1
+    assert cost.steps == per_run * 2 * 2 * 4 * 2  # seeds x tasks x models x priors (MAP tracks the evidence)
+    assert cost.seconds > 0 and cost.seconds_per_step > 0 and cost.device == "cpu"
+    exact = STUDY.configure(
+        {"alpha": "1", "train_size": "100", "seeds": "2", "train.epochs": "10", "train.ggn": "exact"}
+    )
+    # the exact GGN: one backward pass per class (10 on the digit task, 40 on the quadrant task) per fit batch
+    assert estimate(exact, "cpu").steps == ((20 + 10) + (20 + 40)) * 2 * 4 * 2
+
+
+# --- runs: quick, resume, --data-dir -------------------------------------------------------------------
+
+
+def test_quick_run_pairs_fixed_and_learned_priors(tmp_path: Path) -> None:
+    (outcome,) = run_studies(["soft"], quick=True, out=tmp_path)
+    assert outcome.status == "ok", outcome.error
+    results = from_json(SoftResults, json.loads((outcome.folder / "results.json").read_text()))
+    assert len(results.units) == 2 * 2 * 4 * 2
+    by_key = {(u.task, u.model, u.priors, u.seed_index): u for u in results.units}
+    for (task, model, priors, seed), unit in by_key.items():
+        if priors == "map":  # same data, weights and batches: identical until the first evidence step
+            assert unit.train_loss[0] == by_key[task, model, "marglik", seed].train_loss[0]
+            assert set(unit.prior_precision) == {1.0}
+        assert unit.train_loss[0] != by_key[task, model, priors, 1 - seed].train_loss[0]
+        if model == "conv":
+            assert unit.shift_error < 1e-12
+    assert sorted(p.name for p in (outcome.folder / "plots").glob("*.png")) == [
         "accuracy.png",
-        "conv_share.png",
+        "equivariance.png",
         "marglik.png",
     ]
+    lines = (outcome.folder / "metrics.jsonl").read_text().splitlines()
+    assert any(json.loads(line).get("unit") == "digit-fc_conv-marglik-s1" for line in lines)
+
+
+def test_resume_ends_with_the_same_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    overrides = {"seeds": "1", "tasks": "digit", "train.epochs": "3"}
+    (whole,) = run_studies(["soft"], quick=True, overrides=overrides, out=tmp_path / "whole")
+    assert whole.status == "ok", whole.error
+    monkeypatch.setenv(INTERRUPT_ENV, "1")
+    with pytest.raises(KeyboardInterrupt):
+        run_studies(["soft"], quick=True, overrides=overrides, out=tmp_path / "cut")
+    monkeypatch.delenv(INTERRUPT_ENV)
+    (folder,) = (tmp_path / "cut").glob("*-soft")
+    assert not (folder / "results.json").exists() and list((folder / "checkpoints").iterdir())
+    resumed = resume(folder)
+    assert resumed.status == "ok", resumed.error
+    assert (folder / "results.json").read_text() == (whole.folder / "results.json").read_text()
+
+
+def _write_idx(path: Path, array: np.ndarray) -> None:
+    header = struct.pack(">4B", 0, 0, 8, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as handle:
+        handle.write(header + array.astype(np.uint8).tobytes())
+
+
+def _mnist_files(folder: Path, train: int, test: int) -> None:
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", train), ("t10k", test)):
+        images = np.zeros((n, 28, 28), dtype=np.uint8)
+        images[:, 4:24, 4:24] = rng.integers(0, 256, (n, 20, 20))
+        _write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
+        _write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
+
+
+def _cifar_files(folder: Path, per_batch: int) -> None:
+    rng = np.random.default_rng(1)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {
+            b"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
+            b"labels": rng.integers(0, 10, per_batch).tolist(),
+        }
+        (folder / name).write_bytes(pickle.dumps(batch))
+
+
+def test_data_dir_reads_mnist_and_cifar10(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    config = STUDY.configure(
+        {"tasks": "digit,quadrant,cifar10", "seeds": "1", "train_size": "40", "train.epochs": "1"}, quick=True
+    )
+    folder = RunFolder(tmp_path / "run", data_dir=str(data_dir))
+    with pytest.raises(ValueError, match="train-images-idx3-ubyte and train-labels-idx1-ubyte"):
+        run(config, folder)
+    _mnist_files(data_dir, train=60, test=24)
+    with pytest.raises(ValueError, match="data_batch_1, data_batch_2.*missing"):
+        run(config, folder)
+    _cifar_files(data_dir, per_batch=10)
+    results = run(config, folder)
+    sources = {(u.task, u.source, u.train_size, u.test_size) for u in results.units}
+    assert sources == {
+        ("digit", "MNIST", 40, 24),
+        ("quadrant", "MNIST", 40, 24),
+        ("cifar10", "CIFAR-10", 40, 10),
+    }
+    for unit in results.units:
+        if unit.model == "conv":  # a move between quadrants, or half the CIFAR-10 image round the torus
+            assert unit.shift_error < 1e-12
+
+
+def test_cifar10_without_a_data_dir_says_what_it_needs(tmp_path: Path) -> None:
+    config = STUDY.configure({"tasks": "cifar10", "seeds": "1"}, quick=True)
+    with pytest.raises(ValueError, match="'cifar10' reads CIFAR-10 from --data-dir"):
+        run(config, RunFolder(tmp_path))
