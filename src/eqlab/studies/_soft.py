@@ -486,15 +486,15 @@ def _random_batch(batch: int, channels: int, size: int, classes: int) -> tuple[t
 def _step_seconds(model: nn.Module, batch: int, channels: int, size: int, classes: int, device: str) -> float:
     """One training step of ``model`` on a random batch of ``batch`` images, timed on ``device``.
 
-    On a GPU the step is timed at that batch. On a CPU it is timed at two smaller batches (an eighth and
-    a half of it, at least 1 and 2) and extrapolated along the line through them (a step's time is a
-    part per parameter, the update, plus a part per example), since one step of the paper's dense
+    On a GPU the step is timed at that batch. On a CPU it is timed at two smaller batches (a sixteenth
+    and a quarter of it, at least 1 and 2) and extrapolated along the line through them (a step's time
+    is a part per parameter, the update, plus a part per example), since one step of the paper's dense
     networks at their batch takes seconds there.
     """
     if device == "cuda" or batch < 4:
         x, y = _random_batch(batch, channels, size, classes)
         return seconds_per_step(model, functools.partial(_pair, x, y), F.cross_entropy, device, steps=1)
-    small, large = max(1, batch // 8), max(2, batch // 2)
+    small, large = max(1, batch // 16), max(2, batch // 4)
     times = []
     for b in (small, large):
         x, y = _random_batch(b, channels, size, classes)
@@ -710,6 +710,7 @@ def _equivariance_plot(config: SoftConfig, units: Sequence[SoftUnit], path: Path
                 ax.errorbar(
                     xs, means, yerr=[_half(v) for v in series], marker="o", capsize=3, label=model_name
                 )
+                ax.set_xticks(range(len(series)))
             ax.axhline(0.0 if what == "log ratio" else 0.5, color="grey", linestyle=":")
             ax.grid(True, alpha=0.3)
             if row == 0:
