@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import pickle
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -184,6 +187,24 @@ def test_resume_ends_with_the_same_results(tmp_path: Path, monkeypatch: pytest.M
     resumed = resume(folder)
     assert resumed.status == "ok", resumed.error
     assert (folder / "results.json").read_text() == (whole.folder / "results.json").read_text()
+
+
+def test_quick_run_under_torchrun_with_two_processes(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root / "src"), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    command += ["-m", "eqlab", "run", "soft", "--quick", "--set", "seeds=1", "--set", "tasks=digit"]
+    command += ["--out", str(tmp_path)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0 and "terminate called without an active exception" in done.stderr:
+        # a rank aborting in gloo's teardown (tests/train/test_ddp.py): one retry
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-8000:]
+    (folder,) = tmp_path.glob("*-soft")
+    assert json.loads((folder / "env.json").read_text())["world_size"] == 2
+    results = from_json(SoftResults, json.loads((folder / "results.json").read_text()))
+    assert len(results.units) == 4 * 2 and all(0 <= u.test_accuracy <= 1 for u in results.units)
+    assert "It ran in 2 processes under torchrun" in (folder / "report.md").read_text()
 
 
 def _write_idx(path: Path, array: np.ndarray) -> None:
