@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from eqlab.studies._activations import (
     STUDY,
     ActivationsConfig,
     Network,
+    _network_notes,
     _network_verdicts,
     _points,
     _table,
@@ -75,6 +77,46 @@ def test_zero_spread_is_decided_only_where_a_reason_is_stated() -> None:
         assert _claim(verdicts, name).status is Status.NOT_MEASURABLE
 
 
+def test_exactness_is_stated_only_where_the_results_show_why() -> None:
+    same = values_for(Status.SUPPORTED) | {"true_error": (7.4e-14,) * 3, "trivial_spread": (0.0,) * 3}
+    made = results(same)
+    # the worst equivariant cell on a representation that each seed redraws: no deterministic repeat
+    moved = []
+    for table in made.tables:
+        cells = tuple(
+            replace(c, error=1e-13) if c.representation == "S4 rescaled (D P D^-1)" and c.theorem else c
+            for c in table.cells
+        )
+        moved.append(replace(table, cells=cells))
+    assert _table_verdicts(tuple(moved))[0].status is Status.NOT_MEASURABLE
+    # a trivial-feature network whose output layer had weights: its zero spread is no construction
+    weighted = tuple(
+        replace(u, last_layer_weights=4) if u.network is Network.TRIVIAL and u.seed_index == 1 else u
+        for u in made.networks
+    )
+    verdicts = _network_verdicts(CONFIG, replace(made, networks=weighted))
+    assert _claim(verdicts, "trivial_spread").status is Status.NOT_MEASURABLE
+
+
+def test_networks_that_end_constant_are_left_out_of_the_claims_that_they_break_symmetry() -> None:
+    made = results(values_for(Status.SUPPORTED))
+    dead = tuple(
+        replace(u, output_spread=0.0, cn_error=0.0, so2_error=0.0)
+        if u.network in (Network.ROTATION, Network.REGULAR) and u.seed_index == 0
+        else u
+        for u in made.networks
+    )
+    verdicts = _network_verdicts(CONFIG, replace(made, networks=dead))
+    for name in ("rotation_cn", "regular_so2"):
+        verdict = _claim(verdicts, name)
+        assert len(verdict.values) == 2 and "2 of 3 seeds not constant" in verdict.claim
+        assert verdict.status is Status.NOT_MEASURABLE  # two values are too few
+    notes = _network_notes(CONFIG, replace(made, networks=dead))
+    assert (
+        "rotation features + ReLU 1 of 3, regular features + ReLU 1 of 3, plain MLP (ReLU) 0 of 3" in notes[0]
+    )
+
+
 def test_the_reports_outcome_sentences_follow_the_results(tmp_path: Path) -> None:
     pages = {}
     for status in (Status.SUPPORTED, Status.CONTRADICTED, Status.INCONCLUSIVE):
@@ -99,7 +141,7 @@ def test_the_reports_outcome_sentences_follow_the_results(tmp_path: Path) -> Non
     # the rotation network's C_n error, the regular network's SO(2) error, the trivial network's fit
     for a, b in zip(good.figures[1:], bad.figures[1:], strict=True):
         assert a.caption != b.caption
-    assert "1 times it" in good.figures[2].caption and "at most 0.0e+00" in good.figures[2].caption
+    assert "ratio is 1 on average" in good.figures[2].caption and "at most 0.0e+00" in good.figures[2].caption
     construction = [n for n in good.notes if "trivial-feature network's first layer" in n]
     assert "output layer 0 weights and 0 bias" in construction[0]
     fits = {
