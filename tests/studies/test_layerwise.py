@@ -74,7 +74,8 @@ def test_the_reports_outcome_sentences_follow_the_results(tmp_path: Path) -> Non
         start = f"Trained {'with' if regime is Regime.FLIP else 'without'} flip augmentation, the flipped"
         (good_note,) = (n for n in good.notes if n.startswith(start))
         (bad_note,) = (n for n in bad.notes if n.startswith(start))
-        assert "-0.300" in good_note and "+0.300" in good_note and "the ends differ (higher" in good_note
+        assert "-0.3, 95%" in good_note and "+0.3, 95%" in good_note  # accuracy, then end losses
+        assert "the ends differ (higher" in good_note
         assert "the interval contains 0" in bad_note and "differ (" not in bad_note
     mixed_note = next(n for n in mixed.notes if n.startswith("Trained with flip"))
     assert "the interval contains 0" in mixed_note

@@ -116,7 +116,7 @@ class DataSource(Option):
 
 @dataclass(frozen=True)
 class LayerwiseConfig:
-    """Scale of the ``layerwise`` study (the defaults take about 1.5 minutes on 2 cores)."""
+    """Scale of the ``layerwise`` study (the defaults are sized for its 5-minute budget on 2 cores)."""
 
     data: str = "auto"
     """A `DataSource`: ``"auto"``, ``"digits"`` or ``"cifar10"``."""
@@ -837,8 +837,8 @@ def _plot_filters(unit: NetworkResult, plots: Path) -> tuple[int, int]:
 def _interval_text(values: list[float]) -> str:
     mean, low, high = mean_interval(values)
     if math.isnan(low):
-        return f"{mean:+.3f} ({len(values)} network(s), no interval)"
-    return f"{mean:+.3f}, 95% interval [{low:+.3f}, {high:+.3f}] over {len(values)} networks"
+        return f"{mean:+.3g} ({len(values)} network(s), no interval)"
+    return f"{mean:+.3g}, 95% interval [{low:+.3g}, {high:+.3g}] over {len(values)} networks"
 
 
 def _side(values: list[float]) -> int | None:
