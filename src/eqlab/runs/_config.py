@@ -150,8 +150,7 @@ def check_ranges(config: Any) -> Any:
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            check_ranges(value)
-            continue
+            continue  # nested settings (TrainSettings, MarglikSettings) check their own values
         items = value if isinstance(value, tuple) else (value,)
         for item in items:
             if isinstance(item, bool) or not isinstance(item, (int, float)):

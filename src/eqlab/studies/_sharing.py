@@ -22,6 +22,7 @@ they train and are tested on the same sets. The paper reports no experiment of t
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,7 +213,7 @@ def run(config: SharingConfig, run_dir: RunFolder) -> SharingResults:
     units = [
         run_dir.unit(
             f"{model_name}-n{size}-s{seed_index}",
-            lambda m=model_name, n=size, s=seed_index: _train_unit(config, run_dir, m, n, s),
+            functools.partial(_train_unit, config, run_dir, model_name, size, seed_index),
             SharingUnit,
         )
         for seed_index in range(config.seeds)
@@ -225,12 +226,11 @@ def run(config: SharingConfig, run_dir: RunFolder) -> SharingResults:
 def estimate(config: SharingConfig, device: str) -> CostEstimate:
     """The training time of ``config``: one step of each model timed at the config's set size and batch,
     times ``config.steps`` steps per (model, size, seed)."""
-    per_step = 0.0
-    for name in MODELS:
-        x, y = gaussian_scale_sets(config.train.batch_size, config.set_size, torch.Generator().manual_seed(0))
-        per_step += seconds_per_step(
-            build_model(name, config), lambda x=x, y=y: (x, y), nn.functional.mse_loss, device
-        )
+    batch = gaussian_scale_sets(config.train.batch_size, config.set_size, torch.Generator().manual_seed(0))
+    per_step = sum(
+        seconds_per_step(build_model(name, config), lambda: batch, nn.functional.mse_loss, device)
+        for name in MODELS
+    )
     jobs = len(config.train_sizes) * config.seeds
     return CostEstimate(
         seconds=per_step * config.steps * jobs,
