@@ -21,6 +21,7 @@ from eqlab.studies._activations import (
     ActivationsConfig,
     Network,
     _network_notes,
+    _one_thread,
     _network_verdicts,
     _points,
     _table,
@@ -218,3 +219,17 @@ def test_the_cost_estimate_times_steps_and_extrapolates() -> None:
     assert cost.steps == 3 * 3 * 2 * 3  # epochs x batches x seeds x trained networks
     paper = STUDY.default_config(scale="paper")
     assert paper.seeds > CONFIG.seeds and paper.rotation_order > ActivationsConfig().rotation_order
+
+
+def test_the_study_runs_on_one_thread_and_gives_the_threads_back() -> None:
+    from threadpoolctl import threadpool_info
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with _one_thread():
+            assert torch.get_num_threads() == 1
+            assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -470,13 +470,17 @@ def _network_unit(
 
 @contextlib.contextmanager
 def _one_thread() -> Iterator[None]:
-    """Torch on one CPU thread inside, as before outside: these networks are so small (batches of 100
-    points, 32 features) that a second thread gains nothing, and where the cores are shared, a thread
-    waiting for a busy core slows every step tens of times over."""
+    """Torch and the BLAS behind numpy on one CPU thread inside, as before outside: these networks are so
+    small (batches of 100 points, 32 features) and the SVDs of `RepLinear`'s bases so modest that a second
+    thread gains nothing, and where the cores are shared, a thread waiting for a busy core slowed every
+    step, and the bases, eight times over and more."""
+    from threadpoolctl import threadpool_limits  # scikit-learn's dependency, so always installed
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield
+        with threadpool_limits(limits=1):
+            yield
     finally:
         torch.set_num_threads(threads)
 
