@@ -150,6 +150,7 @@ def test_the_reports_outcome_sentences_follow_the_results(tmp_path: Path) -> Non
     }
     assert len({fit[0] for fit in fits.values()}) == 3
     text = to_markdown(good)
+    assert "{" not in text and "Largest C8 error" in text  # no placeholder left unformatted
     assert "Findings: claims this run tests" in text and "Demonstrations: true by construction" in text
 
 

@@ -910,7 +910,8 @@ def report(config: ActivationsConfig, results: ActivationsResults, plots: Path) 
         network: max(u.cn_error for u in results.networks if u.network is network)
         for network in (Network.ROTATION, Network.REGULAR)
     }
-    least_so2 = min(_values(results, Network.REGULAR, lambda u: u.so2_error))
+    moving = _moving(results, Network.REGULAR)
+    least_so2 = f"{min(u.so2_error for u in moving):.1e}" if moving else "none (every seed constant)"
     trivial_ratio = float(
         np.mean([u.test_mse / u.target_power for u in results.networks if u.network is Network.TRIVIAL])
     )
@@ -960,9 +961,10 @@ def report(config: ActivationsConfig, results: ActivationsResults, plots: Path) 
             Figure(
                 "network_errors.png",
                 f"Equivariance errors of the four networks, one dot per seed: C{n} rotations (left) and "
-                "random rotation angles (right). The dotted line is 1e-12. Largest C{n} error: "
+                f"random rotation angles (right). The dotted line is 1e-12. Largest C{n} error: "
                 f"{worst[Network.ROTATION]:.1e} with rotating features, {worst[Network.REGULAR]:.1e} with "
-                f"regular ones; smallest SO(2) error of the regular network: {least_so2:.1e}.",
+                f"regular ones; smallest SO(2) error of the regular network where not constant: {least_so2} "
+                f"({len(moving)} of {_count(results, Network.REGULAR)} seeds).",
             ),
             Figure(
                 "network_mse.png",
