@@ -26,8 +26,8 @@ from eqlab.runs._results import from_json
 from eqlab.studies._soft import (
     STUDY,
     SoftConfig,
+    SoftData,
     SoftResults,
-    _Data,
     check_config,
     estimate,
     report,
@@ -124,7 +124,7 @@ def test_config_checks_and_presets() -> None:
 
 
 def test_each_seed_draws_its_own_images_and_tasks_share_canvases(tmp_path: Path) -> None:
-    data = _Data(SoftConfig(), RunFolder(tmp_path))
+    data = SoftData(SoftConfig(), RunFolder(tmp_path))
     digit0 = data.get("digit", 0)
     x_digit, y_digit = digit0.x_train, digit0.y_train
     quadrant0 = data.get("quadrant", 0)

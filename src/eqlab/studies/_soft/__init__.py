@@ -18,12 +18,9 @@ the convolution path on test inputs.
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -31,28 +28,44 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import TensorDataset
 
-from eqlab._options import Option
-from eqlab.bayes import MarglikSettings, train_marglik
-from eqlab.data._digits import digits
-from eqlab.data._files import load_cifar10, load_mnist
-from eqlab.data._quadrants import quadrant_canvases, resize_square
-from eqlab.data._splits import split_indices
-from eqlab.nn._soft import SoftBlock, soft_backbone
+from eqlab.bayes import MarglikSettings
 from eqlab.runs import Figure, Report, RunFolder, Study, Table, Verdict, judge
-from eqlab.runs._config import config_to_dict
 from eqlab.runs._cost import CostEstimate, seconds_per_step
 from eqlab.runs._verdict import mean_interval
 from eqlab.studies._plotting import save_figure
-from eqlab.testing import equivariance_error
+from eqlab.studies._soft._config import (
+    MODELS,
+    PAPER,
+    PRIORS,
+    QUICK,
+    SYMMETRIC,
+    TWO_PATH,
+    SoftConfig,
+    SoftTask,
+    check_config,
+    task_shape,
+)
+from eqlab.studies._soft._data import SoftData
+from eqlab.studies._soft._results import (
+    BlockMeasure,
+    Evidence,
+    SoftResults,
+    SoftUnit,
+    accuracies,
+    select_units,
+)
+from eqlab.studies._soft._units import build_model, train_unit, unit_name
 
 __all__ = [
     "MODELS",
+    "PRIORS",
     "STUDY",
+    "TWO_PATH",
     "BlockMeasure",
     "Evidence",
     "SoftConfig",
+    "SoftData",
     "SoftResults",
     "SoftTask",
     "SoftUnit",
@@ -65,402 +78,13 @@ __all__ = [
 ]
 
 
-class SoftTask(Option):
-    """The tasks of the ``soft`` study."""
-
-    DIGIT = "digit"
-    """DigitMNIST: label = digit; a move between quadrants (a circular shift) keeps the label."""
-    QUADRANT = "quadrant"
-    """QuadrantMNIST: label = digit + 10 x quadrant (40 classes); translation symmetry must be broken."""
-    CIFAR10 = "cifar10"
-    """CIFAR-10 (read from ``--data-dir``), translations roughly a symmetry, as in the paper's Section 6.2."""
-
-
-MODELS = ("conv", "fc", "fc+conv", "ffc+conv")
-"""The block types trained (`eqlab.nn.SoftPath`); the last two have a convolution and a dense path."""
-TWO_PATH = ("fc+conv", "ffc+conv")
-PRIORS = ("map", "marglik")
-"""Fixed prior precisions (MAP) or prior precisions learned by the marginal likelihood."""
-SYMMETRIC = ("digit", "cifar10")
-"""The tasks where translation symmetry holds (exactly between quadrants, roughly on CIFAR-10)."""
-FLOOR = 1e-17
-"""Shift errors are floored here before log10 (an exact 0 has no logarithm)."""
-SHIFT_TOLERANCE = 1e-10
-"""The float64 shift error below which a network counts as exactly invariant."""
-
-
-def _default_training() -> MarglikSettings:
-    return MarglikSettings(
-        epochs=25, batch_size=64, lr=3e-3, burn_in=5, frequency=5, hyper_steps=20, hyper_lr=0.1, ggn="mc"
-    )
-
-
-@dataclass(frozen=True)
-class SoftConfig:
-    """Scale of the ``soft`` study (defaults: about 6 minutes on 2 cores, within its 8 minute budget)."""
-
-    alpha: int = 4
-    """The base width: block ``k`` has ``alpha * widths[k]`` channels."""
-    widths: tuple[int, ...] = (1, 2, 2, 4, 4)
-    """Channel multipliers of the blocks (the paper: 1, 2, 2, 4, 4, 8, 8, 16)."""
-    strides: tuple[int, ...] = (1, 2, 2, 2, 2)
-    """Strides of the blocks, 1 or 2 (the paper: 1, 2, 1, 2, 1, 2, 2, 2)."""
-    size: int = 16
-    """The side of the input images (the paper: 32); the canvases (and CIFAR-10) are resized to it."""
-    train_size: int = 1000
-    """Training images per seed (bundled digits: the rest of the 1,797 are the test set; MNIST and
-    CIFAR-10: a random subset of the training files, tested on the whole test file)."""
-    seeds: int = 3
-    """Seeds: each draws its own images, placements and initial weights."""
-    tasks: tuple[str, ...] = ("digit", "quadrant")
-    """`SoftTask` names; ``cifar10`` needs CIFAR-10 in ``--data-dir``."""
-    train: MarglikSettings = field(default_factory=_default_training)
-    """Training of the weights and prior precisions; ``learn_prior`` is set per run (False for MAP,
-    True for the learned priors), whatever it says here."""
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.tasks, tuple) or not self.tasks:
-            raise ValueError(f"tasks must be a non-empty tuple of {SoftTask.values()}, got {self.tasks!r}")
-        tasks = tuple(str(SoftTask.parse(t, "tasks")) for t in self.tasks)
-        if len(set(tasks)) != len(tasks):
-            raise ValueError(f"tasks must name each task once, got {self.tasks!r}")
-        object.__setattr__(self, "tasks", tasks)
-        if any(w < 1 for w in self.widths):
-            raise ValueError(f"widths must be positive, got {self.widths}")
-        if any(s not in (1, 2) for s in self.strides):
-            raise ValueError(f"strides must be 1 or 2, got {self.strides}")
-        if not isinstance(self.train, MarglikSettings):
-            raise TypeError(f"train must be a MarglikSettings, got {type(self.train).__name__}")
-
-
-@dataclass(frozen=True)
-class BlockMeasure:
-    """How much one block of a trained network uses each of its paths (``None``: the block lacks it)."""
-
-    block: str
-    """The block's name in the network (``"0"``, ``"1"``, ...)."""
-    conv_precision: float | None
-    """The geometric mean of the prior precisions of the convolution path's weights."""
-    dense_precision: float | None
-    """The geometric mean of the prior precisions of the dense path's weights."""
-    conv_norm: float | None
-    """The norm of the convolution path's weights."""
-    dense_norm: float | None
-    """The norm of the dense path's weights."""
-    conv_share: float | None
-    """Two-path blocks: ``|conv(h)| / (|conv(h)| + |dense(h)|)`` averaged over 256 test inputs."""
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """The log marginal likelihood per data point at one epoch."""
-
-    epoch: int
-    log_evidence: float
-
-
-@dataclass(frozen=True)
-class SoftUnit:
-    """One network trained on one task with one seed, with fixed or learned priors."""
-
-    task: str
-    model: str
-    priors: str
-    """``"map"`` (fixed prior precisions) or ``"marglik"`` (learned)."""
-    seed_index: int
-    source: str
-    """Where the images came from: ``"bundled digits"``, ``"MNIST"`` or ``"CIFAR-10"``."""
-    train_size: int
-    test_size: int
-    parameters: int
-    test_accuracy: float
-    shift_error: float
-    """The float64 relative change of the logits under circular shifts by half the canvas (a move
-    between quadrants), on 64 test images: 0 for an invariant network."""
-    train_loss: tuple[float, ...]
-    """Per epoch."""
-    evidence: tuple[Evidence, ...]
-    """Whenever the marginal likelihood was computed (with fixed priors too)."""
-    groups: tuple[str, ...]
-    """The parameter groups, one prior precision each."""
-    prior_precision: tuple[float, ...]
-    """The final prior precision of each group."""
-    blocks: tuple[BlockMeasure, ...]
-
-
-@dataclass(frozen=True)
-class SoftResults:
-    """Every unit of a ``soft`` run."""
-
-    units: tuple[SoftUnit, ...]
-
-
-def check_config(config: SoftConfig) -> SoftConfig:
-    """``config`` when its fields fit together (checked when a run or an estimate starts, since presets
-    and ``--set`` change one field at a time).
-
-    Raises
-    ------
-    ValueError
-        when ``widths`` and ``strides`` differ in length, or ``size`` is odd or not a multiple of the
-        product of the strides.
-    """
-    if len(config.widths) != len(config.strides) or not config.widths:
-        raise ValueError(
-            f"widths and strides must have one entry per block, got {len(config.widths)} widths and "
-            f"{len(config.strides)} strides"
-        )
-    if config.size % 2 or config.size % math.prod(config.strides):
-        raise ValueError(
-            f"size must be even (a move between quadrants is a shift by half of it) and a multiple of the "
-            f"product of strides, {math.prod(config.strides)}, got {config.size}"
-        )
-    return config
-
-
-# --- data ----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _TaskData:
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-    source: str
-
-
-class _Data:
-    """Each seed's images of each task, drawn from named streams and kept for the units of that seed;
-    the files of ``--data-dir`` are read once."""
-
-    def __init__(self, config: SoftConfig, run: RunFolder) -> None:
-        self.config, self.run = config, run
-        self.files: dict[tuple[str, bool], tuple[torch.Tensor, torch.Tensor]] = {}
-        self.current: tuple[tuple[str, int], _TaskData] | None = None
-
-    def _file(self, name: str, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        if (name, train) not in self.files:
-            assert self.run.data_dir is not None
-            loader = load_mnist if name == "mnist" else load_cifar10
-            self.files[name, train] = loader(self.run.data_dir, train)
-        return self.files[name, train]
-
-    def get(self, task: str, seed_index: int) -> _TaskData:
-        if self.current is None or self.current[0] != (task, seed_index):
-            self.current = ((task, seed_index), self._draw(task, seed_index))
-        return self.current[1]
-
-    def _subset(self, name: str, images: torch.Tensor, seed_index: int) -> torch.Tensor:
-        n = images.shape[0]
-        if self.config.train_size > n:
-            raise ValueError(
-                f"train_size must be at most the {n:,} training images of {name}, got "
-                f"{self.config.train_size}"
-            )
-        return torch.randperm(n, generator=self.run.generator("subset", name, seed_index))[
-            : self.config.train_size
-        ]
-
-    def _draw(self, task: str, seed_index: int) -> _TaskData:
-        config, run = self.config, self.run
-        quadrant = task == SoftTask.QUADRANT
-        if task == SoftTask.CIFAR10:
-            if run.data_dir is None:
-                raise ValueError(
-                    "tasks: 'cifar10' reads CIFAR-10 from --data-dir (data_batch_1 ... data_batch_5 and "
-                    "test_batch), and none was given"
-                )
-            images, labels = self._file("cifar10", True)
-            chosen = self._subset("CIFAR-10", images, seed_index)
-            x_test, y_test = self._file("cifar10", False)
-            return _TaskData(
-                resize_square(images[chosen], config.size),
-                labels[chosen],
-                resize_square(x_test, config.size),
-                y_test,
-                "CIFAR-10",
-            )
-        if run.data_dir is None:  # the bundled digits: one split and one placement per seed
-            images, labels = digits(8)
-            n = len(labels)
-            if config.train_size >= n:
-                raise ValueError(
-                    f"train_size must be below the {n:,} bundled digits (the rest are the test set), "
-                    f"got {config.train_size}; --data-dir with MNIST gives more"
-                )
-            train, test = split_indices(n, (n - config.train_size) / n, run.generator("split", seed_index))
-            canvases, targets = quadrant_canvases(
-                images,
-                labels,
-                run.generator("quadrants", seed_index),
-                label_quadrant=quadrant,
-                size=config.size,
-            )
-            return _TaskData(canvases[train], targets[train], canvases[test], targets[test], "bundled digits")
-        images, labels = self._file("mnist", True)
-        chosen = self._subset("MNIST", images, seed_index)
-        x_train, y_train = quadrant_canvases(
-            images[chosen],
-            labels[chosen],
-            run.generator("quadrants", "train", seed_index),
-            label_quadrant=quadrant,
-            size=config.size,
-        )
-        test_images, test_labels = self._file("mnist", False)
-        x_test, y_test = quadrant_canvases(
-            test_images,
-            test_labels,
-            run.generator("quadrants", "test", seed_index),
-            label_quadrant=quadrant,
-            size=config.size,
-        )
-        return _TaskData(x_train, y_train, x_test, y_test, "MNIST")
-
-
-# --- one unit ------------------------------------------------------------------------------------------
-
-
-def build_model(config: SoftConfig, task: str, model_name: str) -> nn.Sequential:
-    """The network of ``model_name`` for ``task`` at the config's size, initialised from torch's global
-    generator."""
-    return soft_backbone(
-        model_name,
-        alpha=config.alpha,
-        size=config.size,
-        in_channels=_shape(task)[0],
-        num_classes=_shape(task)[1],
-        widths=config.widths,
-        strides=config.strides,
-    )
-
-
-def _blocks(model: nn.Sequential) -> list[tuple[str, SoftBlock]]:
-    return [(name, m) for name, m in model.named_children() if isinstance(m, SoftBlock)]
-
-
-def _path_shares(model: nn.Sequential, x: torch.Tensor) -> dict[str, float]:
-    """Per two-path block: |conv path output| / (|conv| + |dense|), averaged over the inputs."""
-    shares = {}
-    h = x
-    with torch.no_grad():
-        for name, layer in model.named_children():
-            if isinstance(layer, SoftBlock) and layer.conv is not None and layer.dense is not None:
-                conv = layer.conv(h).flatten(1).norm(dim=1)
-                dense = layer.dense(h).flatten(1).norm(dim=1)
-                shares[name] = float((conv / (conv + dense).clamp_min(1e-12)).mean())
-            if not isinstance(layer, SoftBlock):
-                break
-            h = layer(h)
-    return shares
-
-
-def _block_measures(
-    model: nn.Sequential, groups: Sequence[str], precisions: Sequence[float], shares: dict[str, float]
-) -> tuple[BlockMeasure, ...]:
-    by_name = dict(zip(groups, precisions, strict=True))
-    params = dict(model.named_parameters())
-    out = []
-    for name, _ in _blocks(model):
-        found: dict[str, tuple[float, float] | None] = {}
-        for path in ("conv", "dense"):
-            keys = [k for k in by_name if k.startswith(f"{name}.{path}.") and k.endswith("weight")]
-            found[path] = (
-                (
-                    float(np.exp(np.mean([math.log(by_name[k]) for k in keys]))),
-                    math.sqrt(sum(float(params[k].detach().double().pow(2).sum()) for k in keys)),
-                )
-                if keys
-                else None
-            )
-        conv, dense = found["conv"], found["dense"]
-        out.append(
-            BlockMeasure(
-                block=name,
-                conv_precision=conv[0] if conv else None,
-                dense_precision=dense[0] if dense else None,
-                conv_norm=conv[1] if conv else None,
-                dense_norm=dense[1] if dense else None,
-                conv_share=shares.get(name),
-            )
-        )
-    return tuple(out)
-
-
-def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: str) -> float:
-    correct = 0
-    with torch.no_grad():
-        for start in range(0, len(y), 1000):
-            logits = model(x[start : start + 1000].to(device))
-            correct += int((logits.argmax(1) == y[start : start + 1000].to(device)).sum())
-    return correct / len(y)
-
-
-def _shift_error(model: nn.Module, x: torch.Tensor) -> float:
-    """The float64 relative change of the logits under circular shifts by half the canvas."""
-    half = x.shape[-1] // 2
-    shifts = [
-        functools.partial(torch.roll, shifts=s, dims=(-2, -1)) for s in ((half, 0), (0, half), (half, half))
-    ]
-    return equivariance_error(model, x, shifts, [_identity] * len(shifts))
-
-
-def _identity(t: torch.Tensor) -> torch.Tensor:
-    return t
-
-
-def unit_name(task: str, model_name: str, priors: str, seed_index: int) -> str:
-    """The name of a unit (its result file and its checkpoint)."""
-    return f"{task}-{model_name.replace('+', '_')}-{priors}-s{seed_index}"
-
-
-def _train_unit(
-    config: SoftConfig, run: RunFolder, data: _Data, task: str, model_name: str, priors: str, seed_index: int
-) -> SoftUnit:
-    images = data.get(task, seed_index)
-    with torch.random.fork_rng(devices=[]):  # MAP and learned priors start from the same weights
-        torch.manual_seed(run.seed_for("init", task, model_name, seed_index))
-        model = build_model(config, task, model_name)
-    model = model.to(run.device)  # train_marglik moves each batch to the model's device
-    history = train_marglik(
-        model,
-        TensorDataset(images.x_train, images.y_train),
-        dataclasses.replace(config.train, learn_prior=priors == "marglik"),
-        seed=run.seed_for("batches", task, model_name, seed_index),  # the same batches for both priors
-        run=run,
-        unit=unit_name(task, model_name, priors, seed_index),
-        config=config_to_dict(config),
-        checkpoint_every=max(1, config.train.epochs // 5),  # a dense network's checkpoint is megabytes
-    )
-    model.eval()
-    shares = _path_shares(model, images.x_test[:256].to(run.device))
-    cpu_model = copy.deepcopy(model).cpu()  # the float64 shift measurement runs on the CPU
-    return SoftUnit(
-        task=task,
-        model=model_name,
-        priors=priors,
-        seed_index=seed_index,
-        source=images.source,
-        train_size=len(images.y_train),
-        test_size=len(images.y_test),
-        parameters=sum(p.numel() for p in model.parameters()),
-        test_accuracy=_accuracy(model, images.x_test, images.y_test, run.device),
-        shift_error=_shift_error(cpu_model, images.x_test[:64]),
-        train_loss=tuple(float(v) for v in history["train_loss"]),
-        evidence=tuple(Evidence(int(e), float(v)) for e, v in history["marglik"]),
-        groups=tuple(history["groups"]),
-        prior_precision=tuple(float(v) for v in history["prior_precision"]),
-        blocks=_block_measures(cpu_model, history["groups"], history["prior_precision"], shares),
-    )
-
-
 def run(config: SoftConfig, run_dir: RunFolder) -> SoftResults:
     """Every (seed, task, model, priors) as a resumable work unit."""
-    data = _Data(check_config(config), run_dir)
+    data = SoftData(check_config(config), run_dir)
     units = [
         run_dir.unit(
             unit_name(task, model_name, priors, seed_index),
-            functools.partial(_train_unit, config, run_dir, data, task, model_name, priors, seed_index),
+            functools.partial(train_unit, config, run_dir, data, task, model_name, priors, seed_index),
             SoftUnit,
         )
         for seed_index in range(config.seeds)
@@ -515,11 +139,6 @@ def _fits(settings: MarglikSettings) -> int:
     )
 
 
-def _shape(task: str) -> tuple[int, int]:
-    """``(input channels, classes)`` of a task."""
-    return 3 if task == SoftTask.CIFAR10 else 1, 40 if task == SoftTask.QUADRANT else 10
-
-
 def estimate(config: SoftConfig, device: str) -> CostEstimate:
     """The training time of ``config`` on ``device``: a step of each model at the config's size timed on
     random images (`_step_seconds`), times the optimiser steps and the factor-fitting passes of every
@@ -527,7 +146,7 @@ def estimate(config: SoftConfig, device: str) -> CostEstimate:
     s = check_config(config).train
     per_step: dict[tuple[int, int, str], float] = {}  # by (channels, classes, model)
     for task in config.tasks:
-        channels, classes = _shape(task)
+        channels, classes = task_shape(task)
         for name in MODELS:
             if (channels, classes, name) not in per_step:
                 with torch.random.fork_rng(devices=[]):
@@ -541,7 +160,7 @@ def estimate(config: SoftConfig, device: str) -> CostEstimate:
     passes = math.ceil(config.train_size / s.marglik_batch_size) * _fits(s)
     total, all_steps = 0.0, 0
     for task in config.tasks:
-        channels, classes = _shape(task)
+        channels, classes = task_shape(task)
         backward = classes if str(s.ggn) == "exact" else 1
         for name in MODELS:
             for priors in PRIORS:
@@ -565,11 +184,10 @@ def estimate(config: SoftConfig, device: str) -> CostEstimate:
 # --- verdicts ------------------------------------------------------------------------------------------
 
 
-def _select(units: Sequence[SoftUnit], task: str, model: str, priors: str) -> list[SoftUnit]:
-    return sorted(
-        (u for u in units if u.task == task and u.model == model and u.priors == priors),
-        key=lambda u: u.seed_index,
-    )
+FLOOR = 1e-17
+"""Shift errors are floored here before log10 (an exact 0 has no logarithm)."""
+SHIFT_TOLERANCE = 1e-10
+"""The float64 shift error below which a network counts as exactly invariant."""
 
 
 def _log_ratio(unit: SoftUnit) -> float:
@@ -580,10 +198,6 @@ def _log_ratio(unit: SoftUnit) -> float:
         if b.dense_precision is not None and b.conv_precision is not None
     ]
     return float(np.mean(ratios))
-
-
-def _accuracies(units: Sequence[SoftUnit], task: str, model: str, priors: str) -> list[float]:
-    return [u.test_accuracy for u in _select(units, task, model, priors)]
 
 
 def verdicts(config: SoftConfig, results: SoftResults) -> list[Verdict]:
@@ -614,12 +228,12 @@ def verdicts(config: SoftConfig, results: SoftResults) -> list[Verdict]:
                     f"{model_name}, {task} task (translation symmetry holds): the marginal likelihood "
                     "switches the non-equivariant path off (mean over blocks of log(dense-path / conv-path "
                     "prior precision) > 0)",
-                    [_log_ratio(u) for u in _select(units, task, model_name, "marglik")],
+                    [_log_ratio(u) for u in select_units(units, task, model_name, "marglik")],
                 )
             )
         if SoftTask.DIGIT in tasks and SoftTask.QUADRANT in tasks:
-            digit = [_log_ratio(u) for u in _select(units, "digit", model_name, "marglik")]
-            quadrant = [_log_ratio(u) for u in _select(units, "quadrant", model_name, "marglik")]
+            digit = [_log_ratio(u) for u in select_units(units, "digit", model_name, "marglik")]
+            quadrant = [_log_ratio(u) for u in select_units(units, "quadrant", model_name, "marglik")]
             out.append(
                 judge(
                     f"{model_name}: the dense paths are switched off less where the symmetry must be broken "
@@ -631,11 +245,11 @@ def verdicts(config: SoftConfig, results: SoftResults) -> list[Verdict]:
         baseline = [
             max(c, f)
             for c, f in zip(
-                _accuracies(units, task, "conv", "map"), _accuracies(units, task, "fc", "map"), strict=True
+                accuracies(units, task, "conv", "map"), accuracies(units, task, "fc", "map"), strict=True
             )
         ]
         for model_name in TWO_PATH:
-            learned = _accuracies(units, task, model_name, "marglik")
+            learned = accuracies(units, task, model_name, "marglik")
             out.append(
                 judge(
                     f"{task} task: {model_name} with learned priors matches or beats the better hard-coded "
@@ -645,8 +259,8 @@ def verdicts(config: SoftConfig, results: SoftResults) -> list[Verdict]:
                 )
             )
         for model_name in TWO_PATH:
-            learned = _accuracies(units, task, model_name, "marglik")
-            fixed = _accuracies(units, task, model_name, "map")
+            learned = accuracies(units, task, model_name, "marglik")
+            fixed = accuracies(units, task, model_name, "map")
             out.append(
                 judge(
                     f"{task} task: {model_name} is more accurate with learned than with fixed priors "
@@ -673,7 +287,7 @@ def _geomean(values: Sequence[float]) -> float:
 def _block_series(units: Sequence[SoftUnit], task: str, model: str, what: str) -> list[list[float]]:
     """Per two-path block: the per-seed values of ``what`` (``"share"`` or ``"log ratio"``) with learned
     priors."""
-    sel = _select(units, task, model, "marglik")
+    sel = select_units(units, task, model, "marglik")
     out = []
     for k, block in enumerate(sel[0].blocks if sel else ()):
         if block.conv_share is None:
@@ -727,7 +341,7 @@ def _evidence_plot(config: SoftConfig, units: Sequence[SoftUnit], path: Path) ->
     for ax, task in zip(axes[0], tasks, strict=True):
         for k, model_name in enumerate(MODELS):
             for priors, style in (("marglik", "-"), ("map", ":")):
-                sel = _select(units, task, model_name, priors)
+                sel = select_units(units, task, model_name, priors)
                 if not sel or not sel[0].evidence:
                     continue
                 curves = np.array([[e.log_evidence for e in u.evidence] for u in sel])
@@ -749,7 +363,7 @@ def _accuracy_plot(config: SoftConfig, units: Sequence[SoftUnit], path: Path) ->
     width = 0.2
     for k, model_name in enumerate(MODELS):
         for j, priors in enumerate(PRIORS):
-            values = [_accuracies(units, t, model_name, priors) for t in tasks]
+            values = [accuracies(units, t, model_name, priors) for t in tasks]
             ax.bar(
                 np.arange(len(tasks)) + (k - 1.5) * width + (j - 0.5) * width / 2,
                 [float(np.mean(v)) for v in values],
@@ -773,7 +387,7 @@ def _tables(config: SoftConfig, units: Sequence[SoftUnit]) -> list[Table]:
     for task in config.tasks:
         for model_name in MODELS:
             for priors in PRIORS:
-                sel = _select(units, task, model_name, priors)
+                sel = select_units(units, task, model_name, priors)
                 accuracy = [u.test_accuracy for u in sel]
                 mean, low, high = mean_interval(accuracy)
                 final = [u.evidence[-1].log_evidence for u in sel if u.evidence]
@@ -809,7 +423,7 @@ def _tables(config: SoftConfig, units: Sequence[SoftUnit]) -> list[Table]:
     block_rows = []
     for task in config.tasks:
         for model_name in TWO_PATH:
-            sel = _select(units, task, model_name, "marglik")
+            sel = select_units(units, task, model_name, "marglik")
             for k, block in enumerate(sel[0].blocks if sel else ()):
                 block_rows.append(
                     [
@@ -858,8 +472,8 @@ def _premise_notes(config: SoftConfig, units: Sequence[SoftUnit]) -> list[str]:
     """CONV against FC with fixed priors, in the means (not judged), against what the paper's setting has."""
     notes = []
     for task in config.tasks:
-        conv = _select(units, task, "conv", "map")
-        fc = _select(units, task, "fc", "map")
+        conv = select_units(units, task, "conv", "map")
+        fc = select_units(units, task, "fc", "map")
         if not conv or not fc:
             continue
         a_conv = float(np.mean([u.test_accuracy for u in conv]))
@@ -890,7 +504,9 @@ def _premise_notes(config: SoftConfig, units: Sequence[SoftUnit]) -> list[str]:
 def _size_note(config: SoftConfig, units: Sequence[SoftUnit]) -> str | None:
     task = config.tasks[0]
     counts = {
-        m: _select(units, task, m, "map")[0].parameters for m in MODELS if _select(units, task, m, "map")
+        m: select_units(units, task, m, "map")[0].parameters
+        for m in MODELS
+        if select_units(units, task, m, "map")
     }
     if len(counts) < len(MODELS):
         return None
@@ -986,29 +602,7 @@ STUDY = Study(
     run=run,
     report=report,
     budget_minutes=8.0,
-    quick={
-        "seeds": 2,
-        "train_size": 200,
-        "alpha": 2,
-        "train.epochs": 2,
-        "train.burn_in": 1,
-        "train.frequency": 1,
-        "train.hyper_steps": 2,
-    },
-    paper={
-        "alpha": 10,
-        "widths": (1, 2, 2, 4, 4, 8, 8, 16),
-        "strides": (1, 2, 1, 2, 1, 2, 2, 2),
-        "size": 32,
-        "train_size": 50000,
-        "train.epochs": 999,
-        "train.batch_size": 128,
-        "train.marglik_batch_size": 150,
-        "train.burn_in": 10,
-        "train.frequency": 5,
-        "train.hyper_steps": 20,
-        "train.hyper_lr": 0.1,
-        "train.ggn": "exact",
-    },
+    quick=QUICK,
+    paper=PAPER,
     estimate=estimate,
 )
