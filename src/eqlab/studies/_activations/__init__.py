@@ -35,7 +35,6 @@ import copy
 import functools
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,28 +46,49 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from eqlab._arguments import choice, integer
-from eqlab._options import Option
 from eqlab.activations import check, permutation_basis, rescale_to_permutation
 from eqlab.activations._check import _decide, worst_case
 from eqlab.activations._classes import classify
-from eqlab.activations._functions import TABLE, as_activation
+from eqlab.activations._functions import as_activation
 from eqlab.activations._named import named_representation
-from eqlab.groups import Representation, permutation_matrix
+from eqlab.groups import Representation
 from eqlab.groups._representation import rotation_matrix
 from eqlab.nn import RepLinear
 from eqlab.runs import Figure, Kind, Report, RunFolder, Study, Table, Verdict, judge
 from eqlab.runs._config import config_to_dict
 from eqlab.runs._cost import CostEstimate, seconds_per_step
+from eqlab.studies._activations._config import (
+    ANGLES,
+    MEASURED_POINTS,
+    NETWORK_LABELS,
+    PAPER,
+    QUICK,
+    ActivationsConfig,
+    Network,
+)
+from eqlab.studies._activations._representations import ACTIVATIONS, RANDOM, REPRESENTATIONS
+from eqlab.studies._activations._results import (
+    ActivationsResults,
+    Cell,
+    NetworkSeed,
+    RepresentationRow,
+    TableSeed,
+)
 from eqlab.studies._plotting import save_figure
 from eqlab.testing import equivariance_error
-from eqlab.train import TrainSettings, train
+from eqlab.train import train
 
 __all__ = [
+    "ACTIVATIONS",
     "REPRESENTATIONS",
     "STUDY",
     "ActivationsConfig",
     "ActivationsResults",
+    "Cell",
     "Network",
+    "NetworkSeed",
+    "RepresentationRow",
+    "TableSeed",
     "build_network",
     "estimate",
     "report",
@@ -76,241 +96,10 @@ __all__ = [
 ]
 
 
-class Network(Option):
-    """The networks of the rotation part, named by their hidden features."""
-
-    ROTATION = "rotation"
-    """Copies of the 2-d rotation of C_n, with ReLU: not a monomial representation."""
-    TRIVIAL = "trivial"
-    """Trivial features, with ReLU: the zero map by construction (not trained)."""
-    REGULAR = "regular"
-    """Copies of the regular representation of C_n (a permutation representation), with ReLU."""
-    MLP = "mlp"
-    """A plain MLP of the same width, with ReLU: no symmetry built in."""
-
-
-NETWORK_LABELS = {
-    Network.ROTATION: "rotation features + ReLU",
-    Network.TRIVIAL: "trivial features + ReLU",
-    Network.REGULAR: "regular features + ReLU",
-    Network.MLP: "plain MLP (ReLU)",
-}
-ANGLES = 16
-"""Random rotation angles (SO(2)) per seed at which the networks' equivariance is measured."""
-MEASURED_POINTS = 256
-"""Test points on which the equivariance errors and the output spread are measured."""
 ERROR_FLOOR = 1e-17
 """Errors are floored here before log10: exact computations may give 0."""
 SPREAD_FLOOR = 1e-30
 """Output spreads are floored here before log10 (the zero map's spread is exactly 0)."""
-
-
-def log_periodic(x: torch.Tensor) -> torch.Tensor:
-    """``x (1 + 0.3 sin(2 pi log2 |x|))``: odd and 2-multiplicative, not semilinear (Lemma 8's kind)."""
-    safe = torch.where(x == 0, torch.ones_like(x), x.abs())
-    return torch.where(x == 0, torch.zeros_like(x), x * (1 + 0.3 * torch.sin(2 * math.pi * torch.log2(safe))))
-
-
-def shifted(x: torch.Tensor) -> torch.Tensor:
-    """``x + 1``: affine, with f(0) != 0."""
-    return x + 1
-
-
-ACTIVATIONS: dict[str, Any] = {**{name: name for name in TABLE}, "log-periodic": log_periodic, "x+1": shifted}
-
-
-def _prime_scales(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Positive scales that are powers of distinct primes: their ratios are small rationals whose prime
-    exponents have rank at least 2, so the scales provably generate a dense group (see
-    `eqlab.activations._classes`), where random floats could not be told dense or discrete."""
-    primes = np.array([2.0, 3.0, 5.0, 7.0, 11.0])[rng.permutation(5)[:size]]
-    return primes ** rng.integers(1, 3, size=size)
-
-
-def _rescaled_s4(rng: np.random.Generator) -> np.ndarray:
-    d = _prime_scales(rng, 4)
-    perms = np.asarray(named_representation("S4:perm").generators)
-    return d[None, :, None] * perms / d[None, None, :]
-
-
-def _two_monomial(rng: np.random.Generator) -> np.ndarray:
-    shift = permutation_matrix([1, 2, 3, 0]).numpy()
-    return (shift @ np.diag([2.0, 0.5, 4.0, 0.25]))[None]  # scales multiply to 1 around the cycle
-
-
-def _signed_two_monomial(rng: np.random.Generator) -> np.ndarray:
-    return np.array([[[0.0, -2.0], [0.5, 0.0]]])  # squares to -I: order 4
-
-
-def _rescaled_signed_s3(rng: np.random.Generator) -> np.ndarray:
-    """Signed permutations of 3 points rescaled by a random positive diagonal: two independent scale
-    ratios, so the absolute entries generate a dense group (two points would give one ratio, discrete)."""
-    mats = np.stack(
-        [
-            permutation_matrix([1, 0, 2]).numpy() @ np.diag([-1.0, 1.0, 1.0]),
-            permutation_matrix([1, 2, 0]).numpy(),
-        ]
-    )
-    d = _prime_scales(rng, 3)
-    return d[None, :, None] * mats / d[None, None, :]
-
-
-def _unit_row_sum(rng: np.random.Generator) -> np.ndarray:
-    z = rng.standard_normal(3)
-    z -= z.mean()  # A 1 = 1 when z is orthogonal to the ones vector, so A P A^-1 keeps unit row sums
-    a = np.eye(3) + np.outer(rng.standard_normal(3), z) * 0.5
-    perms = np.asarray(named_representation("S3:perm").generators)
-    return a @ perms @ np.linalg.inv(a)
-
-
-def _disguised_regular(rng: np.random.Generator) -> np.ndarray:
-    a = rng.standard_normal((4, 4)) + 2 * np.eye(4)
-    return a @ np.asarray(named_representation("C4:regular").generators) @ np.linalg.inv(a)
-
-
-def _named(name: str) -> Callable[[np.random.Generator], np.ndarray]:
-    return lambda rng: np.array(named_representation(name).generators)
-
-
-RANDOM = (_rescaled_s4, _rescaled_signed_s3, _unit_row_sum, _disguised_regular)
-"""The builders of `REPRESENTATIONS` that draw from their generator (redrawn per seed)."""
-
-REPRESENTATIONS: dict[str, Callable[[np.random.Generator], np.ndarray]] = {
-    "C4 regular": _named("C4:regular"),
-    "S4 on 4 points": _named("S4:perm"),
-    "D4 on the plane": _named("D4:rot2d"),
-    "C4 on the plane": _named("C4:rot2d"),
-    "S4 rescaled (D P D^-1)": _rescaled_s4,
-    "C4 2-monomial": _two_monomial,
-    "signed 2-monomial": _signed_two_monomial,
-    "signed S3, rescaled": _rescaled_signed_s3,
-    "S3 unit-row-sum (A P A^-1)": _unit_row_sum,
-    "C4 regular, random basis": _disguised_regular,
-    "S3 standard": _named("S3:standard"),
-    "C8 on the plane": _named("C8:rot2d"),
-    "SO2, 37 degrees": _named("SO2:rot2d@37deg"),
-}
-"""Every representation of the table, built from a numpy generator (the random ones draw from it)."""
-
-
-def _default_train() -> TrainSettings:
-    return TrainSettings(epochs=60, batch_size=100, lr=3e-3, checkpoint_every=20)
-
-
-@dataclass(frozen=True)
-class ActivationsConfig:
-    """Scale of the ``activations`` study (the defaults take about a minute on 2 cores)."""
-
-    seeds: int = 5
-    """Seeds: each redraws the table's random representations and inputs, and the networks' points."""
-    rotation_order: int = field(default=8, metadata={"minimum": 2})
-    """n of the rotation group C_n that acts on the networks' plane."""
-    hidden_copies: int = 4
-    """Copies of the regular representation of C_n per hidden layer (width ``hidden_copies * n``)."""
-    train_points: int = 2000
-    """Training points per seed, Gaussian with standard deviation 1.5 in the plane."""
-    test_points: int = 1000
-    """Test points per seed, drawn like the training points."""
-    train: TrainSettings = field(default_factory=_default_train)
-    """How the rotation, regular and MLP networks train (mean squared error)."""
-
-
-# ---------------------------------------------------------------------------------------------------
-# results
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One (representation, activation) pair on one seed."""
-
-    representation: str
-    """A key of `REPRESENTATIONS`."""
-    activation: str
-    """A key of `ACTIVATIONS`."""
-    theorem: bool | None
-    """Theorem 1's verdict as eqlab decides it from the class and the probed properties (no measurement);
-    ``None`` where it cannot decide."""
-    check: bool | None
-    """`eqlab.activations.check`'s verdict, which also weighs its own measurement."""
-    error: float
-    """The largest relative error ``|f(M x) - M f(x)| / |M f(x)|`` on this seed's inputs (float64)."""
-    matrix: int
-    """The generator where the error is largest."""
-    x: tuple[float, ...]
-    """The input where the error is largest."""
-    reason: str
-    """`check`'s explanation."""
-
-
-@dataclass(frozen=True)
-class RepresentationRow:
-    """A representation's Theorem 1 class on one seed."""
-
-    representation: str
-    """A key of `REPRESENTATIONS`."""
-    case: str
-    """Its class (`eqlab.activations.ActivationCheck.case`)."""
-    b: float | None
-    """The b of the b-monomial classes."""
-    admissible: str
-    """The activations the class admits, in words."""
-    dim: int
-    """The dimension it acts on."""
-    fix: str | None
-    """The change of basis the theory allows, in words; found on the first seed only (the report shows that
-    seed's), ``None`` on the others."""
-
-
-@dataclass(frozen=True)
-class TableSeed:
-    """The table on one seed."""
-
-    seed_index: int
-    """The seed's index (its representations and inputs come from the streams named by it)."""
-    representations: tuple[RepresentationRow, ...]
-    """One row per representation, in the order of `REPRESENTATIONS`."""
-    cells: tuple[Cell, ...]
-    """One cell per (representation, activation), representations outermost."""
-
-
-@dataclass(frozen=True)
-class NetworkSeed:
-    """One network on one seed, measured in float64 on CPU."""
-
-    network: Network
-    """Which network."""
-    seed_index: int
-    """The seed's index (its points, initialisation and angles come from the streams named by it)."""
-    trained: bool
-    """Whether it was trained (the trivial-feature network is not: it is the zero map by construction)."""
-    test_mse: float
-    """Mean squared error on the seed's test points (float64)."""
-    target_power: float
-    """The target's mean square on the test points: the test MSE of predicting 0."""
-    cn_error: float
-    """Largest relative equivariance error over the n rotations of C_n (`eqlab.testing`)."""
-    so2_error: float
-    """Largest relative equivariance error over `ANGLES` random rotations."""
-    output_spread: float
-    """``max |f(x) - f(x_0)|`` over the measured test points."""
-    first_layer_weights: int
-    """Free weights of the first layer (`RepLinear.num_weights`, or a Linear's matrix size)."""
-    last_layer_weights: int
-    """Free weights of the output layer."""
-    last_layer_bias: int
-    """Free bias entries of the output layer."""
-    parameters: int
-    """Trainable parameters in all."""
-
-
-@dataclass(frozen=True)
-class ActivationsResults:
-    """Everything the report is built from."""
-
-    tables: tuple[TableSeed, ...]
-    """The table, one per seed."""
-    networks: tuple[NetworkSeed, ...]
-    """Every network on every seed, seeds outermost, networks in the order of `Network`."""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1006,21 +795,7 @@ STUDY = Study(
     run=run,
     report=report,
     budget_minutes=1.0,
-    quick={
-        "seeds": 2,
-        "train_points": 200,
-        "test_points": 100,
-        "hidden_copies": 1,
-        "train.epochs": 2,
-        "train.checkpoint_every": 1,
-    },
-    paper={
-        "seeds": 10,
-        "rotation_order": 16,
-        "hidden_copies": 2,
-        "train_points": 10000,
-        "test_points": 2000,
-        "train.epochs": 200,
-    },
+    quick=QUICK,
+    paper=PAPER,
     estimate=estimate,
 )
