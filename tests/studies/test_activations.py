@@ -22,13 +22,13 @@ from eqlab.studies._activations import (
     Network,
     _network_notes,
     _network_verdicts,
-    _one_thread,
-    _points,
-    _table,
     _table_verdicts,
     build_network,
     estimate,
+    one_thread,
+    points,
     report,
+    table_unit,
 )
 from eqlab.train import TrainSettings
 from tests.studies.activations_results import (
@@ -155,7 +155,7 @@ def test_the_reports_outcome_sentences_follow_the_results(tmp_path: Path) -> Non
 
 
 def test_every_verdict_of_the_theorem_agrees_with_its_measured_error() -> None:
-    table = _table(0, np.random.default_rng(5), 5)
+    table = table_unit(0, np.random.default_rng(5), 5)
     for cell in table.cells:
         assert cell.theorem is not None, cell
         assert cell.check is cell.theorem, cell
@@ -170,7 +170,7 @@ def test_every_verdict_of_the_theorem_agrees_with_its_measured_error() -> None:
 
 def test_each_seed_draws_its_own_points_and_its_networks_share_them(tmp_path: Path) -> None:
     run = RunFolder(tmp_path)
-    first, again, second = (_points(CONFIG, run, seed) for seed in (0, 0, 1))
+    first, again, second = (points(CONFIG, run, seed) for seed in (0, 0, 1))
     assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
     assert not torch.equal(first[0], second[0]) and not torch.equal(first[1], second[1])
 
@@ -228,7 +228,7 @@ def test_the_study_runs_on_one_thread_and_gives_the_threads_back() -> None:
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        with _one_thread():
+        with one_thread():
             assert torch.get_num_threads() == 1
             assert all(pool["num_threads"] == 1 for pool in threadpool_info())
         assert torch.get_num_threads() == 2

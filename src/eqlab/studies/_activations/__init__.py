@@ -30,42 +30,27 @@ bases of the layers are not counted.
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import functools
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from matplotlib.patches import Rectangle
-from torch import nn
-from torch.utils.data import TensorDataset
 
-from eqlab._arguments import choice, integer
-from eqlab.activations import check, permutation_basis, rescale_to_permutation
-from eqlab.activations._check import _decide, worst_case
-from eqlab.activations._classes import classify
-from eqlab.activations._functions import as_activation
-from eqlab.activations._named import named_representation
-from eqlab.groups import Representation
-from eqlab.groups._representation import rotation_matrix
-from eqlab.nn import RepLinear
 from eqlab.runs import Figure, Kind, Report, RunFolder, Study, Table, Verdict, judge
-from eqlab.runs._config import config_to_dict
-from eqlab.runs._cost import CostEstimate, seconds_per_step
 from eqlab.studies._activations._config import (
     ANGLES,
-    MEASURED_POINTS,
     NETWORK_LABELS,
     PAPER,
     QUICK,
     ActivationsConfig,
     Network,
 )
+from eqlab.studies._activations._estimate import estimate
+from eqlab.studies._activations._networks import build_network, network_unit, points
 from eqlab.studies._activations._representations import ACTIVATIONS, RANDOM, REPRESENTATIONS
 from eqlab.studies._activations._results import (
     ActivationsResults,
@@ -74,9 +59,9 @@ from eqlab.studies._activations._results import (
     RepresentationRow,
     TableSeed,
 )
+from eqlab.studies._activations._table import table_unit
+from eqlab.studies._activations._threads import one_thread
 from eqlab.studies._plotting import save_figure
-from eqlab.testing import equivariance_error
-from eqlab.train import train
 
 __all__ = [
     "ACTIVATIONS",
@@ -91,8 +76,11 @@ __all__ = [
     "TableSeed",
     "build_network",
     "estimate",
+    "one_thread",
+    "points",
     "report",
     "run",
+    "table_unit",
 ]
 
 
@@ -102,201 +90,9 @@ SPREAD_FLOOR = 1e-30
 """Output spreads are floored here before log10 (the zero map's spread is exactly 0)."""
 
 
-# ---------------------------------------------------------------------------------------------------
-# the table
-
-
-def _fix(mats: np.ndarray, case: str) -> str:
-    """The change of basis the theory allows, in words."""
-    if case in ("permutation",):
-        return "none needed"
-    if "monomial" in case or case == "signed permutation":
-        try:
-            rescaled = rescale_to_permutation(mats)
-        except ValueError as exc:
-            return f"none: {exc}"
-        if case == "signed permutation":
-            return "none for non-odd activations (already a signed permutation)"
-        return f"positive rescaling to a {rescaled.case} group"
-    found = permutation_basis(mats)
-    if found.found:
-        return f"change of basis to permutations of {'+'.join(str(size) for _, size in found.cosets)} points"
-    return f"none (fails: {found.test})"
-
-
-def _table(seed_index: int, rng: np.random.Generator, input_seed: int) -> TableSeed:
-    """Every (representation, activation) cell on one seed: the representations' random parts drawn from
-    ``rng``, the random inputs of the measurement from ``input_seed``."""
-    infos = {name: as_activation(activation) for name, activation in ACTIVATIONS.items()}
-    reps, cells = [], []
-    for rep_name, build in REPRESENTATIONS.items():
-        mats = build(rng)
-        cls = classify(mats)
-        for act_name, info in infos.items():
-            theorem, _ = _decide(cls, info)
-            checked = check(mats, ACTIVATIONS[act_name])
-            worst = worst_case(mats, info.fn, seed=input_seed)
-            cells.append(
-                Cell(
-                    rep_name,
-                    act_name,
-                    theorem,
-                    checked.equivariant,
-                    worst.error,
-                    worst.matrix,
-                    worst.x,
-                    checked.reason,
-                )
-            )
-        fix = _fix(mats, cls.case) if seed_index == 0 else None  # seconds each: only the first is shown
-        reps.append(RepresentationRow(rep_name, cls.case, cls.b, cls.admissible, int(mats.shape[-1]), fix))
-    return TableSeed(seed_index, tuple(reps), tuple(cells))
-
-
-# ---------------------------------------------------------------------------------------------------
-# the networks
-
-
-def _representations(rotation_order: int, hidden_copies: int) -> dict[str, Representation]:
-    rot = Representation.rotation(rotation_order)
-    regular = named_representation(f"C{rotation_order}:regular")
-    dim = hidden_copies * rotation_order
-    return {
-        "input": rot,
-        Network.ROTATION: Representation.direct_sum(*[rot] * (dim // 2), name=f"{dim // 2} x rotation"),
-        Network.TRIVIAL: Representation.trivial(dim),
-        Network.REGULAR: Representation.direct_sum(*[regular] * hidden_copies, name="regular"),
-    }
-
-
-@functools.lru_cache(maxsize=8)
-def _template(network: Network, rotation_order: int, hidden_copies: int) -> nn.Module:
-    """A network of that shape; cached, since `RepLinear` finds its basis by an SVD (seconds each)."""
-    width = hidden_copies * rotation_order
-    if network is Network.MLP:
-        return nn.Sequential(
-            nn.Linear(2, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 2)
-        )
-    reps = _representations(rotation_order, hidden_copies)
-    rot, hidden = reps["input"], reps[network]
-    return nn.Sequential(
-        RepLinear(rot, hidden), nn.ReLU(), RepLinear(hidden, hidden), nn.ReLU(), RepLinear(hidden, rot)
-    )
-
-
-def build_network(network: Network | str, config: ActivationsConfig, seed: int) -> nn.Module:
-    """One of the `Network` kinds, initialised from ``seed`` alone (torch's global generator is left as it
-    was): plane -> hidden -> hidden -> plane, ReLU after each hidden layer, on the CPU in float32."""
-    network = Network.parse(network, "network")
-    seed = integer(seed, "seed", minimum=0)
-    model = copy.deepcopy(_template(network, config.rotation_order, config.hidden_copies))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        for module in model.modules():
-            if isinstance(module, (nn.Linear, RepLinear)):
-                module.reset_parameters()
-    return model
-
-
-def vector_field(x: torch.Tensor) -> torch.Tensor:
-    """An equivariant target ``(m, 2) -> (m, 2)``: ``sin(2r) x + 0.5 cos(r) J x`` with ``r = |x|``."""
-    r = x.norm(dim=1, keepdim=True)
-    jx = torch.stack([-x[:, 1], x[:, 0]], dim=1)
-    return torch.sin(2 * r) * x + 0.5 * torch.cos(r) * jx
-
-
-def _rotate(matrix: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    return x @ matrix.T
-
-
-def _rotations(matrices: np.ndarray) -> list[Callable[[torch.Tensor], torch.Tensor]]:
-    """The action of each ``(2, 2)`` matrix on a batch of points ``(m, 2)``."""
-    return [functools.partial(_rotate, torch.as_tensor(m, dtype=torch.float64)) for m in matrices]
-
-
-def _counts(layer: nn.Module) -> tuple[int, int]:
-    """Free weights and bias entries of a layer: RepLinear's basis sizes or a Linear's sizes."""
-    if isinstance(layer, RepLinear):
-        return layer.num_weights, layer.num_bias
-    if isinstance(layer, nn.Linear):
-        return layer.weight.numel(), 0 if layer.bias is None else layer.bias.numel()
-    raise TypeError(f"unexpected layer {type(layer).__name__}")
-
-
-def _points(config: ActivationsConfig, run: RunFolder, seed_index: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """This seed's training and test points (every network of the seed gets the same)."""
-    gen = run.generator("points", seed_index)
-    return 1.5 * torch.randn(config.train_points, 2, generator=gen), 1.5 * torch.randn(
-        config.test_points, 2, generator=gen
-    )
-
-
-def _network_unit(
-    config: ActivationsConfig, run: RunFolder, network: Network, seed_index: int
-) -> NetworkSeed:
-    x_train, x_test = _points(config, run, seed_index)
-    model = build_network(network, config, run.seed_for("init", str(network), seed_index)).to(run.device)
-    trained = network is not Network.TRIVIAL  # the zero map whatever its weights: nothing to train
-    if trained:
-        data = TensorDataset(x_train.to(run.device), vector_field(x_train).to(run.device))
-        train(
-            model,
-            data,
-            config.train,
-            loss_fn=nn.functional.mse_loss,
-            seed=run.seed_for("order", seed_index),  # one batch order per seed, shared by its networks
-            run=run,
-            unit=f"{network}-s{seed_index}",
-            config=config_to_dict(config),
-        )
-    # the analysis is in float64 on the CPU, whatever device trained the model
-    model = model.cpu().double().eval()
-    x64, y64 = x_test.double(), vector_field(x_test.double())
-    measured = x64[:MEASURED_POINTS]
-    angles = run.rng("angles", seed_index).uniform(0, 360, size=ANGLES)
-    group = _rotations(Representation.rotation(config.rotation_order).elements())
-    so2 = _rotations(rotation_matrix(angles))
-    with torch.no_grad():
-        out = model(measured)
-        mse = float(((model(x64) - y64) ** 2).mean())
-    layers = [m for m in model.modules() if isinstance(m, (nn.Linear, RepLinear))]
-    first, last = _counts(layers[0]), _counts(layers[-1])
-    return NetworkSeed(
-        network=network,
-        seed_index=seed_index,
-        trained=trained,
-        test_mse=mse,
-        target_power=float((y64**2).mean()),
-        cn_error=equivariance_error(model, measured, group, group),
-        so2_error=equivariance_error(model, measured, so2, so2),
-        output_spread=float((out - out[:1]).abs().max()),
-        first_layer_weights=first[0],
-        last_layer_weights=last[0],
-        last_layer_bias=last[1],
-        parameters=sum(p.numel() for p in model.parameters()),
-    )
-
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Torch and the BLAS behind numpy on one CPU thread inside, as before outside: these networks are so
-    small (batches of 100 points, 32 features) and the SVDs of `RepLinear`'s bases so modest that a second
-    thread gains nothing, and where the cores are shared, a thread waiting for a busy core slowed every
-    step, and the bases, eight times over and more."""
-    from threadpoolctl import threadpool_limits  # scikit-learn's dependency, so always installed
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def run(config: ActivationsConfig, run_dir: RunFolder) -> ActivationsResults:
     """The table once per seed, then every network per seed; one resumable unit each (on one CPU thread)."""
-    with _one_thread():
+    with one_thread():
         return _run(config, run_dir)
 
 
@@ -304,50 +100,16 @@ def _run(config: ActivationsConfig, run_dir: RunFolder) -> ActivationsResults:
     tables, networks = [], []
     for seed_index in range(config.seeds):
         table = functools.partial(
-            _table,
+            table_unit,
             seed_index,
             run_dir.rng("representations", seed_index),
             run_dir.seed_for("inputs", seed_index),
         )
         tables.append(run_dir.unit(f"table-s{seed_index}", table, TableSeed))
         for network in Network:
-            unit = functools.partial(_network_unit, config, run_dir, network, seed_index)
+            unit = functools.partial(network_unit, config, run_dir, network, seed_index)
             networks.append(run_dir.unit(f"{network}-s{seed_index}", unit, NetworkSeed))
     return ActivationsResults(tuple(tables), tuple(networks))
-
-
-def estimate(config: ActivationsConfig, device: str) -> CostEstimate:
-    """The training time of ``config`` on ``device``: a few steps of each trained network, timed on a batch
-    of the config's size and multiplied by its epochs, batches and seeds (the table and the layers' bases
-    are not counted)."""
-    if not isinstance(config, ActivationsConfig):
-        raise TypeError(f"config must be an ActivationsConfig, got {type(config).__name__}")
-    device = choice(device, "device", ("cpu", "cuda"))
-    batch = min(config.train.batch_size, config.train_points)
-    generator = torch.Generator().manual_seed(0)  # random timing batches: their values do not matter
-
-    def make_batch() -> tuple[torch.Tensor, torch.Tensor]:
-        x = 1.5 * torch.randn(batch, 2, generator=generator)
-        return x, vector_field(x)
-
-    trained = [n for n in Network if n is not Network.TRIVIAL]
-    with _one_thread():  # as `run` trains
-        times = [
-            seconds_per_step(build_network(n, config, 0), make_batch, nn.functional.mse_loss, device)
-            for n in trained
-        ]
-    per_network = (
-        config.train.epochs * math.ceil(config.train_points / config.train.batch_size) * config.seeds
-    )
-    steps = per_network * len(trained)
-    return CostEstimate(
-        seconds=sum(times) * per_network,
-        steps=steps,
-        seconds_per_step=sum(times) / len(times),
-        timed_steps=3,
-        device=device,
-        what=f"the {len(trained)} trained networks (mean of their medians) on batches of {batch} points",
-    )
 
 
 # ---------------------------------------------------------------------------------------------------
