@@ -20,15 +20,15 @@ from eqlab.studies._activations import (
     STUDY,
     ActivationsConfig,
     Network,
-    _network_notes,
-    _network_verdicts,
-    _table_verdicts,
     build_network,
     estimate,
+    network_notes,
+    network_verdicts,
     one_thread,
     points,
     report,
     table_unit,
+    table_verdicts,
 )
 from eqlab.train import TrainSettings
 from tests.studies.activations_results import (
@@ -45,7 +45,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def _verdicts(values: Mapping[str, Sequence[float]]) -> list[Verdict]:
     made = results(values)
-    return _table_verdicts(made.tables) + _network_verdicts(CONFIG, made)
+    return table_verdicts(made.tables) + network_verdicts(CONFIG, made)
 
 
 def _claim(verdicts: list[Verdict], name: str) -> Verdict:
@@ -89,13 +89,13 @@ def test_exactness_is_stated_only_where_the_results_show_why() -> None:
             for c in table.cells
         )
         moved.append(replace(table, cells=cells))
-    assert _table_verdicts(tuple(moved))[0].status is Status.NOT_MEASURABLE
+    assert table_verdicts(tuple(moved))[0].status is Status.NOT_MEASURABLE
     # a trivial-feature network whose output layer had weights: its zero spread is no construction
     weighted = tuple(
         replace(u, last_layer_weights=4) if u.network is Network.TRIVIAL and u.seed_index == 1 else u
         for u in made.networks
     )
-    verdicts = _network_verdicts(CONFIG, replace(made, networks=weighted))
+    verdicts = network_verdicts(CONFIG, replace(made, networks=weighted))
     assert _claim(verdicts, "trivial_spread").status is Status.NOT_MEASURABLE
 
 
@@ -107,12 +107,12 @@ def test_networks_that_end_constant_are_left_out_of_the_claims_that_they_break_s
         else u
         for u in made.networks
     )
-    verdicts = _network_verdicts(CONFIG, replace(made, networks=dead))
+    verdicts = network_verdicts(CONFIG, replace(made, networks=dead))
     for name in ("rotation_cn", "regular_so2"):
         verdict = _claim(verdicts, name)
         assert len(verdict.values) == 2 and "2 of 3 seeds not constant" in verdict.claim
         assert verdict.status is Status.NOT_MEASURABLE  # two values are too few
-    notes = _network_notes(CONFIG, replace(made, networks=dead))
+    notes = network_notes(CONFIG, replace(made, networks=dead))
     assert (
         "rotation features + ReLU 1 of 3, regular features + ReLU 1 of 3, plain MLP (ReLU) 0 of 3" in notes[0]
     )
