@@ -102,7 +102,7 @@ class SubsamplingConfig:
     seeds: int = 3
     train: TrainSettings = field(
         default_factory=lambda: TrainSettings(
-            epochs=10, batch_size=64, lr=3e-3, weight_decay=1e-5, checkpoint_every=3
+            epochs=8, batch_size=64, lr=3e-3, weight_decay=1e-5, checkpoint_every=3
         )
     )
     """Epochs, batch size and optimiser of every network."""
@@ -112,8 +112,9 @@ class SubsamplingConfig:
     """With MNIST: training images drawn per seed from its training file."""
     mnist_test: int = 1000
     """With MNIST: test images drawn per seed from its test file."""
-    angle_step: int = 10
-    """Degrees between the rotations of the accuracy-against-angle sweep."""
+    angle_step: int = 15
+    """Degrees between the rotations of the accuracy-against-angle sweep (a divisor of 90 gives the
+    periodicity claim its pairs of angles 90 degrees apart)."""
     rotated_mean: float = 45.0
     """The mean rotation (degrees) of the rotated regime's training digits."""
     rotated_sd: float = 10.0
