@@ -26,9 +26,9 @@ from eqlab.studies._layerwise import (
     VGG11,
     LayerwiseConfig,
     Regime,
-    _source,
     build_vgg,
     invariant_not_layerwise,
+    read_source,
     report,
     run,
     verdicts,
@@ -119,7 +119,7 @@ def test_bad_architectures_are_refused_naming_the_argument() -> None:
 
 def test_each_pair_of_seeds_draws_its_own_split(tmp_path: Path) -> None:
     config, folder = LayerwiseConfig(), RunFolder(tmp_path)
-    source = _source(config, folder)
+    source = read_source(config, folder)
     first, again, second = (source.pair_data(config, folder, pair) for pair in (0, 0, 1))
     assert torch.equal(first.x_test, again.x_test) and torch.equal(first.y_train, again.y_train)
     assert not torch.equal(first.x_test, second.x_test)
@@ -185,7 +185,7 @@ def test_cifar10_from_the_data_dir_trains_its_own_widths(tmp_path: Path) -> None
     with pytest.raises(FileNotFoundError, match="data_batch_3"):
         run(config, RunFolder(tmp_path / "run2", data_dir=str(tmp_path / "data")))
     with pytest.raises(ValueError, match="needs --data-dir"):
-        _source(dataclasses.replace(config, data="cifar10"), RunFolder(tmp_path / "run3"))
+        read_source(dataclasses.replace(config, data="cifar10"), RunFolder(tmp_path / "run3"))
 
 
 def test_the_cost_estimate_times_steps_and_extrapolates() -> None:
