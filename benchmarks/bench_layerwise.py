@@ -45,13 +45,11 @@ def main() -> None:
     a, b = vgg11(), vgg11()
     print(
         f"VGG-11: {sum(p.numel() for p in a.parameters()) / 1e6:.1f} M parameters, "
-        f"{len(derive_spec(a).groups)} permutation groups"
+        f"{len(derive_spec(a).channel_sets)} channel sets"
     )
-    for label, other in (("independent pair", b), ("permuted copy", None)):
-        if other is None:
-            spec = derive_spec(a)
-            perms = [torch.randperm(g.size) for g in spec.groups]
-            other = permute_model(a, spec, perms)
+    spec = derive_spec(a)
+    permuted = permute_model(a, spec, [torch.randperm(s.size) for s in spec.channel_sets])
+    for label, other in (("independent pair", b), ("permuted copy", permuted)):
         times = []
         for _ in range(3):
             start = time.perf_counter()
