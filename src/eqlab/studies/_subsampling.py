@@ -284,7 +284,7 @@ def _predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     In float32 throughout: on CUDA with TF32 convolutions off, so that rounding stays at float32's level
     (the periodicity demonstration counts on it)."""
     cuda = x.device.type == "cuda"
-    chunk = 1024 if cuda else 64  # small chunks stay in the CPU's caches
+    chunk = 1024 if cuda else 32  # small chunks stay in the CPU's caches
     tf32 = torch.backends.cudnn.allow_tf32
     torch.backends.cudnn.allow_tf32 = tf32 and not cuda
     try:
