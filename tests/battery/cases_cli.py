@@ -20,13 +20,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from eqlab.runs._config import config_to_dict, parse_assignments
+from eqlab.studies import STUDIES
 from tests.battery.harness import Battery, CliResult, invoke
 from tests.battery.models import cnn
 
 _SCRATCH = Path(tempfile.mkdtemp(prefix="eqlab-battery-cli-"))
 atexit.register(shutil.rmtree, _SCRATCH, True)
 
-LIGHT = ["seeds=1", "epochs=1", "train_points=20", "test_points=10", "hidden_copies=1"]
+LIGHT = ["seeds=1", "train.epochs=1", "train_points=20", "test_points=10", "hidden_copies=1"]
 """--set overrides that make the activations study take a few seconds."""
 
 MODEL = "tests.battery.models:cnn"
@@ -62,10 +64,11 @@ def _run_folder(config: Any = None, results: Any = None, *, study: str = "activa
     folder = _folder() / f"20260101-000000-{study}"
     folder.mkdir()
     if config is None:
+        light = STUDIES["activations"].configure(parse_assignments(LIGHT), quick=True)
         config = {
             "study": study,
-            "config": {"seeds": 1, "epochs": 1, "train_points": 20, "test_points": 10, "hidden_copies": 1},
-            "run": {"seed": 0, "device": "cpu", "quick": True, "data_dir": None},
+            "config": config_to_dict(light),
+            "run": {"seed": 0, "device": "cpu", "quick": True, "scale": "quick", "data_dir": None},
         }
     (folder / "config.json").write_text(config if isinstance(config, str) else json.dumps(config))
     if results is not None:
@@ -189,8 +192,12 @@ def build() -> Battery:
         ("--set", "unknown key", {"set_": ["epochz=3"]}, ("epochz",)),
         ("--set", "badly typed value", {"set_": ["seeds=three"]}, ("seeds",)),
         ("--set", "zero seeds", {"set_": [*LIGHT, "seeds=0"]}, ("seeds",)),
-        ("--set", "negative epochs", {"set_": [*LIGHT, "epochs=-1"]}, ("epochs",)),
-        ("--set", "nan learning rate", {"set_": [*LIGHT, "lr=nan"]}, ("lr",)),
+        ("--set", "negative epochs", {"set_": [*LIGHT, "train.epochs=-1"]}, ("epochs",)),
+        ("--set", "nan learning rate", {"set_": [*LIGHT, "train.lr=nan"]}, ("lr",)),
+        ("--set", "a flat key that is nested", {"set_": [*LIGHT, "epochs=3"]}, ("epochs",)),
+        ("--set", "unknown nested key", {"set_": [*LIGHT, "train.epochz=3"]}, ("train.epochz",)),
+        ("--set", "unknown scale", {"set_": ["scale=huge"]}, ("scale",)),
+        ("--set", "paper scale with --quick", {"set_": ["scale=paper"]}, ("scale", "quick")),
         ("--set", "list for an int", {"set_": ["seeds=1,2"]}, ("seeds",)),
         ("--set", "unknown study prefix", {"set_": ["nosuch.seeds=1"]}, ("nosuch",)),
         ("--resume", "missing folder", {"resume": lambda: str(_folder() / "missing")}, ()),
