@@ -26,12 +26,12 @@ from eqlab.studies._subsampling import (
     DataSource,
     Regime,
     SubsamplingConfig,
-    _digits_of_seed,
-    _sizes,
     build_cnn,
     data_source,
+    digits_of_seed,
     report,
     run,
+    sizes,
     verdicts,
 )
 from tests.studies.subsampling_results import (
@@ -49,11 +49,11 @@ KINDS = [Kind.DEMONSTRATION, Kind.FINDING, Kind.FINDING, Kind.DEMONSTRATION, Kin
 
 
 def test_sizes_are_certified_exact_and_one_pixel_smaller_broken() -> None:
-    exact, approx = _sizes(SubsamplingConfig())
+    exact, approx = sizes(SubsamplingConfig())
     assert (exact, approx) == (33, 32)
     model = build_cnn("p4", (8, 12, 16, 24))
     assert check(model, exact, confirm=False).exact and not check(model, approx, confirm=False).exact
-    assert _sizes(SubsamplingConfig(target_size=30)) == (33, 32)  # the nearest exact size is 25 or 33
+    assert sizes(SubsamplingConfig(target_size=30)) == (33, 32)  # the nearest exact size is 25 or 33
 
 
 @pytest.mark.parametrize(
@@ -200,7 +200,7 @@ def test_a_data_dir_without_mnist_falls_back_to_the_digits_and_half_of_mnist_is_
     for data_dir in (None, str(tmp_path / "other"), str(tmp_path / "missing")):
         folder = RunFolder(tmp_path / "run", data_dir=data_dir)
         assert data_source(folder) is DataSource.DIGITS
-        seed = _digits_of_seed(TINY, folder, 0)
+        seed = digits_of_seed(TINY, folder, 0)
         assert (len(seed.y_train), len(seed.y_test), seed.x_train.shape[-1]) == (1258, 539, 8)
 
     _write_mnist(tmp_path / "half", train=40, test=20, skip="t10k-labels-idx1-ubyte")
@@ -215,7 +215,7 @@ def test_each_seed_draws_its_own_data_and_rotations(tmp_path: Path) -> None:
     _write_mnist(tmp_path / "mnist", train=40, test=20)
     for data_dir in (None, str(tmp_path / "mnist")):
         folder = RunFolder(tmp_path / "run", data_dir=data_dir)
-        first, again, second = (_digits_of_seed(TINY, folder, s) for s in (0, 0, 1))
+        first, again, second = (digits_of_seed(TINY, folder, s) for s in (0, 0, 1))
         assert torch.equal(first.x_train, again.x_train) and torch.equal(first.x_test, again.x_test)
         assert not torch.equal(first.x_train, second.x_train) and not torch.equal(first.x_test, second.x_test)
 

@@ -25,30 +25,28 @@ rotated-MNIST network has seven layers and one pooling, where this one has four 
 
 from __future__ import annotations
 
-import itertools
 import math
-from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import TensorDataset
 
-from eqlab._options import Option
-from eqlab.data._digits import digits
-from eqlab.data._files import MNIST_FILES, load_mnist
-from eqlab.data._splits import split_indices
-from eqlab.data._transforms import rotate_batch
-from eqlab.exactness import check, exact_sizes
-from eqlab.nn import GroupBatchNorm2d, GroupConv2d, GroupPool, LiftingConv2d
 from eqlab.runs import Figure, Report, RunFolder, Study, Table, Verdict, judge
-from eqlab.runs._config import config_to_dict
 from eqlab.runs._cost import CostEstimate, seconds_per_step
 from eqlab.studies._plotting import errorbar_plot, save_figure
-from eqlab.train import TrainSettings, train
+from eqlab.studies._subsampling._config import PAPER, QUARTERS, QUICK, DataSource, Regime, SubsamplingConfig
+from eqlab.studies._subsampling._data import data_source, digits_of_seed
+from eqlab.studies._subsampling._models import build_cnn, sizes
+from eqlab.studies._subsampling._results import (
+    SubsamplingResults,
+    SubsamplingUnit,
+    mean,
+    period_gap,
+    pick,
+)
+from eqlab.studies._subsampling._units import train_unit
 
 __all__ = [
     "STUDY",
@@ -58,8 +56,11 @@ __all__ = [
     "SubsamplingResults",
     "SubsamplingUnit",
     "build_cnn",
+    "data_source",
+    "digits_of_seed",
     "report",
     "run",
+    "sizes",
     "verdicts",
 ]
 
@@ -67,317 +68,22 @@ FLOOR = 1e-17
 """Errors are floored here before log10 and on log plots (an exact 0 has no logarithm)."""
 CAP = 1e3
 """Errors are capped here on log plots (a zero reference output makes a relative error huge)."""
-QUARTERS = (90, 180, 270)
-"""The unseen rotations of the test set (exact quarter turns)."""
-
-
-class Regime(Option):
-    """How the networks of a unit are trained."""
-
-    UPRIGHT = "upright"
-    """On the digits as they are."""
-    ROTATED = "rotated"
-    """On digits rotated by angles drawn from N(rotated_mean, rotated_sd) degrees, per batch."""
-
-
-class DataSource(Option):
-    """Which digits a run used."""
-
-    MNIST = "mnist"
-    """MNIST, read from the IDX files in ``--data-dir``."""
-    DIGITS = "digits"
-    """scikit-learn's bundled 8 x 8 digits (no MNIST files in ``--data-dir``, or none given)."""
-
-
-@dataclass(frozen=True)
-class SubsamplingConfig:
-    """Scale of the ``subsampling`` study (defaults fit about 3.5 minutes on 2 cores)."""
-
-    group: str = "p4"
-    """The networks' group: ``"p4"`` or ``"p4m"``."""
-    target_size: int = 33
-    """The exact input size is the certified size nearest this; the approximate one is one pixel less."""
-    widths: tuple[int, ...] = (8, 12, 16, 24)
-    """Channels per group element of the lifting layer and of each stride-2 layer after it."""
-    seeds: int = 3
-    train: TrainSettings = field(
-        default_factory=lambda: TrainSettings(
-            epochs=8, batch_size=64, lr=3e-3, weight_decay=1e-5, checkpoint_every=3
-        )
-    )
-    """Epochs, batch size and optimiser of every network."""
-    test_fraction: float = 0.3
-    """The bundled digits' test share (each seed its own split)."""
-    mnist_train: int = 1500
-    """With MNIST: training images drawn per seed from its training file."""
-    mnist_test: int = 1000
-    """With MNIST: test images drawn per seed from its test file."""
-    angle_step: int = 15
-    """Degrees between the rotations of the accuracy-against-angle sweep (a divisor of 90 gives the
-    periodicity claim its pairs of angles 90 degrees apart)."""
-    rotated_mean: float = 45.0
-    """The mean rotation (degrees) of the rotated regime's training digits."""
-    rotated_sd: float = 10.0
-    """Their standard deviation (degrees)."""
-
-
-@dataclass(frozen=True)
-class SubsamplingUnit:
-    """One network trained at one size in one regime with one seed, and what was measured on it."""
-
-    size: int
-    regime: Regime
-    seed_index: int
-    final_train_loss: float
-    seen: float
-    """Accuracy on the upright test digits."""
-    unseen: float
-    """Accuracy on the test digits turned by 90, 180 and 270 degrees (exact rot90)."""
-    rotated_like_training: float
-    """Accuracy on the test digits rotated by angles drawn as the rotated regime's training angles."""
-    angles: tuple[int, ...]
-    """The rotations of the sweep, degrees."""
-    accuracy_by_angle: tuple[float, ...]
-    """Accuracy on the test digits rotated by each of ``angles`` (bilinear beyond quarter turns)."""
-    unseen_per_class: tuple[float, ...]
-    """Unseen accuracy per digit 0..9 (NaN for a digit absent from the test set)."""
-    exact: bool
-    """Whether `eqlab.exactness.check` certifies the trained network exact at ``size``."""
-    depth_names: tuple[str, ...]
-    """The spatial layers measured by depth."""
-    depth_errors: tuple[float, ...]
-    """The float64 relative equivariance error after each of ``depth_names``."""
-
-
-@dataclass(frozen=True)
-class SubsamplingResults:
-    """Every unit of a ``subsampling`` run."""
-
-    exact_size: int
-    approximate_size: int
-    data: DataSource
-    train_examples: int
-    """Training images per seed."""
-    test_examples: int
-    """Test images per seed."""
-    units: tuple[SubsamplingUnit, ...]
-
-
-def build_cnn(group: str, widths: tuple[int, ...] | list[int], num_classes: int = 10) -> nn.Module:
-    """Lifting conv, then one stride-2 3x3 group conv per further width, group batch norm and ReLU after
-    each; then max over the group axis, global average pooling and a linear classifier.
-
-    ``(B, 1, n, n) -> (B, num_classes)``."""
-    layers: list[nn.Module] = [
-        LiftingConv2d(1, widths[0], 3, group=group, padding=1),
-        GroupBatchNorm2d(widths[0]),
-        nn.ReLU(),
-    ]
-    for w_in, w_out in itertools.pairwise(widths):
-        layers += [
-            GroupConv2d(w_in, w_out, 3, group=group, stride=2, padding=1),
-            GroupBatchNorm2d(w_out),
-            nn.ReLU(),
-        ]
-    layers += [GroupPool("max"), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(widths[-1], num_classes)]
-    return nn.Sequential(*layers)
-
-
-def _sizes(config: SubsamplingConfig) -> tuple[int, int]:
-    """The exact size nearest ``target_size`` and the size one pixel smaller (checked inexact)."""
-    return _sizes_of(config.group, tuple(config.widths), config.target_size)
-
-
-@lru_cache(maxsize=8)
-def _sizes_of(group: str, widths: tuple[int, ...], target_size: int) -> tuple[int, int]:
-    model = build_cnn(group, widths)
-    candidates = exact_sizes(model, range(max(target_size - 8, 8), target_size + 9))
-    if not candidates:
-        raise ValueError(f"no exact input size near {target_size} for widths {widths}")
-    exact = min(candidates, key=lambda n: (abs(n - target_size), n))
-    if check(model, exact - 1, confirm=False).exact:
-        raise ValueError(
-            f"size {exact - 1} is exact too; this architecture has no one-pixel break at {exact}"
-        )
-    return exact, exact - 1
-
-
-# -- data --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Digits:
-    """One seed's source images (native size), before resizing to a unit's size."""
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-
-
-def _mnist_dir(run: RunFolder) -> str | None:
-    """``run.data_dir`` when it holds any of MNIST's IDX files where `load_mnist` looks (then all must be
-    there: `load_mnist` names the missing ones), else None."""
-    if run.data_dir is None:
-        return None
-    folder = Path(run.data_dir)
-    names = [name for pair in MNIST_FILES.values() for name in pair]
-    places = (folder, folder / "MNIST" / "raw")
-    found = any((p / n).is_file() or (p / f"{n}.gz").is_file() for p in places for n in names)
-    return run.data_dir if found else None
-
-
-def data_source(run: RunFolder) -> DataSource:
-    """MNIST when ``run.data_dir`` holds its IDX files, else the bundled digits."""
-    return DataSource.DIGITS if _mnist_dir(run) is None else DataSource.MNIST
-
-
-@lru_cache(maxsize=2)
-def _mnist(data_dir: str, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    return load_mnist(data_dir, train=train)
-
-
-def _subset(
-    images: torch.Tensor, labels: torch.Tensor, count: int, name: str, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``count`` images (and their labels) drawn without replacement; ``name`` is the config field."""
-    if count > len(images):
-        raise ValueError(f"{name} must be at most the {len(images)} images of the file, got {count}")
-    chosen = torch.randperm(len(images), generator=generator)[:count]
-    return images[chosen], labels[chosen]
-
-
-def _digits_of_seed(config: SubsamplingConfig, run: RunFolder, seed_index: int) -> _Digits:
-    """The seed's training and test images at their native size: an MNIST subset drawn for this seed, or
-    this seed's split of the bundled digits."""
-    folder = _mnist_dir(run)
-    if folder is not None:
-        x_train, y_train = _subset(
-            *_mnist(folder, True),
-            config.mnist_train,
-            "mnist_train",
-            run.generator("mnist train", seed_index),
-        )
-        x_test, y_test = _subset(
-            *_mnist(folder, False),
-            config.mnist_test,
-            "mnist_test",
-            run.generator("mnist test", seed_index),
-        )
-        return _Digits(x_train, y_train, x_test, y_test)
-    images, labels = digits(8)
-    train_idx, test_idx = split_indices(len(images), config.test_fraction, run.generator("split", seed_index))
-    return _Digits(images[train_idx], labels[train_idx], images[test_idx], labels[test_idx])
-
-
-def _resized(images: torch.Tensor, size: int) -> torch.Tensor:
-    """``(N, 1, h, w) -> (N, 1, size, size)``, bilinear (as `eqlab.data.digits` with ``mode="resize"``)."""
-    return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
-
-
-# -- one unit ----------------------------------------------------------------------------------------
-
-
-def _predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Predicted classes of ``x`` (on the model's device), in chunks; ``(N,)`` on the CPU.
-
-    In float32 throughout: on CUDA with TF32 convolutions off, so that rounding stays at float32's level
-    (the periodicity demonstration counts on it)."""
-    cuda = x.device.type == "cuda"
-    chunk = 1024 if cuda else 32  # small chunks stay in the CPU's caches
-    tf32 = torch.backends.cudnn.allow_tf32
-    torch.backends.cudnn.allow_tf32 = tf32 and not cuda
-    try:
-        with torch.no_grad():
-            return torch.cat([model(part).argmax(1).cpu() for part in x.split(chunk)])
-    finally:
-        torch.backends.cudnn.allow_tf32 = tf32
-
-
-def _accuracy(predicted: torch.Tensor, labels: torch.Tensor) -> float:
-    return float((predicted == labels).double().mean())
-
-
-def _rotated(x: torch.Tensor, degrees: float) -> torch.Tensor:
-    return rotate_batch(x, torch.full((len(x),), float(degrees), device=x.device))
-
-
-def _train_unit(
-    config: SubsamplingConfig, run: RunFolder, size: int, regime: Regime, seed_index: int
-) -> SubsamplingUnit:
-    data = _digits_of_seed(config, run, seed_index)
-    x_train, x_test = _resized(data.x_train, size), _resized(data.x_test, size)
-    torch.manual_seed(run.seed_for("init", seed_index))  # the same initial weights at both sizes
-    model = build_cnn(config.group, config.widths).to(run.device)
-
-    def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        angles = config.rotated_mean + config.rotated_sd * torch.randn(x.shape[0], generator=generator)
-        return rotate_batch(x, angles.to(x.device))
-
-    unit = f"{regime}-n{size}-s{seed_index}"
-    history = train(
-        model,
-        TensorDataset(x_train, data.y_train),
-        config.train,
-        loss_fn=nn.functional.cross_entropy,
-        seed=run.seed_for("batch order and rotations", regime, seed_index),  # shared by both sizes
-        run=run,
-        unit=unit,
-        augment=augment if regime is Regime.ROTATED else None,
-        config=config_to_dict(config),
-        checkpoint_extra={
-            "builder": "eqlab.studies._subsampling:build_cnn",
-            "builder_kwargs": {"group": config.group, "widths": list(config.widths)},
-        },
-    )
-    model.eval()
-    x_test, y_test = x_test.to(run.device), data.y_test
-    angles = tuple(range(0, 360, config.angle_step))
-    predicted = {a: _predict(model, _rotated(x_test, a)) for a in sorted({*angles, 0, *QUARTERS})}
-    unseen_pred, unseen_y = torch.cat([predicted[a] for a in QUARTERS]), y_test.repeat(len(QUARTERS))
-    per_class = tuple(
-        _accuracy(unseen_pred[unseen_y == c], unseen_y[unseen_y == c])
-        if bool((unseen_y == c).any())
-        else math.nan
-        for c in range(10)
-    )
-    shifted = config.rotated_mean + config.rotated_sd * torch.randn(
-        len(x_test), generator=run.generator("test rotations", seed_index)
-    )
-    like_training = _predict(model, rotate_batch(x_test, shifted.to(run.device)))
-    # the float64 analysis copies the model to the CPU
-    exactness = check(model.cpu(), size, seed=run.seed_for("check inputs", size, seed_index))
-    return SubsamplingUnit(
-        size=size,
-        regime=regime,
-        seed_index=seed_index,
-        final_train_loss=history["train_loss"][-1],
-        seen=_accuracy(predicted[0], y_test),
-        unseen=_accuracy(unseen_pred, unseen_y),
-        rotated_like_training=_accuracy(like_training, y_test),
-        angles=angles,
-        accuracy_by_angle=tuple(_accuracy(predicted[a], y_test) for a in angles),
-        unseen_per_class=per_class,
-        exact=exactness.exact,
-        depth_names=tuple(name for name, _ in exactness.depth_errors),
-        depth_errors=tuple(error for _, error in exactness.depth_errors),
-    )
 
 
 def run(config: SubsamplingConfig, run_dir: RunFolder) -> SubsamplingResults:
     """Train at the exact and the one-pixel-smaller size, upright and rotated, for every seed."""
-    exact, approx = _sizes(config)
+    exact, approx = sizes(config)
     units = tuple(
         run_dir.unit(
             f"{regime}-n{size}-s{seed_index}",
-            partial(_train_unit, config, run_dir, size, regime, seed_index),
+            partial(train_unit, config, run_dir, size, regime, seed_index),
             SubsamplingUnit,
         )
         for seed_index in range(config.seeds)
         for regime in Regime
         for size in (exact, approx)
     )
-    first = _digits_of_seed(config, run_dir, 0)  # every seed draws as many
+    first = digits_of_seed(config, run_dir, 0)  # every seed draws as many
     train_examples, test_examples = len(first.y_train), len(first.y_test)
     return SubsamplingResults(exact, approx, data_source(run_dir), train_examples, test_examples, units)
 
@@ -391,7 +97,7 @@ def _random_batch(batch: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
 def estimate(config: SubsamplingConfig, device: str) -> CostEstimate:
     """The training time of ``config`` on MNIST: a step of the network at each of the two sizes timed on a
     random batch, times the steps of every (size, regime, seed) job (the evaluation is not counted)."""
-    exact, approx = _sizes(config)
+    exact, approx = sizes(config)
     batch = config.train.batch_size
     per_step = sum(
         seconds_per_step(
@@ -419,22 +125,8 @@ def estimate(config: SubsamplingConfig, device: str) -> CostEstimate:
 # -- verdicts and report ------------------------------------------------------------------------------
 
 
-def _pick(results: SubsamplingResults, size: int, regime: Regime) -> list[SubsamplingUnit]:
-    return sorted(
-        (u for u in results.units if u.size == size and u.regime == regime), key=lambda u: u.seed_index
-    )
-
-
 def _log_final(units: list[SubsamplingUnit]) -> list[float]:
     return [math.log10(max(u.depth_errors[-1], FLOOR)) for u in units]
-
-
-def _period_gap(unit: SubsamplingUnit, test_examples: int) -> float:
-    """The largest accuracy gap between sweep angles 90 degrees apart, in test images (NaN when no two
-    angles of the sweep are 90 degrees apart)."""
-    accuracy = dict(zip(unit.angles, unit.accuracy_by_angle, strict=True))
-    gaps = [abs(acc - accuracy[(a + 90) % 360]) for a, acc in accuracy.items() if (a + 90) % 360 in accuracy]
-    return float(round(max(gaps) * test_examples)) if gaps else math.nan  # a whole number of images
 
 
 def verdicts(config: SubsamplingConfig, results: SubsamplingResults) -> list[Verdict]:
@@ -442,8 +134,8 @@ def verdicts(config: SubsamplingConfig, results: SubsamplingResults) -> list[Ver
     (demonstrations: the certified size makes them true by construction), the approximate network's
     error and the two generalisation claims (findings)."""
     exact, approx = results.exact_size, results.approximate_size
-    up_exact, up_approx = _pick(results, exact, Regime.UPRIGHT), _pick(results, approx, Regime.UPRIGHT)
-    rot_exact, rot_approx = _pick(results, exact, Regime.ROTATED), _pick(results, approx, Regime.ROTATED)
+    up_exact, up_approx = pick(results, exact, Regime.UPRIGHT), pick(results, approx, Regime.UPRIGHT)
+    rot_exact, rot_approx = pick(results, exact, Regime.ROTATED), pick(results, approx, Regime.ROTATED)
     return [
         judge(
             f"at the certified size {exact} the trained network is equivariant to float64 precision "
@@ -469,7 +161,7 @@ def verdicts(config: SubsamplingConfig, results: SubsamplingResults) -> list[Ver
         judge(
             "trained upright, the exact network's accuracy repeats every 90 degrees (largest accuracy gap "
             "between angles 90 degrees apart, in test images, < 0.5)",
-            [_period_gap(u, results.test_examples) for u in up_exact],
+            [period_gap(u, results.test_examples) for u in up_exact],
             threshold=0.5,
             direction="less",
             kind="demonstration",
@@ -490,14 +182,10 @@ def verdicts(config: SubsamplingConfig, results: SubsamplingResults) -> list[Ver
     ]
 
 
-def _mean(units: list[SubsamplingUnit], key: str) -> float:
-    return float(np.mean([getattr(u, key) for u in units]))
-
-
 def _depth_plot(results: SubsamplingResults, config: SubsamplingConfig, plots: Path) -> str:
     """The error-by-depth plot; returns the caption's sentence on what it measured."""
     exact, approx = results.exact_size, results.approximate_size
-    up_exact, up_approx = _pick(results, exact, Regime.UPRIGHT), _pick(results, approx, Regime.UPRIGHT)
+    up_exact, up_approx = pick(results, exact, Regime.UPRIGHT), pick(results, approx, Regime.UPRIGHT)
     depth = list(range(1, len(up_exact[0].depth_errors) + 1))
     fig, ax = errorbar_plot(
         {
@@ -540,8 +228,8 @@ def _angle_plot(
     measured."""
     exact, approx = results.exact_size, results.approximate_size
     pairs = (
-        ("exact", exact, _pick(results, exact, regime)),
-        ("approximate", approx, _pick(results, approx, regime)),
+        ("exact", exact, pick(results, exact, regime)),
+        ("approximate", approx, pick(results, approx, regime)),
     )
     angles = pairs[0][2][0].angles
     series = {
@@ -560,18 +248,18 @@ def _angle_plot(
     ax.legend()
     filename = f"accuracy_vs_angle_{regime}.png"
     save_figure(fig, plots / filename)
-    gaps = {label: max(_period_gap(u, results.test_examples) for u in us) for label, _, us in pairs}
+    gaps = {label: max(period_gap(u, results.test_examples) for u in us) for label, _, us in pairs}
     gap_text = ", ".join(
         f"{label} {'not measured (no angles 90 degrees apart)' if math.isnan(g) else f'{g:g} test images'}"
         for label, g in gaps.items()
     )
     if regime is Regime.UPRIGHT:
         accuracy_text = "; mean accuracy upright / unseen (90/180/270): " + ", ".join(
-            f"{label} {_mean(us, 'seen'):.3f} / {_mean(us, 'unseen'):.3f}" for label, _, us in pairs
+            f"{label} {mean(us, 'seen'):.3f} / {mean(us, 'unseen'):.3f}" for label, _, us in pairs
         )
     else:
         accuracy_text = "; mean accuracy on test digits rotated like the training digits: " + ", ".join(
-            f"{label} {_mean(us, 'rotated_like_training'):.3f}" for label, _, us in pairs
+            f"{label} {mean(us, 'rotated_like_training'):.3f}" for label, _, us in pairs
         )
     return (
         filename,
@@ -600,7 +288,7 @@ def report(config: SubsamplingConfig, results: SubsamplingResults, plots: Path) 
     """Verdicts, tables and plots from saved results."""
     exact, approx = results.exact_size, results.approximate_size
     groups = [
-        (label, size, regime, _pick(results, size, regime))
+        (label, size, regime, pick(results, size, regime))
         for regime in Regime
         for label, size in (("exact", exact), ("approximate", approx))
     ]
@@ -618,15 +306,15 @@ def report(config: SubsamplingConfig, results: SubsamplingResults, plots: Path) 
             [
                 f"{label} ({size} px)",
                 str(regime),
-                _mean(us, "seen"),
-                _mean(us, "unseen"),
-                _mean(us, "rotated_like_training"),
+                mean(us, "seen"),
+                mean(us, "unseen"),
+                mean(us, "rotated_like_training"),
                 max(u.depth_errors[-1] for u in us),
             ]
             for label, size, regime, us in groups
         ],
     )
-    up_exact, up_approx = _pick(results, exact, Regime.UPRIGHT), _pick(results, approx, Regime.UPRIGHT)
+    up_exact, up_approx = pick(results, exact, Regime.UPRIGHT), pick(results, approx, Regime.UPRIGHT)
     per_digit = [
         (
             c,
@@ -715,20 +403,7 @@ STUDY = Study(
     run=run,
     report=report,
     budget_minutes=3.5,
-    quick={"seeds": 1, "train.epochs": 1, "widths": (4, 4, 4, 4), "angle_step": 45, "test_fraction": 0.2},
-    paper={
-        # the rotated-MNIST experiment: all of MNIST, Adam at lr 0.01, 50 epochs of batch 256, 4 seeds,
-        # training rotations ~N(45, 20) degrees, accuracy every 10 degrees; 10 channels per orientation
-        "seeds": 4,
-        "widths": (10, 10, 10, 10),
-        "train.epochs": 50,
-        "train.batch_size": 256,
-        "train.lr": 0.01,
-        "train.checkpoint_every": 5,
-        "mnist_train": 60000,
-        "mnist_test": 10000,
-        "rotated_sd": 20.0,
-        "angle_step": 10,
-    },
+    quick=QUICK,
+    paper=PAPER,
     estimate=estimate,
 )
