@@ -83,8 +83,9 @@ def test_the_probe_sees_a_heavy_import() -> None:
 
 
 def test_the_probe_names_the_importer() -> None:
-    """The studies plot, so one of their modules imports matplotlib, and the probe says which."""
-    imports, _ = imported_modules(python("import eqlab.studies"))
+    """The studies plot, so one of their modules imports matplotlib, and the probe says which (the registry
+    imports a study's module when the study is looked up)."""
+    imports, _ = imported_modules(python("from eqlab.studies import STUDIES; STUDIES['sharing']"))
     assert [m for m in imports.loaded(HEAVY) if m.startswith("matplotlib (by eqlab.studies._")], (
         imports.loaded(HEAVY)
     )
