@@ -151,12 +151,15 @@ def _execute(study: Study, config: Any, run: RunFolder, scale: str) -> StudyOutc
         run.write_json("results.json", to_json(results))
         timings: dict[str, Any] = {"run_seconds": time.perf_counter() - started}
         if study.estimate is not None and scale == "default" and run.writes:
+            timed = time.perf_counter()
             estimate = study.estimate(study.default_config(scale="paper"), run.device)
             timings["paper_estimate"] = to_json(estimate)
+            timings["estimate_seconds"] = time.perf_counter() - timed
         run.write_json("timings.json", timings)
         report = rebuild_report_of(run.path) if run.writes else None
         verdicts = report.verdicts if report is not None else []
-        return StudyOutcome(study.name, run.path, "ok", verdicts, None, report, timings["run_seconds"])
+        seconds = timings["run_seconds"] + timings.get("estimate_seconds", 0.0)
+        return StudyOutcome(study.name, run.path, "ok", verdicts, None, report, seconds)
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # a failed study is reported; the others still run
@@ -369,8 +372,11 @@ def _facts(study: Study, run_dir: Path, settings: dict[str, Any]) -> list[str]:
             if scale == "default"
             else ""
         )
+        estimating = timings.get("estimate_seconds")
+        extra = f", plus {estimating:.3g} s to time the paper preset" if isinstance(estimating, float) else ""
         facts.append(
-            f"The study took {minutes:.3g} min at the {scale} scale on {settings.get('device')}{budget}."
+            f"The study took {minutes:.3g} min at the {scale} scale on {settings.get('device')}{budget}"
+            f"{extra}."
         )
     env_path = run_dir / "env.json"
     env = _read_json(env_path, run_dir) if env_path.is_file() else {}
