@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from eqlab import _runner as runner
 from eqlab._cli import app
 from eqlab.runs._config import ConfigError
+from eqlab.runs._cost import CostEstimate
 from eqlab.runs._folder import RunFolder
 from eqlab.runs._report import Report
 from eqlab.runs._study import Study
@@ -100,6 +101,9 @@ def _count_study(name: str, ledger: Ledger) -> Study:
         0.01,
         quick={"units": 2},
         paper={"units": 6, "train.epochs": 9},
+        estimate=lambda config, device: CostEstimate(
+            config.units * 3600.0, config.units * 100, 36.0, 2, device, f"{config.units} units"
+        ),
     )
 
 
@@ -193,6 +197,17 @@ def test_a_run_writes_the_report_with_its_verdicts(ledger: Ledger, tmp_path: Pat
     )
     assert "values are positive" in (folder / "report.md").read_text()
     assert "values are positive" in (folder / "report.html").read_text()
+
+
+def test_a_default_run_estimates_the_paper_preset_and_says_so(ledger: Ledger, tmp_path: Path) -> None:
+    runner.run_studies(["count", "other"], out=tmp_path)
+    timings = _json(_folder(tmp_path, "count") / "timings.json")
+    assert timings["paper_estimate"]["what"] == "6 units" and timings["estimate_seconds"] >= 0
+    report = (_folder(tmp_path, "count") / "report.md").read_text()
+    assert "The paper preset (--set scale=paper) would take about 6 h on cpu" in report
+    assert "paper_estimate" not in _json(_folder(tmp_path, "other") / "timings.json")  # no estimate given
+    runner.run_studies(["count"], quick=True, out=tmp_path / "quick")
+    assert "paper_estimate" not in _json(_folder(tmp_path / "quick", "count") / "timings.json")
 
 
 def test_quick_runs_the_studys_smoke_scale(ledger: Ledger, tmp_path: Path) -> None:
