@@ -414,7 +414,7 @@ def test_the_index_parses_with_one_card_per_study_and_links_that_exist(
     parser.feed(page.read_text())
     assert parser.open == [] and parser.cards == 3
     assert parser.links and all((page.parent / link).exists() for link in parser.links)
-    assert "min on cpu (budget 0.01 min on 2 CPU cores)" in page.read_text()
+    assert " s on cpu (budget 0.01 min on 2 CPU cores)" in page.read_text()
 
 
 # ------------------------------------------------------------------ selecting and configuring

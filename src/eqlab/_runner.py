@@ -22,7 +22,7 @@ from eqlab.runs._config import ConfigError, config_keys, config_to_dict
 from eqlab.runs._cost import CostEstimate
 from eqlab.runs._folder import environment
 from eqlab.runs._index import IndexCard, write_index
-from eqlab.runs._report import Report, write_report
+from eqlab.runs._report import Report, format_duration, write_report
 from eqlab.runs._results import ResultsError, from_json, to_json
 from eqlab.runs._study import SCALES, config_from_dict
 from eqlab.runs._verdict import MIN_SEEDS
@@ -366,17 +366,20 @@ def _facts(study: Study, run_dir: Path, settings: dict[str, Any]) -> list[str]:
     timings_path = run_dir / "timings.json"
     timings = _read_json(timings_path, run_dir) if timings_path.is_file() else {}
     if isinstance(timings.get("run_seconds"), (int, float)):
-        minutes = timings["run_seconds"] / 60
         budget = (
             f" (its budget at the default scale: {study.budget_minutes:g} min on 2 CPU cores)"
             if scale == "default"
             else ""
         )
         estimating = timings.get("estimate_seconds")
-        extra = f", plus {estimating:.3g} s to time the paper preset" if isinstance(estimating, float) else ""
+        extra = (
+            f", plus {format_duration(estimating)} to time the paper preset"
+            if isinstance(estimating, float)
+            else ""
+        )
         facts.append(
-            f"The study took {minutes:.3g} min at the {scale} scale on {settings.get('device')}{budget}"
-            f"{extra}."
+            f"The study took {format_duration(timings['run_seconds'])} at the {scale} scale on "
+            f"{settings.get('device')}{budget}{extra}."
         )
     env_path = run_dir / "env.json"
     env = _read_json(env_path, run_dir) if env_path.is_file() else {}

@@ -46,15 +46,11 @@ class CostEstimate:
 
     def in_words(self) -> str:
         """``"about 3.2 h on cpu (1.2 s per step timed on 4 steps of ..., 9,600 steps)"``."""
-        value = self.seconds
-        unit = "s"
-        for size, name in ((86400, "days"), (3600, "h"), (60, "min")):
-            if value >= size:
-                value, unit = value / size, name
-                break
+        from eqlab.runs._report import format_duration
+
         return (
-            f"about {value:.2g} {unit} on {self.device} ({self.seconds_per_step:.3g} s per step, the median "
-            f"of {self.timed_steps} timed steps of {self.what}; {self.steps:,} steps in all)"
+            f"about {format_duration(self.seconds)} on {self.device} ({self.seconds_per_step:.3g} s per "
+            f"step, the median of {self.timed_steps} timed steps of {self.what}; {self.steps:,} steps in all)"
         )
 
 

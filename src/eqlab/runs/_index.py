@@ -12,7 +12,7 @@ from pathlib import Path
 
 from eqlab._arguments import describe, real, string
 from eqlab.runs._atomic import atomic_write_text
-from eqlab.runs._report import _CSS, _STATUS_COLOURS, format_number
+from eqlab.runs._report import _CSS, _STATUS_COLOURS, format_duration, format_number
 from eqlab.runs._verdict import Kind, Status, Verdict
 
 __all__ = ["IndexCard", "write_index"]
@@ -101,7 +101,7 @@ def _card(card: IndexCard) -> str:
         src = html.escape(str(link / "plots" / card.key_figure))
         body.append(f"<a href='{src}'><img alt='key plot of {html.escape(card.study)}' src='{src}'></a>")
     if card.seconds is not None:
-        took = f"took {format_number(card.seconds / 60)} min on {html.escape(card.device)}"
+        took = f"took {format_duration(card.seconds)} on {html.escape(card.device)}"
         if card.budget_minutes is not None and card.scale == "default":
             took += f" (budget {format_number(card.budget_minutes)} min on 2 CPU cores)"
         elif card.scale != "default":
@@ -141,7 +141,7 @@ def write_index(path: Path, cards: list[IndexCard], title: str = "eqlab run") ->
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{_CSS}{_INDEX_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
-        f"<p>{len(cards)} stud{'y' if len(cards) == 1 else 'ies'} in {format_number(total / 60)} min; "
+        f"<p>{len(cards)} stud{'y' if len(cards) == 1 else 'ies'} in {format_duration(total)}; "
         f"findings: {html.escape(summary)}.</p><div class='cards'>"
         + "\n".join(_card(c) for c in cards)
         + "</div></body></html>"

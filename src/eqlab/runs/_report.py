@@ -24,7 +24,16 @@ from eqlab._arguments import path as check_path
 from eqlab.runs._atomic import atomic_write_text
 from eqlab.runs._verdict import CONFIDENCE, Kind, Status, Verdict
 
-__all__ = ["Figure", "Report", "Table", "format_number", "judging_sentence", "status_counts", "write_report"]
+__all__ = [
+    "Figure",
+    "Report",
+    "Table",
+    "format_duration",
+    "format_number",
+    "judging_sentence",
+    "status_counts",
+    "write_report",
+]
 
 _STATUS_COLOURS = {
     Status.SUPPORTED: "#1a7f37",
@@ -215,6 +224,19 @@ def format_number(value: Any) -> str:
     if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
         return f"{value:.2e}"
     return f"{value:.4g}"
+
+
+def format_duration(seconds: float) -> str:
+    """A time in the unit that reads best: ``"57 s"``, ``"5.2 min"``, ``"3.1 h"``, ``"6.4 days"``.
+
+    >>> format_duration(57.2), format_duration(314.0), format_duration(554197.0)
+    ('57 s', '5.2 min', '6.4 days')
+    """
+    seconds = float(seconds)
+    for size, unit in ((86400, "days"), (3600, "h"), (60, "min")):
+        if seconds >= 1.5 * size:
+            return f"{seconds / size:.2g} {unit}" if seconds < 10 * size else f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
 def _interval(v: Verdict) -> str:
