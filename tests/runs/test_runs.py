@@ -44,6 +44,9 @@ def test_a_wide_interval_is_inconclusive_not_a_refutation() -> None:
 def test_zero_spread_is_not_measurable_without_a_stated_reason() -> None:
     same = judge("c", [1e-9] * 3)
     assert same.status is Status.NOT_MEASURABLE and "do not vary" in same.detail
+    one_ulp = judge("c", [1e-9, 1e-9, 1e-9 * (1 + 2**-52)])  # reduction-order noise is no spread either
+    assert one_ulp.status is Status.NOT_MEASURABLE
+    assert judge("c", [1.0, 1.0, 1.0 + 1e-7]).status is Status.SUPPORTED  # a real, tiny spread decides
     floored = judge("c", [-17.0] * 3, threshold=-12, direction="less", exact="an exact computation, floored")
     assert floored.status is Status.SUPPORTED and "cannot vary: an exact computation" in floored.detail
     wrong_side = judge("c", [-1.0] * 3, threshold=-12, direction="less", exact="floored")

@@ -8,7 +8,8 @@ A claim is a statement about a quantity measured once per seed, with a threshold
 - **contradicted**: the whole interval lies on the other side;
 - **inconclusive**: the interval contains the threshold;
 - **not measurable**: fewer than ``min_seeds`` values, a non-finite one, or values that do not vary
-  (a zero-width interval is no evidence) unless the claim states why they cannot vary (``exact``).
+  beyond float64 rounding (a zero-width interval is no evidence) unless the claim states why they cannot
+  vary (``exact``).
 
 Each claim is also a *finding* (its outcome could have gone either way) or a *demonstration* (true by
 construction: it shows the mechanism works, it does not test the paper); reports keep them apart.
@@ -196,10 +197,15 @@ def judge(
     if not all(math.isfinite(v) for v in vals):
         return verdict(Status.NOT_MEASURABLE, nan, nan, f"non-finite values among the {n}")
     _, low, high = mean_interval(vals)
-    if high - low == 0 and exact is None:
-        return verdict(
-            Status.NOT_MEASURABLE, nan, nan, f"the {n} values do not vary, and no reason is stated why"
-        )
+    if _rounding_spread(vals):
+        if exact is None:
+            return verdict(
+                Status.NOT_MEASURABLE,
+                nan,
+                nan,
+                f"the {n} values do not vary beyond rounding, and no reason is stated why",
+            )
+        low = high = math.fsum(vals) / n  # rounding noise is no evidence of spread either way
     side = ">" if direction == "greater" else "<"
     holds = low > threshold if direction == "greater" else high < threshold
     against = high < threshold if direction == "greater" else low > threshold
@@ -209,9 +215,18 @@ def judge(
         status, detail = Status.CONTRADICTED, f"the whole 95% interval is on the other side of {threshold:g}"
     else:
         status, detail = Status.INCONCLUSIVE, f"the 95% interval contains {threshold:g}"
-    if high - low == 0:
+    if _rounding_spread(vals):
         detail += f"; the values cannot vary: {exact}"
     return verdict(status, low, high, f"{detail} ({n} values)")
+
+
+ROUNDING = 8 * 2.0**-52
+"""Values whose spread is at most this times their largest magnitude do not vary (rounding noise)."""
+
+
+def _rounding_spread(values: tuple[float, ...]) -> bool:
+    """Whether ``values`` differ by no more than float64 rounding (identical values included)."""
+    return max(values) - min(values) <= ROUNDING * max(abs(v) for v in values)
 
 
 def _values(values: Any) -> tuple[float, ...]:
