@@ -170,6 +170,20 @@ def test_a_unit_is_computed_once_and_read_back_typed(tmp_path: Path) -> None:
     assert [layer.name for layer in again.layers] == ["conv.10", "conv.2"]  # order kept, not sorted
     with pytest.raises(ValueError, match="plain name"):
         run.unit("a/b", compute, _Unit)
+    with pytest.raises(TypeError, match="result_type must be a type"):
+        run.unit("v", compute, 5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="compute must return the unit's result, got None"):
+        run.unit("w", lambda: None)
+
+
+def test_a_fresh_unit_and_a_resumed_one_return_the_same_values(tmp_path: Path) -> None:
+    """A fresh result goes through the same JSON round trip as a saved one (a tuple stays a tuple, a
+    numpy float becomes a float), so a resumed run computes from identical values."""
+    fresh = RunFolder(tmp_path, seed=0).unit(
+        "u", lambda: _Unit(1, (_Layer("a", np.float64(0.5)),), {}), _Unit
+    )
+    resumed = RunFolder(tmp_path, seed=0).unit("u", lambda: _Unit(9, (), {}), _Unit)
+    assert fresh == resumed and type(fresh.layers[0].error) is float
 
 
 def test_typed_results_refuse_what_does_not_fit_naming_the_entry() -> None:

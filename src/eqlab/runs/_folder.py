@@ -20,6 +20,7 @@ import os
 import platform
 import subprocess
 import sys
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,7 +28,7 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
-from eqlab._arguments import choice, function, integer, string
+from eqlab._arguments import choice, describe, function, integer, string
 from eqlab._arguments import path as check_path
 from eqlab.runs._atomic import atomic_write_json
 from eqlab.runs._results import from_json, to_json
@@ -173,24 +174,34 @@ class RunFolder:
         if self.writes:
             atomic_write_json(self.path / "units" / f"{unit}.json", to_json(result))
 
-    def unit(self, name: str, compute: Callable[[], T], kind: type[T] | None = None) -> T:
+    def unit(self, name: str, compute: Callable[[], T], result_type: type[T] | None = None) -> T:
         """The result of the work unit ``name``: read back when a finished run (or an earlier pass of
         this one) saved it, else ``compute()``, saved, then returned.
 
-        ``kind`` (a dataclass type, or any type `from_json` reads) types the saved result; without it the
-        result must be plain JSON values. Every rank computes (training takes every rank); only rank 0
-        saves.
+        ``result_type`` (a dataclass type, or any type `from_json` reads) types the result: a saved one is
+        read back as it, and a fresh one goes through the same JSON round trip, so both paths return the
+        same values. Without it the result must be plain JSON values. Every rank computes (training takes
+        every rank); only rank 0 saves.
         """
         name = string(name, "name")
-        if any(sep in name for sep in ("/", "\\")) or name in (".", ".."):
-            raise ValueError(f"name must be a plain name (it names a file in units/), got {name!r}")
+        if any(sep in name for sep in ("/", "\\", "\0")) or name in (".", "..") or len(name) > 200:
+            raise ValueError(
+                "name must be a plain name of at most 200 characters (it names a file in units/), "
+                f"got {name!r}"
+            )
         function(compute, "compute")
+        if result_type is not None and not (isinstance(result_type, type) or typing.get_origin(result_type)):
+            raise TypeError(
+                f"result_type must be a type (a results dataclass) or None, got {describe(result_type)}"
+            )
         saved = self.unit_result(name)
-        if saved is not None:
-            return from_json(kind, saved, f"units/{name}.json") if kind is not None else saved
-        result = compute()
-        self.save_unit(name, result)
-        return result
+        if saved is None:
+            result = compute()
+            if result is None:
+                raise TypeError(f"compute must return the unit's result, got None for unit {name!r}")
+            self.save_unit(name, result)
+            saved = to_json(result)
+        return from_json(result_type, saved, f"units/{name}.json") if result_type is not None else saved
 
     def seed_for(self, *names: str | int) -> int:
         """The seed of the stream ``names`` of this run (`eqlab.runs._seeding.seed_for`)."""
