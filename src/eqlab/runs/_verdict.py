@@ -127,7 +127,9 @@ def mean_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tu
     2.0
     """
     vals = _values(values)
-    confidence = real(confidence, "confidence", minimum=0.0, maximum=1.0)
+    confidence = real(confidence, "confidence")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence}")
     n = len(vals)
     if n == 0:
         return math.nan, math.nan, math.nan
@@ -231,6 +233,9 @@ def _rounding_spread(values: tuple[float, ...]) -> bool:
 
 def _values(values: Any) -> tuple[float, ...]:
     """The per-seed values as floats; NaN and infinities pass (they make a claim not measurable)."""
+    ndim = getattr(values, "ndim", None)  # arrays and tensors
+    if isinstance(ndim, int) and ndim != 1:
+        raise TypeError(f"values must be one-dimensional (one number per seed), got {describe(values)}")
     if isinstance(values, np.ndarray) and values.ndim == 1:
         values = values.tolist()
     if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
