@@ -4,8 +4,10 @@ estimate."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
+import math
 import os
 import pickle
 import struct
@@ -34,6 +36,7 @@ from eqlab.studies._soft import (
     run,
     verdicts,
 )
+from eqlab.studies._soft._tables import tables
 from tests.studies.soft_results import OUTCOMES, synthetic
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -65,6 +68,27 @@ def test_every_claim_reaches_each_outcome(outcome: str) -> None:
         assert verdict.claim.startswith(start), verdict.claim
         assert verdict.kind is kind, verdict.claim
         assert verdict.status is Status(outcome), (verdict.claim, verdict.values, verdict.detail)
+
+
+def test_a_nan_in_any_run_makes_the_shift_demonstration_not_measurable() -> None:
+    # Python's max drops a NaN unless it comes first: put it in the LAST CONV run of seed 1 (quadrant task,
+    # learned priors), after finite errors, and in the table's group that is not the first either
+    results = synthetic("supported")
+    conv = [i for i, u in enumerate(results.units) if u.model == "conv" and u.seed_index == 1]
+    assert len(conv) > 1
+    last = conv[-1]
+    units = list(results.units)
+    units[last] = dataclasses.replace(units[last], shift_error=math.nan)
+    broken = dataclasses.replace(results, units=tuple(units))
+    first = verdicts(SoftConfig(), broken)[0]
+    assert first.claim.startswith("CONV gives the same logits")
+    assert first.status is Status.NOT_MEASURABLE, (first.values, first.detail)
+    assert math.isnan(first.values[1]) and not math.isnan(first.values[0])
+    table = tables(SoftConfig(), broken.units)[0]
+    shift = table.headers.index("shift error")
+    task, priors = units[last].task, units[last].priors
+    row = next(r for r in table.rows if r[0] == task and r[1] == "conv" and r[2] == priors)
+    assert math.isnan(row[shift])
 
 
 def test_cifar10_adds_its_claims() -> None:

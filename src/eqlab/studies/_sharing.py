@@ -40,6 +40,7 @@ from eqlab.runs._cost import CostEstimate, seconds_per_step
 from eqlab.sharing._ign import SetLinear
 from eqlab.sharing._mlp import EquivariantMLP
 from eqlab.studies._plotting import errorbar_plot, save_figure
+from eqlab.studies._reading import maximum
 from eqlab.testing import equivariance_error
 from eqlab.train import TrainSettings, train
 
@@ -367,7 +368,7 @@ def report(config: SharingConfig, results: SharingResults, plots: Path) -> Repor
     ax.set_title(f"One model, any set size (trained with {largest} sets of {config.set_size})")
     save_figure(fig, plots / "larger_sets.png")
 
-    worst = {m: max(u.invariance_error for u in units if u.model == m) for m in MODELS}
+    worst = {m: maximum(u.invariance_error for u in units if u.model == m) for m in MODELS}
     worst_text = ", ".join(f"{m} {worst[m]:.1e}" for m in MODELS)
     notes = [
         f"{config.seeds} seeds per point. Each seed draws its own training and test sets; the three "

@@ -4,7 +4,7 @@ eqlab decides it against the measurement) and five about the rotation networks."
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from eqlab.runs import Kind, Verdict, judge
 from eqlab.studies._activations._config import ANGLES, ActivationsConfig, Network
@@ -18,6 +18,13 @@ from eqlab.studies._activations._reading import (
 )
 from eqlab.studies._activations._representations import RANDOM, REPRESENTATIONS
 from eqlab.studies._activations._results import ActivationsResults, TableSeed
+from eqlab.studies._reading import minimum, worst
+
+
+def _least(errors: Iterable[float]) -> float:
+    """The smallest error, NaN kept (`eqlab.studies._reading.minimum`); infinite when there is none."""
+    errors = list(errors)
+    return minimum(errors) if errors else math.inf
 
 
 def table_verdicts(tables: Sequence[TableSeed]) -> list[Verdict]:
@@ -28,7 +35,7 @@ def table_verdicts(tables: Sequence[TableSeed]) -> list[Verdict]:
     # scales, a unit-row-sum test), a wrong property probe or a wrong reading of the theorem shows up as
     # a disagreement. Theorem 1 itself is proven: what these claims test is eqlab's reading of it,
     # against measurement, on the representations and activations of this table.
-    worst_cells = [max((c for c in t.cells if c.theorem is True), key=lambda c: c.error) for t in tables]
+    worst_cells = [worst((c for c in t.cells if c.theorem is True), key=lambda c: c.error) for t in tables]
     true_worst = [log10_floored(c.error, ERROR_FLOOR) for c in worst_cells]
     # The worst cell is a maximum over fixed and random inputs. When every seed finds it in the same cell
     # at the same input (the adversarial basis vectors, fixed, of a representation no seed redraws), each
@@ -38,8 +45,7 @@ def table_verdicts(tables: Sequence[TableSeed]) -> list[Verdict]:
     fixed = len(places) == 1 and REPRESENTATIONS[worst_cells[0].representation] not in RANDOM
     where = f"{worst_cells[0].representation} / {worst_cells[0].activation}" if worst_cells else ""
     false_least = [
-        log10_floored(min((c.error for c in t.cells if c.theorem is False), default=math.inf), 1e-300)
-        for t in tables
+        log10_floored(_least(c.error for c in t.cells if c.theorem is False), 1e-300) for t in tables
     ]
     return [
         judge(

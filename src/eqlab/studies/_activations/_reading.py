@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from eqlab.studies._activations._config import Network
 from eqlab.studies._activations._results import ActivationsResults, Cell, NetworkSeed, TableSeed
+from eqlab.studies._reading import maximum
 
 ERROR_FLOOR = 1e-17
 """Errors are floored here before log10: exact computations may give 0."""
@@ -47,7 +48,9 @@ def verdict_marks(tables: Sequence[TableSeed], rep: str, act: str) -> str:
 
 def worst_error(tables: Sequence[TableSeed], rep: str, act: str) -> float:
     """The largest measured error of a cell over the seeds."""
-    return max(c.error for t in tables for c in t.cells if c.representation == rep and c.activation == act)
+    return maximum(
+        c.error for t in tables for c in t.cells if c.representation == rep and c.activation == act
+    )
 
 
 def per_seed(

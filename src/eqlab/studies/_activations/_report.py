@@ -15,6 +15,7 @@ from eqlab.studies._activations._reading import disagrees, not_constant, per_see
 from eqlab.studies._activations._representations import ACTIVATIONS, REPRESENTATIONS
 from eqlab.studies._activations._results import ActivationsResults
 from eqlab.studies._activations._tables import class_table, counter_table, grid_table, network_table
+from eqlab.studies._reading import maximum, minimum
 
 
 def report(config: ActivationsConfig, results: ActivationsResults, plots: Path) -> Report:
@@ -26,15 +27,15 @@ def report(config: ActivationsConfig, results: ActivationsResults, plots: Path) 
     network_plots(config, results, plots)
     disagreeing = sum(disagrees(c) for t in tables for c in t.cells)
     worst = {
-        network: max(u.cn_error for u in results.networks if u.network is network)
+        network: maximum(u.cn_error for u in results.networks if u.network is network)
         for network in (Network.ROTATION, Network.REGULAR)
     }
     moving = not_constant(results, Network.REGULAR)
-    least_so2 = f"{min(u.so2_error for u in moving):.1e}" if moving else "none (every seed constant)"
+    least_so2 = f"{minimum(u.so2_error for u in moving):.1e}" if moving else "none (every seed constant)"
     trivial_ratio = float(
         np.mean([u.test_mse / u.target_power for u in results.networks if u.network is Network.TRIVIAL])
     )
-    trivial_spread = max(per_seed(results, Network.TRIVIAL, lambda u: u.output_spread))
+    trivial_spread = maximum(per_seed(results, Network.TRIVIAL, lambda u: u.output_spread))
     return Report(
         study="activations",
         title="Which pointwise activations keep a network equivariant",

@@ -13,6 +13,7 @@ from eqlab.studies._activations._config import NETWORK_LABELS, ActivationsConfig
 from eqlab.studies._activations._reading import verdict_marks, worst_error
 from eqlab.studies._activations._representations import ACTIVATIONS, REPRESENTATIONS
 from eqlab.studies._activations._results import ActivationsResults, TableSeed
+from eqlab.studies._reading import maximum
 
 
 def grid_table(tables: Sequence[TableSeed]) -> Table:
@@ -63,9 +64,9 @@ def network_table(config: ActivationsConfig, results: ActivationsResults) -> Tab
                 units[0].last_layer_weights + units[0].last_layer_bias,
                 float(np.mean([u.test_mse for u in units])),
                 float(np.mean([u.target_power for u in units])),
-                max(u.cn_error for u in units),
-                max(u.so2_error for u in units),
-                max(u.output_spread for u in units),
+                maximum(u.cn_error for u in units),
+                maximum(u.so2_error for u in units),
+                maximum(u.output_spread for u in units),
             ]
         )
     return Table(

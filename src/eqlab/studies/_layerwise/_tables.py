@@ -6,6 +6,7 @@ from __future__ import annotations
 from eqlab.runs import Table
 from eqlab.studies._layerwise._config import Regime
 from eqlab.studies._layerwise._results import LayerwiseResults, mean_or_nan, networks_of, pairs_of
+from eqlab.studies._reading import maximum
 
 
 def summary_table(results: LayerwiseResults) -> Table:
@@ -26,7 +27,7 @@ def summary_table(results: LayerwiseResults) -> Table:
                 mean_or_nan([n.self_barrier.accuracy_barrier for n in nets]),
                 mean_or_nan([p.aligned.accuracy_barrier for p in pairs]),
                 mean_or_nan([n.merged_accuracy for n in nets]),
-                max(n.merged_invariance for n in nets),
+                maximum(n.merged_invariance for n in nets),
             ]
         )
     return Table(

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from eqlab.runs import Verdict, judge
+from eqlab.studies._reading import maximum
 from eqlab.studies._soft._config import SYMMETRIC, TWO_PATH, SoftConfig, SoftTask
 from eqlab.studies._soft._results import SoftResults, SoftUnit, accuracies, select_units
 
@@ -38,7 +39,10 @@ def verdicts(config: SoftConfig, results: SoftResults) -> list[Verdict]:
             "CONV gives the same logits when every digit moves to another quadrant, a circular shift by half "
             "the canvas (largest float64 relative change over its runs of a seed, log10 floored at 1e-17, "
             f"< {math.log10(SHIFT_TOLERANCE):g})",
-            [math.log10(max(max(u.shift_error for u in conv if u.seed_index == s), FLOOR)) for s in by_seed],
+            [
+                math.log10(max(maximum(u.shift_error for u in conv if u.seed_index == s), FLOOR))
+                for s in by_seed
+            ],
             threshold=math.log10(SHIFT_TOLERANCE),
             direction="less",
             kind="demonstration",
@@ -69,7 +73,7 @@ def verdicts(config: SoftConfig, results: SoftResults) -> list[Verdict]:
             )
     for task in tasks:
         baseline = [
-            max(c, f)
+            maximum((c, f))
             for c, f in zip(
                 accuracies(units, task, "conv", "map"), accuracies(units, task, "fc", "map"), strict=True
             )

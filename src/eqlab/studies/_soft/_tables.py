@@ -10,6 +10,7 @@ import numpy as np
 
 from eqlab.runs import Table
 from eqlab.runs._verdict import mean_interval
+from eqlab.studies._reading import maximum
 from eqlab.studies._soft._config import MODELS, PRIORS, TWO_PATH, SoftConfig
 from eqlab.studies._soft._results import SoftUnit, select_units
 
@@ -38,7 +39,7 @@ def tables(config: SoftConfig, units: Sequence[SoftUnit]) -> list[Table]:
                         mean,
                         low,
                         high,
-                        max(u.shift_error for u in sel),
+                        maximum(u.shift_error for u in sel),
                         float(np.mean(final)) if final else math.nan,
                     ]
                 )

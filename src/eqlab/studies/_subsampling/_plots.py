@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from eqlab.studies._plotting import errorbar_plot, save_figure
+from eqlab.studies._reading import maximum
 from eqlab.studies._subsampling._claims import FLOOR
 from eqlab.studies._subsampling._config import QUARTERS, Regime, SubsamplingConfig
 from eqlab.studies._subsampling._models import build_cnn
@@ -42,7 +43,7 @@ def depth_plot(results: SubsamplingResults, config: SubsamplingConfig, plots: Pa
     ax.set_title("Cumulative equivariance error by depth, trained upright")
     ax.legend()
     save_figure(fig, plots / "depth_errors.png")
-    worst = [max(u.depth_errors[d - 1] for u in up_approx) for d in depth]
+    worst = [maximum(u.depth_errors[d - 1] for u in up_approx) for d in depth]
     first = next((d for d in depth if worst[d - 1] > 1e-6), None)
     where = (
         f"at {approx} px it first exceeds 1e-6 (worst seed) after layer {labels[first - 1]}"
@@ -51,7 +52,7 @@ def depth_plot(results: SubsamplingResults, config: SubsamplingConfig, plots: Pa
     )
     return (
         f"Largest error after the last layer over seeds: {exact} px "
-        f"{max(u.depth_errors[-1] for u in up_exact):.1e}, {approx} px {worst[-1]:.1e}; {where}."
+        f"{maximum(u.depth_errors[-1] for u in up_exact):.1e}, {approx} px {worst[-1]:.1e}; {where}."
     )
 
 
@@ -82,7 +83,7 @@ def angle_plot(
     ax.legend()
     filename = f"accuracy_vs_angle_{regime}.png"
     save_figure(fig, plots / filename)
-    gaps = {label: max(period_gap(u, results.test_examples) for u in us) for label, _, us in pairs}
+    gaps = {label: maximum(period_gap(u, results.test_examples) for u in us) for label, _, us in pairs}
     gap_text = ", ".join(
         f"{label} {'not measured (no angles 90 degrees apart)' if math.isnan(g) else f'{g:g} test images'}"
         for label, g in gaps.items()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from eqlab.studies._reading import maximum
 from eqlab.studies._subsampling._config import DataSource, Regime
 
 
@@ -65,7 +66,7 @@ def period_gap(unit: SubsamplingUnit, test_examples: int) -> float:
     angles of the sweep are 90 degrees apart)."""
     accuracy = dict(zip(unit.angles, unit.accuracy_by_angle, strict=True))
     gaps = [abs(acc - accuracy[(a + 90) % 360]) for a, acc in accuracy.items() if (a + 90) % 360 in accuracy]
-    return float(round(max(gaps) * test_examples)) if gaps else math.nan  # a whole number of images
+    return float(round(maximum(gaps) * test_examples)) if gaps else math.nan  # a whole number of images
 
 
 def mean(units: list[SubsamplingUnit], key: str) -> float:

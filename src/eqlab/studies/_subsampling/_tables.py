@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from eqlab.runs import Table
+from eqlab.studies._reading import maximum, worst
 from eqlab.studies._subsampling._config import Regime
 from eqlab.studies._subsampling._results import SubsamplingResults, mean, pick
 
@@ -38,7 +39,7 @@ def accuracy_table(results: SubsamplingResults) -> Table:
                 mean(us, "seen"),
                 mean(us, "unseen"),
                 mean(us, "rotated_like_training"),
-                max(u.depth_errors[-1] for u in us),
+                maximum(u.depth_errors[-1] for u in us),
             ]
             for label, size, regime, us in groups
         ],
@@ -59,7 +60,7 @@ def per_class_table(results: SubsamplingResults) -> Table:
         for c in range(10)
         if any(not math.isnan(u.unseen_per_class[c]) for u in up_exact)
     ]
-    widest = max(per_digit, key=lambda row: abs(row[1] - row[2]))
+    widest = worst(per_digit, key=lambda row: abs(row[1] - row[2]))
     return Table(
         "Unseen accuracy per digit, trained upright (mean over seeds). Look at 6 and 9, which a half turn "
         f"maps near each other; the largest difference, exact minus approximate, is at digit {widest[0]} "
