@@ -168,7 +168,14 @@ def test_a_run_writes_the_resolved_config_and_the_run_settings(ledger: Ledger, t
     saved = _json(_folder(tmp_path, "count") / "config.json")
     assert saved["study"] == "count"
     assert saved["config"] == {"units": 4, "factor": 2.5, "train": {"epochs": 2, "lr": 0.1}}
-    assert saved["run"] == {"seed": 3, "device": "cpu", "quick": False, "scale": "default", "data_dir": None}
+    assert saved["run"] == {
+        "seed": 3,
+        "device": "cpu",
+        "quick": False,
+        "scale": "default",
+        "changed": ["factor"],
+        "data_dir": None,
+    }
 
 
 def test_a_run_writes_its_environment(ledger: Ledger, tmp_path: Path) -> None:
@@ -292,6 +299,32 @@ def test_a_resumed_run_ends_with_the_results_of_an_uninterrupted_one(ledger: Led
     assert ran.split("## This run")[0] == whole.split("## This run")[0]  # all but the run's own time
 
 
+def test_two_runs_started_in_the_same_second_never_share_a_folder(ledger: Ledger, tmp_path: Path) -> None:
+    """The second run must not read the first one's units (a different seed and config)."""
+    (first,) = runner.run_studies(["count"], out=tmp_path)
+    (second,) = runner.run_studies(["count"], overrides={"factor": "10"}, seed=5, out=tmp_path)
+    assert first.folder != second.folder
+    assert _json(second.folder / "results.json") == {"values": [15.0, 16.0, 17.0, 18.0]}
+    assert len(list(tmp_path.glob("*/index.html"))) == 2
+
+
+def test_resume_keeps_every_card_of_the_index_and_counts_every_pass(ledger: Ledger, tmp_path: Path) -> None:
+    ledger.stop_after = 6  # count's four units finish; twin stops at its sixth of eight
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_studies(["count", "twin"], overrides={"twin.units": "8"}, out=tmp_path)
+    ledger.stop_after = 0
+    folder = _folder(tmp_path, "twin")
+    interrupted = _json(folder / "timings.json")
+    assert interrupted["interrupted"] and interrupted["passes"] == 1
+    runner.resume(folder)
+    timings = _json(folder / "timings.json")
+    assert timings["passes"] == 2 and timings["run_seconds"] >= interrupted["run_seconds"]
+    parser = _Page()
+    parser.feed(_index(tmp_path))
+    assert parser.cards == 2
+    assert "over 2 passes (it was interrupted and resumed)" in (folder / "report.md").read_text()
+
+
 def test_resume_records_the_resumption_in_the_metrics(ledger: Ledger, tmp_path: Path) -> None:
     folder = _interrupted(ledger, tmp_path)
     runner.resume(folder)
@@ -334,7 +367,8 @@ def test_rebuild_report_reads_the_results_file(ledger: Ledger, tmp_path: Path) -
 
 def test_rebuild_report_writes_the_config_into_the_report(ledger: Ledger, tmp_path: Path) -> None:
     runner.run_studies(["count"], overrides={"factor": "2.5"}, out=tmp_path)
-    assert "factor = 2.5" in (_folder(tmp_path, "count") / "report.md").read_text()
+    report = (_folder(tmp_path, "count") / "report.md").read_text()
+    assert "factor = 2.5" in report and "at the default scale with factor changed" in report
 
 
 def test_a_report_says_why_its_verdicts_are_undecided(ledger: Ledger, tmp_path: Path) -> None:

@@ -36,7 +36,6 @@ __all__ = [
     "resolve_configs",
     "resume",
     "run_studies",
-    "scale_of",
     "select_studies",
 ]
 
@@ -102,6 +101,18 @@ def resolve_configs(studies: Sequence[Study], overrides: Mapping[str, str], quic
         if not isinstance(key, str) or not isinstance(value, str):
             raise TypeError(f"overrides must map strings to strings, got {key!r}: {describe(value)}")
     quick = flag(quick, "quick")
+    configs = {}
+    for study in studies:
+        chosen = overrides_for(studies, overrides)[study.name]
+        if chosen.get("scale", "default") not in SCALES:
+            raise ConfigError(f"scale must be one of {', '.join(SCALES)}, got {chosen['scale']!r}")
+        configs[study.name] = study.configure(chosen, quick)
+    return configs
+
+
+def overrides_for(studies: Sequence[Study], overrides: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """The ``--set`` overrides of each study: a plain key for every selected study with that key, then
+    ``study.key`` for one (the more specific key wins). Unknown keys are refused with the valid ones."""
     names = [s.name for s in studies]
     keys = {s.name: {*config_keys(s.config), "scale"} for s in studies}
     generic: dict[str, dict[str, str]] = {name: {} for name in names}
@@ -124,24 +135,19 @@ def resolve_configs(studies: Sequence[Study], overrides: Mapping[str, str], quic
             raise ConfigError(f"unknown config key {key!r}; valid keys: {valid}")
         for name in targets:
             generic[name][key] = value
-    configs = {}
-    for study in studies:
-        chosen = {**generic[study.name], **specific[study.name]}  # the more specific key wins
-        if chosen.get("scale", "default") not in SCALES:
-            raise ConfigError(f"scale must be one of {', '.join(SCALES)}, got {chosen['scale']!r}")
-        configs[study.name] = study.configure(chosen, quick)
-    return configs
-
-
-def scale_of(overrides: Mapping[str, str], study: str, quick: bool) -> str:
-    """The scale a study runs at: ``"quick"``, or the ``scale`` override (study-specific first)."""
-    if quick:
-        return "quick"
-    return overrides.get(f"{study}.scale", overrides.get("scale", "default"))
+    return {name: {**generic[name], **specific[name]} for name in names}
 
 
 def _execute(study: Study, config: Any, run: RunFolder, scale: str) -> StudyOutcome:
+    """Run one study in its folder; its time adds to that of earlier passes (a resumed run counts every
+    pass, the interrupted ones included)."""
     started = time.perf_counter()
+    earlier = _read_timings(run.path)
+    timings: dict[str, Any] = {"passes": int(earlier.get("passes", 0)) + 1}
+
+    def elapsed() -> float:
+        return float(earlier.get("run_seconds", 0.0)) + time.perf_counter() - started
+
     try:
         results = study.run(config, run)
         if not isinstance(results, study.results):
@@ -149,7 +155,7 @@ def _execute(study: Study, config: Any, run: RunFolder, scale: str) -> StudyOutc
                 f"study {study.name}'s run returned {describe(results)}, not its {study.results.__name__}"
             )
         run.write_json("results.json", to_json(results))
-        timings: dict[str, Any] = {"run_seconds": time.perf_counter() - started}
+        timings["run_seconds"] = elapsed()
         if study.estimate is not None and scale == "default" and run.writes:
             timed = time.perf_counter()
             estimate = study.estimate(study.default_config(scale="paper"), run.device)
@@ -161,11 +167,22 @@ def _execute(study: Study, config: Any, run: RunFolder, scale: str) -> StudyOutc
         seconds = timings["run_seconds"] + timings.get("estimate_seconds", 0.0)
         return StudyOutcome(study.name, run.path, "ok", verdicts, None, report, seconds)
     except KeyboardInterrupt:
+        run.write_json("timings.json", {**timings, "run_seconds": elapsed(), "interrupted": True})
         raise
     except Exception as exc:  # a failed study is reported; the others still run
         log.error("study %s failed:\n%s", study.name, traceback.format_exc())
         error = f"{type(exc).__name__}: {exc}"
-        return StudyOutcome(study.name, run.path, "failed", [], error, None, time.perf_counter() - started)
+        run.write_json("timings.json", {**timings, "run_seconds": elapsed(), "failed": error})
+        return StudyOutcome(study.name, run.path, "failed", [], error, None, elapsed())
+
+
+def _read_timings(folder: Path) -> dict[str, Any]:
+    """A run folder's timings.json, or an empty dict when there is none (or it is unreadable)."""
+    try:
+        timings = json.loads((folder / "timings.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return timings if isinstance(timings, dict) else {}
 
 
 def run_studies(
@@ -196,13 +213,22 @@ def run_studies(
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"out must be a folder (it is created if missing), got the file {out_dir}")
     rank = init_from_env(device)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    stamp = _shared_with_every_rank(_fresh_stamp(out_dir, studies) if rank == 0 else "")
+    chosen = overrides_for(studies, overrides or {})
     outcomes = []
     for study in studies:
         folder = out_dir / f"{stamp}-{study.name}"
         run = RunFolder(folder, seed=seed, device=device, data_dir=data_dir, rank=rank)
-        scale = scale_of(overrides or {}, study.name, quick)
-        settings = {"seed": seed, "device": device, "quick": quick, "scale": scale, "data_dir": data_dir}
+        scale = "quick" if quick else chosen[study.name].get("scale", "default")
+        changed = sorted(k for k in chosen[study.name] if k != "scale")
+        settings = {
+            "seed": seed,
+            "device": device,
+            "quick": quick,
+            "scale": scale,
+            "changed": changed,
+            "data_dir": data_dir,
+        }
         run.write_json(
             "config.json",
             {"study": study.name, "config": config_to_dict(configs[study.name]), "run": settings},
@@ -213,6 +239,34 @@ def run_studies(
     if rank == 0:
         _write_run_index(out_dir / stamp, outcomes)
     return outcomes
+
+
+def _fresh_stamp(out_dir: Path, studies: Sequence[Study]) -> str:
+    """A time stamp no earlier run in ``out_dir`` used (``20261201-165754``, else ``...-2``, ``-3``),
+    claimed by making its index folder: two runs started in the same second never share a folder (the
+    second would read the first one's units)."""
+    base = time.strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1, 1000):
+        stamp = base if attempt == 1 else f"{base}-{attempt}"
+        if any((out_dir / f"{stamp}-{study.name}").exists() for study in studies):
+            continue
+        try:
+            (out_dir / stamp).mkdir(parents=True)
+        except FileExistsError:
+            continue
+        return stamp
+    raise ConfigError(f"out {out_dir} holds 999 runs started in the second {base}: pick another folder")
+
+
+def _shared_with_every_rank(stamp: str) -> str:
+    """Rank 0's stamp on every rank under torchrun (their clocks may tick apart); ``stamp`` otherwise."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return stamp
+    shared = [stamp]
+    dist.broadcast_object_list(shared, src=0)
+    return str(shared[0])
 
 
 def _environment(seed: int, device: str) -> dict[str, Any]:
@@ -314,8 +368,31 @@ def resume(run_dir: str | Path) -> StudyOutcome:
     )
     if rank == 0:
         stamp = run_dir.name.removesuffix(f"-{study.name}")
-        _write_run_index(run_dir.parent / stamp, [outcome])
+        siblings = [
+            _finished(run_dir.parent / f"{stamp}-{name}", name) for name in STUDIES if name != study.name
+        ]
+        in_order = [o for o in siblings if o is not None] + [outcome]
+        in_order.sort(key=lambda o: list(STUDIES).index(o.study) if o.study in STUDIES else len(STUDIES))
+        _write_run_index(run_dir.parent / stamp, in_order)
     return outcome
+
+
+def _finished(folder: Path, study: str) -> StudyOutcome | None:
+    """The outcome of another study of the same run, for the index a resumed study rewrites: its report
+    rebuilt from its results, or unfinished; None when the run did not include that study."""
+    if not (folder / "config.json").is_file():
+        return None
+    timings = _read_timings(folder)
+    seconds = timings.get("run_seconds")
+    seconds = float(seconds) + float(timings.get("estimate_seconds", 0.0)) if seconds is not None else None
+    if not (folder / "results.json").is_file():
+        error = timings.get("failed", "unfinished: no results.json (resume it with --resume)")
+        return StudyOutcome(study, folder, "failed", [], str(error), None, seconds)
+    try:
+        report = rebuild_report_of(folder)
+    except ConfigError as exc:
+        return StudyOutcome(study, folder, "failed", [], str(exc), None, seconds)
+    return StudyOutcome(study, folder, "ok", report.verdicts, None, report, seconds)
 
 
 def rebuild_report(run_dir: str | Path) -> list[Verdict]:
@@ -377,8 +454,12 @@ def _facts(study: Study, run_dir: Path, settings: dict[str, Any]) -> list[str]:
             if isinstance(estimating, float)
             else ""
         )
+        passes = int(timings.get("passes", 1))
+        over = f" over {passes} passes (it was interrupted and resumed)" if passes > 1 else ""
+        changed = settings.get("changed") or []
+        label = f"the {scale} scale" + (f" with {', '.join(changed)} changed" if changed else "")
         facts.append(
-            f"The study took {format_duration(timings['run_seconds'])} at the {scale} scale on "
+            f"The study took {format_duration(timings['run_seconds'])}{over} at {label} on "
             f"{settings.get('device')}{budget}{extra}."
         )
     env_path = run_dir / "env.json"
