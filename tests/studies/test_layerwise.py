@@ -76,9 +76,10 @@ def test_the_reports_outcome_sentences_follow_the_results(tmp_path: Path) -> Non
         (bad_note,) = (n for n in bad.notes if n.startswith(start))
         assert "-0.3, 95%" in good_note and "+0.3, 95%" in good_note  # accuracy, then end losses
         assert "the ends differ (higher" in good_note
-        assert "the interval contains 0" in bad_note and "differ (" not in bad_note
+        assert bad_note.endswith(" networks: the interval contains 0: this run cannot tell the two ends apart.")
+        assert "differ (" not in bad_note
     mixed_note = next(n for n in mixed.notes if n.startswith("Trained with flip"))
-    assert "the interval contains 0" in mixed_note
+    assert mixed_note.endswith(" networks: the interval contains 0: this run cannot tell the two ends apart.")
     assert not any("worse classifier" in v.claim for v in good.verdicts)  # no outcome in a claim's text
     lower = report(CONFIG, results({**GOOD, "flipped": [-f for f in GOOD["flipped"]]}), tmp_path)
     assert "the ends differ (lower at pi T(W))" in next(n for n in lower.notes if n.startswith("Trained w"))
@@ -86,6 +87,20 @@ def test_the_reports_outcome_sentences_follow_the_results(tmp_path: Path) -> Non
     assert f"weight error after the unconstrained self-alignment is {FIRST_ERROR:.3g}" in caption
     assert "2 fixed channels and 1 swapped pairs" in caption
     assert "Each pair of seeds (0, 1), (2, 3)" in good.notes[0]
+    assert "activation error is below the mean weight error in 6 of the 6 (training, layer) rows" in " ".join(
+        good.notes
+    )
+    swapped = results(GOOD)
+    swapped = dataclasses.replace(
+        swapped,
+        networks=tuple(
+            dataclasses.replace(n, activation_errors=tuple(2 * e for e in n.weight_errors))
+            for n in swapped.networks
+        ),
+    )
+    worse = " ".join(report(CONFIG, swapped, tmp_path).notes)
+    assert "activation error is below the mean weight error in 0 of the 6 (training, layer) rows" in worse
+    assert "more forgiving" not in worse
     cifar = dataclasses.replace(results(GOOD), dataset="CIFAR-10", split_per_pair=False)
     assert "CIFAR-10's own train/test split" in report(CONFIG, cifar, tmp_path).notes[0]
 

@@ -50,7 +50,26 @@ def _flipped_self_note(results: LayerwiseResults, regime: Regime) -> str:
             "self-barrier is measured against is tilted, and a small self-barrier says less about how "
             "easily W merges with its flipped self."
         )
-    return f"{text}: the interval contains 0, so the two ends of the self path are about equally good."
+    return f"{text}: the interval contains 0: this run cannot tell the two ends apart."
+
+
+def _measures_note(results: LayerwiseResults) -> str:
+    """How the self-alignment's activation errors compare with its weight errors, layer by layer (the
+    means over networks of the layer table)."""
+    pairs = [
+        (mean_or_nan([n.weight_errors[k] for n in nets]), mean_or_nan([n.activation_errors[k] for n in nets]))
+        for nets in (networks_of(results, regime) for regime in Regime)
+        if nets
+        for k in range(len(nets[0].weight_errors))
+    ]
+    measured = [(w, a) for w, a in pairs if not (math.isnan(w) or math.isnan(a))]
+    lower = sum(a < w for w, a in measured)
+    unmeasured = len(pairs) - len(measured)
+    return (
+        f"The mean activation error is below the mean weight error in {lower} of the {len(measured)} "
+        "(training, layer) rows of the layer table"
+        + (f" ({unmeasured} more rows hold NaN)." if unmeasured else ".")
+    )
 
 
 def notes(config: LayerwiseConfig, results: LayerwiseResults) -> list[str]:
@@ -74,8 +93,7 @@ def notes(config: LayerwiseConfig, results: LayerwiseResults) -> list[str]:
         "networks. Barrier endpoints get the same batch-norm reset as the interior points.",
         *(_flipped_self_note(results, regime) for regime in Regime),
         "Weight errors of the self-alignment near 1 mean the weights are far from layerwise equivariant "
-        "(two unrelated tensors of equal norm give about 1.4); the activation errors are the more "
-        "forgiving measure.",
+        f"(two unrelated tensors of equal norm give about 1.4). {_measures_note(results)}",
         "The merged network uses involution-constrained matching (a maximum-weight matching), which makes "
         "the group average exactly invariant; the cycle-structure table is of the unconstrained matching.",
         "Training runs on the run's device; the alignments, barriers and group averages run on the CPU "
