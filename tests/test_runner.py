@@ -374,7 +374,13 @@ def test_rebuild_report_writes_the_config_into_the_report(ledger: Ledger, tmp_pa
 def test_a_report_says_why_its_verdicts_are_undecided(ledger: Ledger, tmp_path: Path) -> None:
     runner.run_studies(["other"], out=tmp_path)
     report = (_folder(tmp_path, "other") / "report.md").read_text()
-    assert "1 verdict(s) could not be decided: the rule needs at least 3 finite values" in report
+    assert (
+        "1 verdict(s) could not be decided (1 with too few values); the rule needs at least 3 finite values "
+        "that vary. To decide them: raise the seeds (--set seeds=N)." in report
+    )
+    runner.run_studies(["other"], quick=True, out=tmp_path / "quick")
+    quick = (_folder(tmp_path / "quick", "other") / "report.md").read_text()
+    assert "To decide them: run at the default scale (without --quick)." in quick
 
 
 def test_rebuild_report_refuses_results_that_do_not_fit_the_studys_type(

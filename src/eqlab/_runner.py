@@ -425,15 +425,37 @@ def rebuild_report_of(run_dir: str | Path) -> Report:
         ) from None
     report.settings = config_to_dict(config)
     report.facts = _facts(study, run_dir, settings)
-    undecided = sum(v.status == Status.NOT_MEASURABLE for v in report.verdicts)
-    if undecided:
-        report.notes.append(
-            f"{undecided} verdict(s) could not be decided: the rule needs at least {MIN_SEEDS} finite "
-            "values that vary (or a stated reason why they cannot). Run at the default scale (without "
-            "--quick), or raise the seeds with --set seeds=N."
-        )
+    note = _undecided_note(report.verdicts, settings.get("scale", "default"))
+    if note:
+        report.notes.append(note)
     write_report(report, run_dir)
     return report
+
+
+def _undecided_note(verdicts: Sequence[Verdict], scale: str) -> str | None:
+    """Why claims were not measurable, counted by cause, and what would decide them."""
+    undecided = [v for v in verdicts if v.status == Status.NOT_MEASURABLE]
+    if not undecided:
+        return None
+    causes = {
+        "too few values": sum("needed" in v.detail for v in undecided),
+        "a NaN or infinite value": sum("non-finite" in v.detail for v in undecided),
+        "values that do not vary and no stated reason why": sum("do not vary" in v.detail for v in undecided),
+    }
+    counted = "; ".join(f"{n} with {cause}" for cause, n in causes.items() if n)
+    advice = []
+    if causes["too few values"]:
+        advice.append(
+            "run at the default scale (without --quick)"
+            if scale == "quick"
+            else "raise the seeds (--set seeds=N)"
+        )
+    if causes["a NaN or infinite value"]:
+        advice.append("look at the results: a run diverged or a measurement failed")
+    return (
+        f"{len(undecided)} verdict(s) could not be decided ({counted}); the rule needs at least "
+        f"{MIN_SEEDS} finite values that vary." + (f" To decide them: {'; '.join(advice)}." if advice else "")
+    )
 
 
 def _facts(study: Study, run_dir: Path, settings: dict[str, Any]) -> list[str]:
