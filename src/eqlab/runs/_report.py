@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from eqlab._arguments import describe, string
+from eqlab._arguments import describe, real, string
 from eqlab._arguments import path as check_path
 from eqlab.runs._atomic import atomic_write_text
 from eqlab.runs._verdict import CONFIDENCE, Kind, Status, Verdict
@@ -31,6 +31,7 @@ __all__ = [
     "format_duration",
     "format_number",
     "judging_sentence",
+    "plot_name",
     "status_counts",
     "write_report",
 ]
@@ -92,11 +93,17 @@ class Figure:
     """What the plot shows and what to read from it."""
 
     def __post_init__(self) -> None:
-        string(self.filename, "filename")
-        parts = (PurePosixPath(self.filename).parts, PureWindowsPath(self.filename).parts)
-        if any(len(p) != 1 or p[0] in (".", "..") for p in parts):
-            raise ValueError(f"filename must be a plain file name inside plots/, got {self.filename!r}")
+        plot_name(self.filename, "filename")
         string(self.caption, "caption")
+
+
+def plot_name(value: Any, name: str) -> str:
+    """``value`` when it is a plain file name inside ``plots/``: no folders, not ``.`` or ``..``."""
+    string(value, name)
+    parts = (PurePosixPath(value).parts, PureWindowsPath(value).parts)
+    if any(len(p) != 1 or p[0] in (".", "..") for p in parts):
+        raise ValueError(f"{name} must be a plain file name inside plots/, got {value!r}")
+    return str(value)
 
 
 @dataclass
@@ -231,8 +238,15 @@ def format_duration(seconds: float) -> str:
 
     >>> format_duration(57.2), format_duration(314.0), format_duration(554197.0)
     ('57 s', '5.2 min', '6.4 days')
+
+    Raises
+    ------
+    TypeError
+        If ``seconds`` is not a real number (a bool, a string, None).
+    ValueError
+        If ``seconds`` is negative, NaN or infinite.
     """
-    seconds = float(seconds)
+    seconds = real(seconds, "seconds", minimum=0.0)
     for size, unit in ((86400, "days"), (3600, "h"), (60, "min")):
         if seconds >= 1.5 * size:
             return f"{seconds / size:.2g} {unit}" if seconds < 10 * size else f"{seconds / size:.0f} {unit}"
