@@ -10,12 +10,17 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eqlab._arguments import describe, real, string
+from eqlab._arguments import choice, describe, real, string
 from eqlab.runs._atomic import atomic_write_text
-from eqlab.runs._report import _CSS, _STATUS_COLOURS, format_duration, format_number
+from eqlab.runs._folder import DEVICES
+from eqlab.runs._report import _CSS, _STATUS_COLOURS, format_duration, format_number, plot_name
+from eqlab.runs._study import SCALES
 from eqlab.runs._verdict import Kind, Status, Verdict
 
 __all__ = ["IndexCard", "write_index"]
+
+CARD_SCALES = (*SCALES, "quick")
+"""The scales a card can show: the presets of ``--set scale=...`` and ``--quick``."""
 
 FILES = ("report.html", "report.md", "results.json", "config.json", "env.json", "metrics.jsonl")
 """The files of a study's folder that a card links to (those that exist)."""
@@ -48,12 +53,15 @@ class IndexCard:
     device: str = "cpu"
     """Where it ran."""
     key_figure: str | None = None
-    """The file name, inside the folder's ``plots/``, of the plot the card shows."""
+    """The plain file name, inside the folder's ``plots/``, of the plot the card shows (like
+    `Figure.filename`: no folders)."""
 
     def __post_init__(self) -> None:
         string(self.study, "study")
-        for name in ("title", "paper", "claim", "scale", "device"):
+        for name in ("title", "paper", "claim"):
             string(getattr(self, name), name, empty=True)
+        choice(self.scale, "scale", CARD_SCALES)
+        choice(self.device, "device", DEVICES)
         string(self.status, "status")
         if not isinstance(self.folder, Path):
             raise TypeError(f"folder must be a Path, got {describe(self.folder)}")
@@ -65,7 +73,7 @@ class IndexCard:
             if getattr(self, name) is not None:
                 real(getattr(self, name), name, minimum=0.0)
         if self.key_figure is not None:
-            string(self.key_figure, "key_figure")
+            plot_name(self.key_figure, "key_figure")
 
 
 def _badges(verdicts: list[Verdict]) -> str:
