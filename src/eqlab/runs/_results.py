@@ -125,7 +125,12 @@ def from_json(kind: Any, value: Any, where: str = "results") -> Any:
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ResultsError(f"{where} must be a number, got {describe(value)}")
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond the float range
+            raise ResultsError(
+                f"{where} must be a number within the float range, got an integer of {len(str(value))} digits"
+            ) from None
     if isinstance(kind, type) and issubclass(kind, str):
         if not isinstance(value, str):
             raise ResultsError(f"{where} must be a string, got {describe(value)}")
