@@ -24,6 +24,7 @@ from eqlab._arguments import describe
 
 __all__ = [
     "ConfigError",
+    "annotation_of",
     "apply_overrides",
     "config_keys",
     "config_to_dict",
@@ -75,6 +76,11 @@ def _parse(text: str, annotation: Any, key: str) -> Any:
     if origin is tuple:
         (item_type, *_rest) = typing.get_args(annotation)
         parts = [p for p in text.replace(" ", "").split(",") if p]
+        if not parts:
+            raise ConfigError(
+                f"{key} expects a comma-separated list of {getattr(item_type, '__name__', item_type)} "
+                f"values, got an empty value {text!r}"
+            )
         return tuple(_parse_scalar(p, item_type, key) for p in parts)
     return _parse_scalar(text, annotation, key)
 
@@ -102,10 +108,11 @@ def replace_path(config: Any, key: str, value: Any) -> Any:
     return dataclasses.replace(config, **{head: value})
 
 
-def _annotation(kind: type, key: str) -> Any:
+def annotation_of(kind: type, key: str) -> Any:
+    """The type annotation of the (dotted) ``key`` of the dataclass type ``kind``."""
     head, dot, rest = key.partition(".")
     hint = typing.get_type_hints(kind)[head]
-    return _annotation(hint, rest) if dot else hint
+    return annotation_of(hint, rest) if dot else hint
 
 
 def apply_overrides(config: Any, overrides: Mapping[str, str]) -> Any:
@@ -129,7 +136,7 @@ def apply_overrides(config: Any, overrides: Mapping[str, str]) -> Any:
     if unknown:
         raise ConfigError(f"unknown config key(s) {unknown}; valid keys: {', '.join(sorted(keys))}")
     for key, value in overrides.items():
-        parsed = _parse(value, _annotation(type(config), key), key)
+        parsed = _parse(value, annotation_of(type(config), key), key)
         try:
             config = replace_path(config, key, parsed)
         except (TypeError, ValueError) as exc:  # a nested settings class checks its own values
