@@ -10,12 +10,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eqlab._arguments import describe, function, real, string
-from eqlab.runs._config import ConfigError, apply_overrides, check_ranges, config_keys, replace_path
+from eqlab._arguments import describe, flag, function, real, string
+from eqlab.runs._config import (
+    ConfigError,
+    annotation_of,
+    apply_overrides,
+    check_ranges,
+    config_keys,
+    replace_path,
+)
 from eqlab.runs._cost import CostEstimate
 from eqlab.runs._folder import RunFolder
 from eqlab.runs._report import Report
-from eqlab.runs._results import ResultsError, from_json
+from eqlab.runs._results import ResultsError, from_json, to_json
 
 __all__ = ["SCALES", "Study", "config_from_dict"]
 
@@ -73,10 +80,33 @@ class Study:
                 raise ValueError(
                     f"{preset} names unknown config keys {unknown}; keys: {', '.join(sorted(keys))}"
                 )
+            object.__setattr__(self, preset, self._typed_preset(preset, values))
+
+    def _typed_preset(self, preset: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``preset``'s values read as their config fields' types (an int where a float is due
+        becomes a float, a list where a tuple is due a tuple); a value of another type is refused,
+        naming the preset and the key, and so is a preset whose config the settings refuse."""
+        typed = {}
+        for key, value in values.items():
+            where = f"{preset}[{key!r}]"
+            try:
+                typed[key] = from_json(annotation_of(self.config, key), to_json(value), where)
+            except (ResultsError, TypeError) as exc:
+                message = str(exc) if where in str(exc) else f"{where}: {exc}"
+                raise ConfigError(message) from None
+        config = self.config()
+        try:
+            for key, value in typed.items():
+                config = replace_path(config, key, value)
+            check_ranges(config)
+        except (TypeError, ValueError) as exc:  # the range checks, or a settings class's own
+            raise ConfigError(f"{preset}: {exc}") from None
+        return typed
 
     def default_config(self, quick: bool = False, scale: str = "default") -> Any:
         """The config of a scale: ``"default"`` (the defaults), ``"paper"`` (the paper preset), or the
         smoke scale with ``quick``."""
+        quick = flag(quick, "quick")
         if scale not in SCALES:
             raise ConfigError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
         if quick and scale != "default":
