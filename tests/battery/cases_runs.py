@@ -19,12 +19,15 @@ from eqlab.runs import Figure, Report, RunFolder, Study, Table
 from eqlab.runs._atomic import atomic_torch_save, atomic_write_bytes, atomic_write_json, atomic_write_text
 from eqlab.runs._checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
 from eqlab.runs._config import apply_overrides, config_to_dict, parse_assignments
+from eqlab.runs._cost import CostEstimate, seconds_per_step
 from eqlab.runs._folder import environment
 from eqlab.runs._index import IndexCard, write_index
 from eqlab.runs._progress import Progress
-from eqlab.runs._report import format_number, write_report
+from eqlab.runs._report import format_duration, format_number, write_report
+from eqlab.runs._results import from_json
 from eqlab.runs._seeding import seed_for
 from eqlab.runs._study import config_from_dict
+from eqlab.runs._verdict import mean_interval
 from tests.battery.harness import Battery
 
 _ROOT = tempfile.TemporaryDirectory(prefix="eqlab-battery-runs-")
@@ -273,6 +276,8 @@ def build() -> Battery:
                 ("not an int", {"epochs": "x"}),
                 ("nan for a float", {"lr": "nan"}),
                 ("a bad tuple entry", {"sizes": "1,a"}),
+                ("an empty tuple", {"sizes": ""}),
+                ("a tuple of only commas", {"sizes": ", ,"}),
                 ("not a bool", {"flag": "maybe"}),
             ],
         },
@@ -429,7 +434,43 @@ def build() -> Battery:
                 ("a string", "epochs=1"),
                 ("a list of pairs", [("epochs", 1)]),
             ],
-            "paper": [("unknown field", {"nokey": 1}), ("a string", "epochs=1")],
+            "paper": [
+                ("unknown field", {"nokey": 1}),
+                ("a string", "epochs=1"),
+                ("a string for an int field", {"epochs": "6"}),
+                ("a float for an int field", {"epochs": 6.5}),
+                ("a bool for an int field", {"epochs": True}),
+                ("an int for a bool field", {"flag": 1}),
+                ("strings in a tuple of ints", {"sizes": ("a", "b")}),
+                ("out of range", {"epochs": 0}),
+            ],
+        },
+        names={"paper": ("paper",), "quick": ("quick",)},
+    )
+    b.add(
+        "eqlab.runs.Study",
+        "quick",
+        "a string for an int field",
+        lambda: Study("demo", "A demo study", Demo, Demo, _run, _report, 1.0, quick={"epochs": "1"}),
+    )
+    b.add(
+        "eqlab.runs.Study",
+        "paper",
+        "names the key",
+        lambda: Study("demo", "A demo study", Demo, Demo, _run, _report, 1.0, paper={"lr": "0.5"}),
+        names=("'lr'",),
+    )
+    b.add_valid(
+        "eqlab.runs.Study",
+        lambda: Study("demo", "A demo study", Demo, Demo, _run, _report, 1.0, paper={"lr": 1, "sizes": [4]}),
+    )
+    b.mutate(
+        "eqlab.runs.Study.default_config",
+        _demo_study().default_config,
+        {"quick": False, "scale": "default"},
+        {
+            "quick": [("a string", "yes"), ("an int", 1), ("None", None)],
+            "scale": [("unknown", "huge"), ("None", None)],
         },
     )
 
@@ -465,8 +506,31 @@ def build() -> Battery:
             ],
         },
     )
+    for label, values in (
+        ("a 2-D array", np.ones((3, 1))),
+        ("a 2-D tensor", torch.ones(3, 2)),
+        ("a 0-D array", np.array(1.0)),
+    ):
+        b.add("eqlab.runs.judge", "values", label, lambda v=values: runs.judge("gap", v))
     b.add_valid(
         "eqlab.runs.judge", lambda: runs.judge("gap", np.array([0.3, 0.2, 0.4]), min_seeds=np.int64(3))
+    )
+    b.mutate(
+        "eqlab.runs._verdict.mean_interval",
+        mean_interval,
+        {"values": [1.0, 2.0, 3.0], "confidence": 0.95},
+        {
+            "values": [("a 2-D array", np.ones((3, 2))), ("a string", "123"), ("None", None)],
+            "confidence": [
+                ("zero", 0.0),
+                ("one", 1.0),
+                ("negative", -0.5),
+                ("above one", 95.0),
+                ("nan", float("nan")),
+                ("a string", "0.95"),
+                ("bool", True),
+            ],
+        },
     )
     b.add_valid("eqlab.runs._seeding.seed_for", lambda: seed_for(np.int64(3), "data", np.int32(1)))
     b.add_valid("eqlab.runs._report.format_number", lambda: format_number(np.float32(0.5)))
@@ -489,6 +553,68 @@ def build() -> Battery:
                 ("an object", object()),
                 ("complex", 1 + 2j),
             ]
+        },
+    )
+    b.mutate(
+        "eqlab.runs._report.format_duration",
+        format_duration,
+        {"seconds": 57.2},
+        {
+            "seconds": [
+                ("a string", "abc"),
+                ("None", None),
+                ("negative", -5),
+                ("nan", float("nan")),
+                ("inf", float("inf")),
+                ("bool", True),
+                ("a list", [1.0]),
+                ("an int too large for a float", 10**400),
+            ]
+        },
+    )
+    b.add_valid("eqlab.runs._report.format_duration", lambda: format_duration(np.float32(0.0)))
+    b.mutate(
+        "eqlab.runs._results.from_json",
+        lambda value: from_json(float, value, "results.loss"),
+        {"value": 0.5},
+        {"value": [("an int too large for a float", 10**400), ("a string", "0.5"), ("bool", True)]},
+        names={"value": ("results.loss",)},
+    )
+    b.mutate(
+        "eqlab.runs._cost.CostEstimate",
+        CostEstimate,
+        {"seconds": 6.0, "steps": 3, "seconds_per_step": 2.0, "timed_steps": 3, "device": "cpu", "what": "x"},
+        {
+            "device": [
+                ("unknown", "tpu"),
+                ("None", None),
+                ("an int", 0),
+                ("a torch.device", torch.device("cpu")),
+            ]
+        },
+    )
+    b.mutate(
+        "eqlab.runs._cost.seconds_per_step",
+        seconds_per_step,
+        lambda: {
+            "model": torch.nn.Linear(2, 1),
+            "make_batch": lambda: (torch.zeros(4, 2), torch.zeros(4, 1)),
+            "loss_fn": torch.nn.functional.mse_loss,
+            "steps": 1,
+        },
+        {
+            "model": [("no parameters", torch.nn.ReLU()), ("frozen", _frozen_linear()), ("None", None)],
+            "make_batch": [
+                ("returns one tensor", lambda: torch.zeros(4, 2)),
+                ("returns a triple", lambda: (torch.zeros(4, 2), torch.zeros(4, 1), torch.zeros(4))),
+                ("returns arrays", lambda: (np.zeros((4, 2)), np.zeros((4, 1)))),
+                ("returns None", lambda: None),
+            ],
+            "loss_fn": [
+                ("not scalar", lambda out, y: (out - y) ** 2),
+                ("a float", lambda out, y: 0.5),
+                ("a constant tensor", lambda out, y: torch.tensor(0.5)),
+            ],
         },
     )
     b.mutate(
@@ -596,9 +722,28 @@ def build() -> Battery:
             "folder": [("a string", "runs/x"), ("None", None)],
             "status": [("None", None), ("empty", "")],
             "verdicts": [("strings", ["supported"])],
+            "scale": [("unknown", "huge"), ("None", None), ("empty", "")],
+            "device": [("unknown", "tpu"), ("None", None)],
+            "key_figure": [
+                ("outside plots/", "../../etc/passwd"),
+                ("absolute", "/abs/plot.png"),
+                ("in a folder", "sub/plot.png"),
+                ("empty", ""),
+                ("int", 5),
+            ],
         },
     )
     return b
+
+
+def _demo_study() -> Study:
+    return Study("demo", "A demo study", Demo, Demo, _run, _report, 1.0, paper={"epochs": 100})
+
+
+def _frozen_linear() -> torch.nn.Module:
+    layer = torch.nn.Linear(2, 1)
+    layer.requires_grad_(False)
+    return layer
 
 
 def _good_checkpoint() -> Path:
