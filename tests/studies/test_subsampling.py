@@ -199,7 +199,7 @@ def test_a_data_dir_without_mnist_falls_back_to_the_digits_and_half_of_mnist_is_
     (tmp_path / "other" / "data_batch_1").write_bytes(b"not mnist")
     for data_dir in (None, str(tmp_path / "other"), str(tmp_path / "missing")):
         folder = RunFolder(tmp_path / "run", data_dir=data_dir)
-        assert data_source(folder) is DataSource.DIGITS
+        assert data_source(TINY, folder) is DataSource.DIGITS
         seed = digits_of_seed(TINY, folder, 0)
         assert (len(seed.y_train), len(seed.y_test), seed.x_train.shape[-1]) == (1258, 539, 8)
 
@@ -209,6 +209,25 @@ def test_a_data_dir_without_mnist_falls_back_to_the_digits_and_half_of_mnist_is_
     _write_mnist(tmp_path / "small", train=10, test=20)
     with pytest.raises(ValueError, match="mnist_train must be at most the 10 images of the file, got 24"):
         run(TINY, RunFolder(tmp_path / "run3", data_dir=str(tmp_path / "small")))
+
+
+def test_data_mnist_refuses_to_run_without_its_files_and_the_paper_preset_asks_for_it(tmp_path: Path) -> None:
+    assert STUDY.default_config(scale="paper").data == "mnist"
+    assert STUDY.default_config().data == "auto"
+    with pytest.raises(ValueError, match="data must be one of"):
+        SubsamplingConfig(data="cifar10")
+    mnist = dataclasses.replace(TINY, data="mnist")
+    (tmp_path / "other").mkdir()
+    for data_dir, where in ((None, "no --data-dir was given"), (str(tmp_path / "other"), "holds none")):
+        with pytest.raises(ValueError, match=f"train-images-idx3-ubyte.*t10k-labels-idx1-ubyte.*{where}"):
+            run(mnist, RunFolder(tmp_path / "run", data_dir=data_dir))
+        assert not (tmp_path / "run" / "units").exists() or not any((tmp_path / "run" / "units").iterdir())
+    _write_mnist(tmp_path / "mnist", train=40, test=20)
+    with_mnist = RunFolder(tmp_path / "run2", data_dir=str(tmp_path / "mnist"))
+    assert data_source(mnist, with_mnist) is DataSource.MNIST
+    digits_only = dataclasses.replace(TINY, data="digits")
+    assert data_source(digits_only, with_mnist) is DataSource.DIGITS  # MNIST there, digits asked for
+    assert digits_of_seed(digits_only, with_mnist, 0).x_train.shape[-1] == 8
 
 
 def test_each_seed_draws_its_own_data_and_rotations(tmp_path: Path) -> None:

@@ -39,9 +39,27 @@ def _mnist_dir(run: RunFolder) -> str | None:
     return run.data_dir if found else None
 
 
-def data_source(run: RunFolder) -> DataSource:
-    """MNIST when ``run.data_dir`` holds its IDX files, else the bundled digits."""
-    return DataSource.DIGITS if _mnist_dir(run) is None else DataSource.MNIST
+def data_source(config: SubsamplingConfig, run: RunFolder) -> DataSource:
+    """The digits of ``config.data``: ``"auto"`` is MNIST when ``run.data_dir`` holds its IDX files, else
+    the bundled digits.
+
+    Raises
+    ------
+    ValueError
+        If ``config.data`` is ``"mnist"`` and ``run.data_dir`` holds none of MNIST's files.
+    """
+    source = DataSource.parse(config.data, "data")
+    found = _mnist_dir(run) is not None
+    if source is DataSource.MNIST and not found:
+        names = ", ".join(name for pair in MNIST_FILES.values() for name in pair)
+        where = "no --data-dir was given" if run.data_dir is None else f"--data-dir {run.data_dir} holds none"
+        raise ValueError(
+            f"data='mnist' needs --data-dir: a folder holding MNIST's IDX files ({names}, each optionally "
+            f".gz), directly or in MNIST/raw/; {where}"
+        )
+    if source is DataSource.AUTO:
+        return DataSource.MNIST if found else DataSource.DIGITS
+    return source
 
 
 @lru_cache(maxsize=2)
@@ -63,7 +81,7 @@ def digits_of_seed(config: SubsamplingConfig, run: RunFolder, seed_index: int) -
     """The seed's training and test images at their native size: an MNIST subset drawn for this seed, or
     this seed's split of the bundled digits."""
     folder = _mnist_dir(run)
-    if folder is not None:
+    if data_source(config, run) is DataSource.MNIST and folder is not None:
         x_train, y_train = _subset(
             *_mnist(folder, True),
             config.mnist_train,
