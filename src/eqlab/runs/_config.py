@@ -71,18 +71,28 @@ def _parse_scalar(text: str, kind: type, key: str) -> Any:
     raise ConfigError(f"{key} has a type ({kind}) that --set cannot parse")
 
 
-def _parse(text: str, annotation: Any, key: str) -> Any:
+def _parse(text: str, annotation: Any, key: str, may_be_empty: bool = False) -> Any:
     origin = typing.get_origin(annotation)
     if origin is tuple:
         (item_type, *_rest) = typing.get_args(annotation)
         parts = [p for p in text.replace(" ", "").split(",") if p]
-        if not parts:
+        if not parts and not may_be_empty:
             raise ConfigError(
                 f"{key} expects a comma-separated list of {getattr(item_type, '__name__', item_type)} "
                 f"values, got an empty value {text!r}"
             )
         return tuple(_parse_scalar(p, item_type, key) for p in parts)
     return _parse_scalar(text, annotation, key)
+
+
+def _may_be_empty(kind: type, key: str) -> bool:
+    """Whether the (dotted) tuple field ``key`` takes an empty value: its ``metadata["may_be_empty"]``
+    (an empty list of layers to pool after is a design; an empty list of training sizes is a mistake)."""
+    head, dot, rest = key.partition(".")
+    found = {f.name: f for f in dataclasses.fields(kind)}[head]
+    if dot:
+        return _may_be_empty(typing.get_type_hints(kind)[head], rest)
+    return bool(found.metadata.get("may_be_empty", False))
 
 
 def config_keys(config: Any) -> list[str]:
@@ -136,7 +146,7 @@ def apply_overrides(config: Any, overrides: Mapping[str, str]) -> Any:
     if unknown:
         raise ConfigError(f"unknown config key(s) {unknown}; valid keys: {', '.join(sorted(keys))}")
     for key, value in overrides.items():
-        parsed = _parse(value, annotation_of(type(config), key), key)
+        parsed = _parse(value, annotation_of(type(config), key), key, _may_be_empty(type(config), key))
         try:
             config = replace_path(config, key, parsed)
         except (TypeError, ValueError) as exc:  # a nested settings class checks its own values

@@ -51,11 +51,11 @@ class LayerwiseConfig:
     """The side of the digit images."""
     widths: tuple[int, ...] = field(default=(16, 32, 32, 64), metadata={"minimum": 1})
     """The convolution widths of the network trained on the digits."""
-    pool_after: tuple[int, ...] = (0, 2)
-    """The digit network's layers followed by a 2x2 max pool."""
+    pool_after: tuple[int, ...] = field(default=(0, 2), metadata={"may_be_empty": True})
+    """The digit network's layers followed by a 2x2 max pool (none: ``--set pool_after=``)."""
     cifar_widths: tuple[int, ...] = field(default=VGG11[0], metadata={"minimum": 1})
     """The convolution widths of the network trained on CIFAR-10 (VGG-11's)."""
-    cifar_pool_after: tuple[int, ...] = VGG11[1]
+    cifar_pool_after: tuple[int, ...] = field(default=VGG11[1], metadata={"may_be_empty": True})
     """The CIFAR-10 network's layers followed by a 2x2 max pool (VGG-11's)."""
     seeds: int = 6
     """Networks per regime; seeds ``2k`` and ``2k + 1`` form pair ``k``."""
