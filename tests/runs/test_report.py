@@ -41,6 +41,10 @@ def test_findings_and_demonstrations_are_apart_and_counted(tmp_path: Path) -> No
         "not measurable": 0,
     }
     sentence = judging_sentence(report)
+    assert (
+        "errs with at most 2.5% chance" in sentence
+        and "across the 1 decided finding(s), up to 0.025" in sentence
+    )
     assert sentence.startswith(
         "This run judges 2 finding(s) (1 supported, 1 inconclusive) and 1 demonstration(s)"
     )

@@ -192,12 +192,14 @@ def judging_sentence(report: Report) -> str:
         parts = [f"{n} {status}" for status, n in status_counts(verdicts).items() if n]
         return ", ".join(parts) if parts else "none"
 
-    level = f"{CONFIDENCE:.0%}"
+    level, side = f"{CONFIDENCE:.0%}", (1 - CONFIDENCE) / 2
+    decided = sum(v.decided for v in findings)
     return (
         f"This run judges {len(findings)} finding(s) ({counts(findings)}) and {len(demos)} "
         f"demonstration(s) ({counts(demos)}). Each claim is judged on its own by a two-sided {level} "
-        "Student-t interval of the mean over seeds; there is no family-wise correction, so among many "
-        f"findings about {1 - CONFIDENCE:.0%} of the decided ones could fall on the wrong side by chance."
+        f"Student-t interval of the mean over seeds, so a decision errs with at most {side:.1%} chance "
+        f"when the true mean sits at its threshold: across the {decided} decided finding(s), up to "
+        f"{side * decided:.2g} wrong decision(s) are expected by chance. There is no family-wise correction."
     )
 
 
