@@ -9,6 +9,7 @@ import json
 import math
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -34,6 +35,7 @@ from eqlab.studies._subsampling import (
     sizes,
     verdicts,
 )
+from eqlab.studies._subsampling import _estimate as estimate_module
 from tests.studies.subsampling_results import (
     CONFIG,
     CONTRADICTED,
@@ -45,7 +47,7 @@ from tests.studies.subsampling_results import (
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-KINDS = [Kind.DEMONSTRATION, Kind.FINDING, Kind.FINDING, Kind.DEMONSTRATION, Kind.FINDING]
+KINDS = [Kind.DEMONSTRATION, Kind.DEMONSTRATION, Kind.FINDING, Kind.DEMONSTRATION, Kind.FINDING]
 
 
 def test_sizes_are_certified_exact_and_one_pixel_smaller_broken() -> None:
@@ -56,14 +58,20 @@ def test_sizes_are_certified_exact_and_one_pixel_smaller_broken() -> None:
     assert sizes(SubsamplingConfig(target_size=30)) == (33, 32)  # the nearest exact size is 25 or 33
 
 
-@pytest.mark.parametrize(
-    ("claims", "status"),
-    [(SUPPORTED, Status.SUPPORTED), (CONTRADICTED, Status.CONTRADICTED), (INCONCLUSIVE, Status.INCONCLUSIVE)],
-)
-def test_every_claim_follows_its_values(claims: Claims, status: Status) -> None:
+FIELDS = [field.name for field in dataclasses.fields(Claims)]
+"""The quantity behind each claim, in the claims' order."""
+OUTCOMES = {Status.SUPPORTED: SUPPORTED, Status.CONTRADICTED: CONTRADICTED, Status.INCONCLUSIVE: INCONCLUSIVE}
+
+
+@pytest.mark.parametrize("status", list(OUTCOMES))
+@pytest.mark.parametrize("moved", FIELDS)
+def test_each_claim_follows_its_own_values(moved: str, status: Status) -> None:
+    # only the quantity of one claim moves; the others keep values that support them
+    claims = dataclasses.replace(SUPPORTED, **{moved: getattr(OUTCOMES[status], moved)})
     decided = verdicts(CONFIG, synthetic_results(claims))
-    assert [v.status for v in decided] == [status] * 5
+    assert [v.status for v in decided] == [status if f == moved else Status.SUPPORTED for f in FIELDS]
     assert [v.kind for v in decided] == KINDS
+    assert "confirming the size analyser's prediction" in decided[1].claim
 
 
 def test_a_zero_period_gap_on_every_seed_is_decided_by_its_stated_reason() -> None:
@@ -251,4 +259,21 @@ def test_the_paper_preset_and_the_cost_estimate() -> None:
     cost = STUDY.estimate(config, "cpu")  # type: ignore[misc]
     jobs = 2 * len(Regime) * config.seeds
     assert cost.seconds > 0 and cost.steps == jobs * 3 * math.ceil(40 / 16)
-    assert math.isclose(cost.seconds, cost.seconds_per_step * cost.steps, rel_tol=1e-9)
+    assert cost.seconds_per_step > 0
+
+
+def test_the_estimate_times_both_sizes_and_doubles_with_the_epochs(monkeypatch: pytest.MonkeyPatch) -> None:
+    shapes = []
+
+    def fixed(model: object, make_batch: Any, loss_fn: object, device: str, steps: int = 3) -> float:
+        shapes.append(tuple(make_batch()[0].shape))
+        return 0.01
+
+    monkeypatch.setattr(estimate_module, "seconds_per_step", fixed)
+    config = replace_path(replace_path(TINY, "train.epochs", 3), "mnist_train", 40)
+    once = STUDY.estimate(config, "cpu")  # type: ignore[misc]
+    twice = STUDY.estimate(replace_path(config, "train.epochs", 6), "cpu")  # type: ignore[misc]
+    assert shapes[:2] == [(16, 1, 33, 33), (16, 1, 32, 32)]  # a training batch at either size
+    jobs = 2 * len(Regime) * config.seeds
+    assert once.steps == jobs * 3 * 3 and twice.steps == 2 * once.steps  # 3 batches of 16 in 40 images
+    assert math.isclose(once.seconds, 0.01 * once.steps) and math.isclose(twice.seconds, 2 * once.seconds)
