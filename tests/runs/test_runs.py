@@ -57,7 +57,7 @@ def test_a_claim_is_a_finding_unless_declared_a_demonstration() -> None:
     assert judge("c", [1.0, 1.1, 0.9]).kind is Kind.FINDING
     demo = judge("c", [1.0, 1.1, 0.9], kind="demonstration")
     assert (
-        demo.kind is Kind.DEMONSTRATION and Verdict.from_dict(json.loads(json.dumps(demo.to_dict()))) == demo
+        demo.kind is Kind.DEMONSTRATION and from_json(Verdict, json.loads(json.dumps(to_json(demo)))) == demo
     )
     with pytest.raises(ValueError, match="kind"):
         judge("c", [1.0], kind="guess")
@@ -74,9 +74,9 @@ def test_the_interval_is_the_one_mean_interval() -> None:
 def test_the_status_is_a_str_enum_that_survives_json() -> None:
     verdict = judge("c", [1.0, 1.1, 0.9])
     assert verdict.status is Status.SUPPORTED and verdict.status == "supported"
-    data = json.loads(json.dumps(verdict.to_dict()))
-    assert data["status"] == "supported" and type(verdict.to_dict()["status"]) is str
-    assert Verdict.from_dict(data) == verdict and Verdict.from_dict(data).status is Status.SUPPORTED
+    data = json.loads(json.dumps(to_json(verdict)))
+    assert data["status"] == "supported" and type(to_json(verdict)["status"]) is str
+    assert from_json(Verdict, data) == verdict and from_json(Verdict, data).status is Status.SUPPORTED
     assert [str(s) for s in Status] == ["supported", "contradicted", "inconclusive", "not measurable"]
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -101,21 +101,6 @@ class Verdict:
     def decided(self) -> bool:
         """Whether the claim was supported or contradicted."""
         return self.status in (Status.SUPPORTED, Status.CONTRADICTED)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        out = asdict(self)
-        out["status"] = str(self.status)
-        out["kind"] = str(self.kind)
-        out["values"] = list(self.values)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Verdict:
-        """Inverse of `to_dict`."""
-        status = Status.parse(data["status"], "status")
-        kind = Kind.parse(data.get("kind", "finding"), "kind")
-        return cls(**{**data, "status": status, "kind": kind, "values": tuple(data["values"])})
 
 
 def mean_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float, float]:
