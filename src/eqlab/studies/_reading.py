@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import numpy as np
 
-__all__ = ["maximum", "minimum", "worst"]
+__all__ = ["log_ratio", "maximum", "minimum", "worst"]
 
 T = TypeVar("T")
 
@@ -42,3 +42,11 @@ def worst(items: Iterable[T], key: Callable[[T], float]) -> T:
         if math.isnan(k):
             return item
     return items[int(np.argmax(keys))]
+
+
+def log_ratio(numerator: float, denominator: float) -> float:
+    """``log(numerator / denominator)``; NaN (a claim on it is then not measurable) unless both are
+    positive and finite (a zero MSE or a zero target power has no log ratio)."""
+    if not (0 < numerator < math.inf and 0 < denominator < math.inf):
+        return math.nan
+    return math.log(numerator / denominator)

@@ -37,10 +37,11 @@ from eqlab.groups import symmetric
 from eqlab.runs import Figure, Report, RunFolder, Study, Table, judge
 from eqlab.runs._config import config_to_dict
 from eqlab.runs._cost import CostEstimate, seconds_per_step
+from eqlab.runs._verdict import mean_interval
 from eqlab.sharing._ign import SetLinear
 from eqlab.sharing._mlp import EquivariantMLP
 from eqlab.studies._plotting import errorbar_plot, save_figure
-from eqlab.studies._reading import maximum
+from eqlab.studies._reading import log_ratio, maximum
 from eqlab.testing import equivariance_error
 from eqlab.train import TrainSettings, train
 
@@ -58,11 +59,14 @@ class SharingConfig:
     test_sets: int = 2000
     larger_set_sizes: tuple[int, ...] = (20, 40, 80)
     seeds: int = 3
-    steps: int = 1200
-    """Optimiser steps of every model whatever its training-set size (``train.epochs`` follows from it)."""
     width: int = 32
-    train: TrainSettings = field(default_factory=lambda: TrainSettings(epochs=1, batch_size=32, lr=3e-3))
-    """Batch size, learning rate and optimiser; the epochs are set per training size from ``steps``."""
+    train: TrainSettings = field(
+        default_factory=lambda: TrainSettings(epochs=19, batch_size=32, lr=3e-3, checkpoint_every=5)
+    )
+    """Training at the LARGEST training size: ``epochs`` there (19 epochs of 64 batches of 32 on 2048 sets
+    are 1216 optimiser steps) and a checkpoint every ``checkpoint_every`` of them. Every smaller size takes
+    the same number of optimiser steps (its epochs rounded up to a whole epoch) and checkpoints as often in
+    steps; see `train_settings`."""
 
 
 @dataclass(frozen=True)
@@ -154,13 +158,33 @@ def _mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         return float(((model(x) - y) ** 2).mean())
 
 
-def _settings(config: SharingConfig, size: int) -> TrainSettings:
-    """The config's training settings with the epochs that give ``config.steps`` steps on ``size`` sets."""
-    batch = min(config.train.batch_size, size)
-    epochs = max(1, math.ceil(config.steps * batch / size))
+def _steps_per_epoch(config: SharingConfig, size: int) -> int:
+    """Batches in one epoch over ``size`` training sets (the last one may be smaller)."""
+    return math.ceil(size / min(config.train.batch_size, size))
+
+
+def train_settings(config: SharingConfig, size: int) -> TrainSettings:
+    """The training settings at ``size`` training sets.
+
+    ``config.train.epochs`` and ``config.train.checkpoint_every`` count epochs at the largest training
+    size. A smaller size takes as many epochs as give the same number of optimiser steps, rounded up to a
+    whole epoch, and checkpoints after about as many steps. The batch is at most ``size`` sets.
+    """
+    largest = _steps_per_epoch(config, max(config.train_sizes))
+    per_epoch = _steps_per_epoch(config, size)
+    epochs = math.ceil(config.train.epochs * largest / per_epoch)
+    every = max(1, round(config.train.checkpoint_every * largest / per_epoch))
     return dataclasses.replace(
-        config.train, epochs=epochs, batch_size=batch, checkpoint_every=max(1, epochs // 4)
+        config.train,
+        epochs=epochs,
+        batch_size=min(config.train.batch_size, size),
+        checkpoint_every=min(every, epochs),
     )
+
+
+def optimiser_steps(config: SharingConfig, size: int) -> int:
+    """The optimiser steps of one model trained on ``size`` sets."""
+    return train_settings(config, size).epochs * _steps_per_epoch(config, size)
 
 
 def _train_unit(
@@ -179,7 +203,7 @@ def _train_unit(
     history = train(
         model,
         TensorDataset(x_train, y_train),
-        _settings(config, size),
+        train_settings(config, size),
         loss_fn=nn.functional.mse_loss,
         seed=run.seed_for("batch order", model_name, size, seed_index),
         run=run,
@@ -226,16 +250,17 @@ def run(config: SharingConfig, run_dir: RunFolder) -> SharingResults:
 
 def estimate(config: SharingConfig, device: str) -> CostEstimate:
     """The training time of ``config``: one step of each model timed at the config's set size and batch,
-    times ``config.steps`` steps per (model, size, seed)."""
+    times the optimiser steps of every (size, seed) (`optimiser_steps`)."""
     batch = gaussian_scale_sets(config.train.batch_size, config.set_size, torch.Generator().manual_seed(0))
-    per_step = sum(
-        seconds_per_step(build_model(name, config), lambda: batch, nn.functional.mse_loss, device)
-        for name in MODELS
-    )
-    jobs = len(config.train_sizes) * config.seeds
+    with torch.random.fork_rng(devices=[]):  # the models' initialisation leaves the global generator alone
+        per_step = sum(
+            seconds_per_step(build_model(name, config), lambda: batch, nn.functional.mse_loss, device)
+            for name in MODELS
+        )
+    steps = config.seeds * sum(optimiser_steps(config, size) for size in config.train_sizes)
     return CostEstimate(
-        seconds=per_step * config.steps * jobs,
-        steps=config.steps * jobs * len(MODELS),
+        seconds=per_step * steps,
+        steps=steps * len(MODELS),
         seconds_per_step=per_step / len(MODELS),
         timed_steps=3,
         device=device,
@@ -253,7 +278,8 @@ def _values(units: tuple[SharingUnit, ...], model: str, size: int, key: str) -> 
 
 
 def _larger(unit: SharingUnit, n: int) -> LargerSet:
-    return next(big for big in unit.larger_sets if big.set_size == n)
+    """The unit's measurement on sets of ``n``; NaN MSEs (so its claim is not measurable) if it has none."""
+    return next((big for big in unit.larger_sets if big.set_size == n), LargerSet(n, math.nan, math.nan))
 
 
 FLOOR = 1e-17
@@ -278,7 +304,7 @@ def verdicts(config: SharingConfig, results: SharingResults) -> list:
     ]
     for size in sizes:
         gaps = [
-            math.log(m.test_mse / s.test_mse)
+            log_ratio(m.test_mse, s.test_mse)
             for m, s in zip(_pick(units, "mlp", size), _pick(units, "sharing", size), strict=True)
         ]
         out.append(
@@ -291,7 +317,7 @@ def verdicts(config: SharingConfig, results: SharingResults) -> list:
     largest = max(sizes)
     for n in config.larger_set_sizes:
         gains = [
-            math.log(_larger(u, n).baseline_mse / _larger(u, n).test_mse)
+            log_ratio(_larger(u, n).baseline_mse, _larger(u, n).test_mse)
             for u in _pick(units, "size-generic", largest)
         ]
         out.append(
@@ -314,10 +340,11 @@ def report(config: SharingConfig, results: SharingResults, plots: Path) -> Repor
             mse = _values(units, model, size, "test_mse")
             err = _values(units, model, size, "invariance_error")
             params = _values(units, model, size, "params")[0]
-            rows.append([model, size, params, float(np.mean(mse)), float(np.std(mse)), float(np.max(err))])
+            mean, low, high = mean_interval(mse)
+            rows.append([model, size, params, mean, low, high, maximum(err)])
     table = Table(
-        "Test MSE (mean and std over seeds) and worst invariance error",
-        ["model", "training sets", "parameters", "test MSE", "std", "max invariance error"],
+        "Test MSE (mean over seeds and its 95% interval) and the largest invariance error over seeds",
+        ["model", "training sets", "parameters", "test MSE", "low", "high", "max invariance error"],
         rows,
     )
     baseline = float(np.mean([u.baseline_mse for u in units]))
@@ -373,8 +400,11 @@ def report(config: SharingConfig, results: SharingResults, plots: Path) -> Repor
     notes = [
         f"{config.seeds} seeds per point. Each seed draws its own training and test sets; the three "
         "models of one training size and seed are paired: they train and are tested on the same sets.",
-        f"Every model takes {config.steps} optimiser steps ({config.train.optimizer}, "
-        f"{config.train.schedule} schedule) whatever the training-set size.",
+        f"Every model takes the same number of optimiser steps whatever the training-set size: "
+        f"{config.train.epochs} epochs at {max(sizes)} sets, "
+        + ", ".join(f"{optimiser_steps(config, size)} steps at {size}" for size in sizes)
+        + f" (batches of {config.train.batch_size}, {config.train.optimizer}, {config.train.schedule} "
+        "schedule; a smaller size rounds up to a whole epoch).",
         "The MLP cannot take sets of another size, so only the size-generic network is tested on larger "
         "sets.",
     ]
@@ -429,7 +459,8 @@ STUDY = Study(
     quick={
         "train_sizes": (32, 128),
         "seeds": 2,
-        "steps": 60,
+        "train.epochs": 15,
+        "train.checkpoint_every": 4,
         "test_sets": 200,
         "larger_set_sizes": (20,),
         "width": 8,
@@ -440,7 +471,8 @@ STUDY = Study(
         "test_sets": 10000,
         "larger_set_sizes": (40, 80, 160, 320),
         "seeds": 10,
-        "steps": 20000,
+        "train.epochs": 40,
+        "train.checkpoint_every": 10,
         "width": 128,
         "train.batch_size": 128,
     },
