@@ -145,6 +145,24 @@ def test_the_reports_outcome_sentences_follow_the_results(tmp_path: Path) -> Non
     assert "ratio is 1 on average" in good.figures[2].caption and "at most 0.0e+00" in good.figures[2].caption
     construction = [n for n in good.notes if "trivial-feature network's first layer" in n]
     assert "output layer 0 weights and 0 bias" in construction[0]
+    assert construction[0].endswith(
+        "with none, it is the zero map whatever its weights, the extreme of Corollary 3's 'only invariant'; "
+        "it is built and measured but not trained."
+    )
+    # an output layer with free entries: the note no longer says it is the zero map
+    supported = results(values_for(Status.SUPPORTED))
+    weighted = replace(
+        supported,
+        networks=tuple(
+            replace(u, last_layer_weights=4, trained=True) if u.network is Network.TRIVIAL else u
+            for u in supported.networks
+        ),
+    )
+    (note,) = (n for n in network_notes(CONFIG, weighted) if "trivial-feature network's first layer" in n)
+    assert "zero map whatever" not in note
+    assert note.endswith(
+        "with 4 free output entries it is not forced to be the zero map; it is trained like the others."
+    )
     fits = {
         status: [n for n in page.notes if n.startswith("Fit at this scale")] for status, page in pages.items()
     }
@@ -234,3 +252,15 @@ def test_the_study_runs_on_one_thread_and_gives_the_threads_back() -> None:
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_zero_test_mse_or_target_power_makes_the_fit_claim_not_measurable() -> None:
+    made = results(values_for(Status.SUPPORTED))
+    for field in ("test_mse", "target_power"):
+        edged = tuple(
+            replace(u, **{field: 0.0}) if u.network is Network.REGULAR and u.seed_index == 1 else u
+            for u in made.networks
+        )
+        decided = network_verdicts(CONFIG, replace(made, networks=edged))
+        assert _claim(decided, "regular_mse").status is Status.NOT_MEASURABLE
+        assert all(v.status is Status.SUPPORTED for v in decided if v is not _claim(decided, "regular_mse"))

@@ -60,6 +60,9 @@ def test_an_exactly_zero_error_on_every_seed_is_decided_by_its_stated_reason() -
         assert verdict.status is Status.SUPPORTED and verdict.exact and "cannot vary" in verdict.detail
 
 
+UNDECIDED = " networks: the interval contains 0: this run cannot tell the two ends apart."
+
+
 def test_the_reports_outcome_sentences_follow_the_results(tmp_path: Path) -> None:
     good = report(CONFIG, results(GOOD), tmp_path)
     bad = report(CONFIG, results(BAD), tmp_path)
@@ -76,10 +79,10 @@ def test_the_reports_outcome_sentences_follow_the_results(tmp_path: Path) -> Non
         (bad_note,) = (n for n in bad.notes if n.startswith(start))
         assert "-0.3, 95%" in good_note and "+0.3, 95%" in good_note  # accuracy, then end losses
         assert "the ends differ (higher" in good_note
-        assert bad_note.endswith(" networks: the interval contains 0: this run cannot tell the two ends apart.")
+        assert bad_note.endswith(UNDECIDED)
         assert "differ (" not in bad_note
     mixed_note = next(n for n in mixed.notes if n.startswith("Trained with flip"))
-    assert mixed_note.endswith(" networks: the interval contains 0: this run cannot tell the two ends apart.")
+    assert mixed_note.endswith(UNDECIDED)
     assert not any("worse classifier" in v.claim for v in good.verdicts)  # no outcome in a claim's text
     lower = report(CONFIG, results({**GOOD, "flipped": [-f for f in GOOD["flipped"]]}), tmp_path)
     assert "the ends differ (lower at pi T(W))" in next(n for n in lower.notes if n.startswith("Trained w"))
@@ -243,3 +246,11 @@ def test_quick_run_under_torchrun_with_two_processes(tmp_path: Path) -> None:
     text = (folder / "report.md").read_text()
     assert "### Findings" in text and "### Demonstrations" in text and "**supported**" in text
     assert "It ran in 2 processes under torchrun" in text
+
+
+def test_a_layerwise_equivariant_construction_contradicts_its_claim_instead_of_crashing() -> None:
+    # an error of exactly 0 (log10 undefined) is floored: the construction would then be layerwise
+    # equivariant, which contradicts the claim
+    decided = verdicts(CONFIG, results({**GOOD, "toy_weight_error": [0.0, 0.0, 1e-16]}))
+    toy = next(v for v in decided if "need not be layerwise equivariant" in v.claim)
+    assert toy.status is Status.CONTRADICTED and toy.values == (-17.0, -17.0, -16.0)

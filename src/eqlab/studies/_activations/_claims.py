@@ -18,7 +18,7 @@ from eqlab.studies._activations._reading import (
 )
 from eqlab.studies._activations._representations import RANDOM, REPRESENTATIONS
 from eqlab.studies._activations._results import ActivationsResults, TableSeed
-from eqlab.studies._reading import minimum, worst
+from eqlab.studies._reading import log_ratio, minimum, worst
 
 
 def _least(errors: Iterable[float]) -> float:
@@ -99,7 +99,7 @@ def network_verdicts(config: ActivationsConfig, results: ActivationsResults) -> 
             "predicting 0, all the trivial-feature network can do (log of the target's mean square over "
             "the test MSE > 0)",
             [
-                math.log(u.target_power / u.test_mse)
+                log_ratio(u.target_power, u.test_mse)
                 for u in sorted(
                     (u for u in results.networks if u.network is Network.REGULAR), key=lambda u: u.seed_index
                 )

@@ -12,6 +12,21 @@ from eqlab.studies._activations._reading import disagrees, mark, not_constant, p
 from eqlab.studies._activations._results import ActivationsResults, NetworkSeed, TableSeed
 
 
+def _trivial_outcome(trivial: NetworkSeed) -> str:
+    """What the trivial-feature network's free output entries make of it, from the counts, and whether it
+    was trained."""
+    free = trivial.last_layer_weights + trivial.last_layer_bias
+    trained = (
+        "it is trained like the others" if trivial.trained else "it is built and measured but not trained"
+    )
+    if free == 0:
+        return (
+            ": with none, it is the zero map whatever its weights, the extreme of Corollary 3's 'only "
+            f"invariant'; {trained}."
+        )
+    return f": with {free} free output entries it is not forced to be the zero map; {trained}."
+
+
 def notes(config: ActivationsConfig, results: ActivationsResults) -> list[str]:
     """Every note of the report, in order."""
     tables = results.tables
@@ -86,8 +101,7 @@ def network_notes(config: ActivationsConfig, results: ActivationsResults) -> lis
         f"features; C{n} acts on input and output by rotations. The trivial-feature network's first layer "
         f"has {trivial.first_layer_weights} free weights (the rotation has no invariant linear functional) "
         f"and its output layer {trivial.last_layer_weights} weights and {trivial.last_layer_bias} bias "
-        "entries (the rotation fixes no vector): with none, it is the zero map whatever its weights, the "
-        "extreme of Corollary 3's 'only invariant', so it is built and measured but not trained.",
+        f"entries (the rotation fixes no vector){_trivial_outcome(trivial)}",
         f"Fit at this scale: mean test MSE {mean(Network.REGULAR, lambda u: u.test_mse):.3g} for the regular "
         f"network ({first(Network.REGULAR).parameters} parameters) against "
         f"{mean(Network.MLP, lambda u: u.test_mse):.3g} for the unconstrained MLP "
