@@ -65,7 +65,8 @@ def _network(regime: Regime, seed: int, values: Mapping[str, Sequence[float]]) -
 def results(values: Mapping[str, Sequence[float]]) -> LayerwiseResults:
     """Results of ``CONFIG.seeds`` seeds from per-claim values:
 
-    - ``gap``: per pair, the aligned pair barrier minus the mean self-barrier (both regimes);
+    - ``gap``: per pair, the aligned pair barrier minus the mean self-barrier (both regimes, unless
+      ``gap flip`` or ``gap plain`` gives one regime its own);
     - ``augmentation``: per seed, the plain network's mean weight error minus the flip network's;
     - ``merge``: per seed, merged minus original test accuracy (both regimes);
     - ``invariance``: per seed, the merged network's invariance error (both regimes);
@@ -78,9 +79,9 @@ def results(values: Mapping[str, Sequence[float]]) -> LayerwiseResults:
             regime=regime,
             pair=pair,
             seeds=(2 * pair, 2 * pair + 1),
-            aligned=curve(SELF_BARRIER + values["gap"][pair]),
+            aligned=curve(SELF_BARRIER + values.get(f"gap {regime}", values["gap"])[pair]),
             naive=curve(1.0),
-            aligned_train=curve(SELF_BARRIER + values["gap"][pair]),
+            aligned_train=curve(SELF_BARRIER + values.get(f"gap {regime}", values["gap"])[pair]),
             naive_train=curve(1.0),
             weight_errors=(0.9, 0.9, 0.9),
         )

@@ -30,8 +30,9 @@ def estimate(config: LayerwiseConfig, device: str) -> CostEstimate:
     batch = config.train.batch_size
     gen = torch.Generator().manual_seed(0)
     x, y = torch.rand(batch, *shape, generator=gen), torch.randint(0, 10, (batch,), generator=gen)
-    torch.manual_seed(0)
-    model = build_vgg(widths, pools, in_channels=shape[0])
+    with torch.random.fork_rng(devices=[]):  # the model's initialisation leaves the global generator alone
+        torch.manual_seed(0)
+        model = build_vgg(widths, pools, in_channels=shape[0])
     per_step = seconds_per_step(model, lambda: (x, y), nn.functional.cross_entropy, device, steps=2)
     steps = 2 * config.seeds * config.train.epochs * math.ceil(examples / batch)
     return CostEstimate(
