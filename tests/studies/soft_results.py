@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from eqlab.studies._soft import (
     MODELS,
@@ -34,6 +35,22 @@ SHIFT_ERRORS = {  # CONV's logit change under moves between quadrants, against 1
     "contradicted": (1e-3, 2e-3, 3e-3),
     "inconclusive": (1e-16, 1e-3, 1e-9),
 }
+KNOBS = (
+    "shift",
+    "ratio fc+conv",
+    "drop fc+conv",
+    "ratio ffc+conv",
+    "drop ffc+conv",
+    "gap digit fc+conv",
+    "gap digit ffc+conv",
+    "learned digit fc+conv",
+    "learned digit ffc+conv",
+    "gap quadrant fc+conv",
+    "gap quadrant ffc+conv",
+    "learned quadrant fc+conv",
+    "learned quadrant ffc+conv",
+)
+"""The quantity behind each claim of the default config (digit and quadrant tasks), in the claims' order."""
 PARAMETERS = {"conv": 4850, "fc": 863370, "fc+conv": 868000, "ffc+conv": 20000}
 
 
@@ -57,25 +74,47 @@ def _blocks(model: str, log_ratio: float, share: float) -> tuple[BlockMeasure, .
     return tuple(out)
 
 
-def synthetic(outcome: str, *, conv_ahead: bool = True, config: SoftConfig | None = None) -> SoftResults:
-    """Results of ``SEEDS`` seeds in which every claim of the study has ``outcome``.
+def synthetic(
+    outcome: str,
+    *,
+    conv_ahead: bool = True,
+    config: SoftConfig | None = None,
+    moved: Mapping[str, str] | None = None,
+) -> SoftResults:
+    """Results of ``SEEDS`` seeds in which every claim of the study has ``outcome``, except those whose
+    quantity ``moved`` gives another outcome. Each claim reads its own quantity (`KNOBS`):
+
+    - ``shift``: CONV's shift errors;
+    - ``ratio {model}``: the two-path model's log(dense / conv precision) on the symmetric tasks;
+    - ``drop {model}``: that ratio on the digit task minus on the quadrant task;
+    - ``gap {task} {model}``: learned-prior accuracy minus the better baseline's;
+    - ``learned {task} {model}``: learned-prior accuracy minus fixed-prior accuracy.
 
     ``conv_ahead`` puts CONV's fixed-prior accuracy above FC's on every task (else below); the better
     of the two is 0.8 either way, so no claim depends on it.
     """
     config = config or SoftConfig()
-    diff, gap, shift = DIFFERENCES[outcome], BASELINE_GAPS[outcome], SHIFT_ERRORS[outcome]
+    moved = moved or {}
+
+    def pick(table: Mapping[str, tuple[float, ...]], knob: str) -> tuple[float, ...]:
+        return table[moved.get(knob, outcome)]
+
+    shift = pick(SHIFT_ERRORS, "shift")
     units = []
     for seed in range(SEEDS):
         for task in config.tasks:
-            digit_ratio = diff[seed]
-            # the quadrant task's ratio makes the digit minus quadrant difference ``diff`` too
-            ratio = digit_ratio if task != "quadrant" else digit_ratio - diff[seed]
             for model in MODELS:
+                ratio = DIFFERENCES[outcome][seed]  # CONV and FC have one path: no claim reads it
+                if model in TWO_PATH:
+                    digit_ratio = pick(DIFFERENCES, f"ratio {model}")[seed]
+                    # the quadrant task's ratio makes the digit minus quadrant difference ``drop``
+                    drop = pick(DIFFERENCES, f"drop {model}")[seed]
+                    ratio = digit_ratio if task != "quadrant" else digit_ratio - drop
                 for priors in PRIORS:
                     if model in TWO_PATH:
-                        learned = 0.8 + gap[seed]
-                        accuracy = learned if priors == "marglik" else learned - diff[seed]
+                        learned = 0.8 + pick(BASELINE_GAPS, f"gap {task} {model}")[seed]
+                        over_fixed = pick(DIFFERENCES, f"learned {task} {model}")[seed]
+                        accuracy = learned if priors == "marglik" else learned - over_fixed
                     else:
                         ahead = (model == "conv") == conv_ahead
                         accuracy = 0.8 if ahead else 0.7

@@ -37,7 +37,7 @@ from eqlab.studies._soft import (
     verdicts,
 )
 from eqlab.studies._soft._tables import tables
-from tests.studies.soft_results import OUTCOMES, synthetic
+from tests.studies.soft_results import KNOBS, OUTCOMES, synthetic
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -68,6 +68,18 @@ def test_every_claim_reaches_each_outcome(outcome: str) -> None:
         assert verdict.claim.startswith(start), verdict.claim
         assert verdict.kind is kind, verdict.claim
         assert verdict.status is Status(outcome), (verdict.claim, verdict.values, verdict.detail)
+
+
+@pytest.mark.parametrize("status", [Status.CONTRADICTED, Status.INCONCLUSIVE])
+@pytest.mark.parametrize("knob", KNOBS)
+def test_each_claim_follows_its_own_values(knob: str, status: Status) -> None:
+    # only the quantity of one claim moves; the others keep values that support them
+    found = verdicts(SoftConfig(), synthetic("supported", moved={knob: status.value}))
+    assert [v.status for v in found] == [status if k == knob else Status.SUPPORTED for k in KNOBS], [
+        v.claim for v in found
+    ]
+    for verdict, (start, kind) in zip(found, CLAIMS, strict=True):
+        assert verdict.claim.startswith(start) and verdict.kind is kind, verdict.claim
 
 
 def test_a_nan_in_any_run_makes_the_shift_demonstration_not_measurable() -> None:
