@@ -414,6 +414,8 @@ def test_the_index_shows_a_failed_study_with_its_error(ledger: Ledger, tmp_path:
     runner.run_studies(["broken", "count"], out=tmp_path)
     index = _index(tmp_path)
     assert "failed: RuntimeError: the broken study broke" in index
+    assert "1 study did not finish: broken" in index
+    assert f"../{_folder(tmp_path, 'broken').name}/report.html" not in index  # it has no report to link
     assert f"../{_folder(tmp_path, 'count').name}/report.html" in index
 
 
@@ -512,6 +514,22 @@ def test_an_unknown_override_is_refused_with_the_valid_keys(ledger: Ledger, tmp_
     ):
         runner.run_studies(["count"], overrides={"epochs": "3"}, out=tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_a_data_dir_that_does_not_exist_is_refused_before_anything_runs(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    with pytest.raises(
+        ConfigError, match="data_dir must be a folder holding the data sets, got a folder that"
+    ):
+        runner.run_studies(["count"], data_dir=str(tmp_path / "typo"), out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_out_path_under_a_file_is_a_usage_error(ledger: Ledger, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError, match="cannot hold run folders"):
+        runner.run_studies(["count"], out=tmp_path / "file" / "runs")
 
 
 def test_an_out_path_that_is_a_file_is_refused(ledger: Ledger, tmp_path: Path) -> None:

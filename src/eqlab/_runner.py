@@ -168,6 +168,8 @@ def _execute(study: Study, config: Any, run: RunFolder, scale: str) -> StudyOutc
         return StudyOutcome(study.name, run.path, "ok", verdicts, None, report, seconds)
     except KeyboardInterrupt:
         run.write_json("timings.json", {**timings, "run_seconds": elapsed(), "interrupted": True})
+        if run.writes:
+            log.warning("study %s interrupted: continue it with  eqlab run --resume %s", study.name, run.path)
         raise
     except Exception as exc:  # a failed study is reported; the others still run
         log.error("study %s failed:\n%s", study.name, traceback.format_exc())
@@ -206,8 +208,9 @@ def run_studies(
     device = _config_error(choice, device, "device", ("cpu", "cuda"))
     if data_dir is not None:
         folder = _config_error(check_path, data_dir, "data_dir")
-        if folder.exists() and not folder.is_dir():
-            raise ConfigError(f"data_dir must be a folder or None, got the file {str(folder)!r}")
+        if not folder.is_dir():
+            what = "the file" if folder.exists() else "a folder that does not exist:"
+            raise ConfigError(f"data_dir must be a folder holding the data sets, got {what} {str(folder)!r}")
         data_dir = str(folder)
     out_dir: Path = _config_error(check_path, out, "out")
     if out_dir.exists() and not out_dir.is_dir():
@@ -254,6 +257,8 @@ def _fresh_stamp(out_dir: Path, studies: Sequence[Study]) -> str:
             (out_dir / stamp).mkdir(parents=True)
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise ConfigError(f"out {str(out_dir)!r} cannot hold run folders: {exc}") from None
         return stamp
     raise ConfigError(f"out {out_dir} holds 999 runs started in the second {base}: pick another folder")
 

@@ -94,10 +94,11 @@ def _card(card: IndexCard) -> str:
     findings = [v for v in card.verdicts if v.kind is Kind.FINDING]
     demos = [v for v in card.verdicts if v.kind is Kind.DEMONSTRATION]
     failed = card.status != "ok"
-    head = (
-        f"<h2><a href='{html.escape(str(link / 'report.html'))}'>{html.escape(card.study)}</a></h2>"
-        f"<p>{html.escape(card.title)}</p>"
-        + (f"<p class='paper'>{html.escape(card.paper)}</p>" if card.paper else "")
+    name = html.escape(card.study)
+    if (card.folder / "report.html").exists():
+        name = f"<a href='{html.escape(str(link / 'report.html'))}'>{name}</a>"
+    head = f"<h2>{name}</h2><p>{html.escape(card.title)}</p>" + (
+        f"<p class='paper'>{html.escape(card.paper)}</p>" if card.paper else ""
     )
     body = [f"<div class='card{' failed' if failed else ''}'>", head]
     if failed:
@@ -146,6 +147,10 @@ def write_index(path: Path, cards: list[IndexCard], title: str = "eqlab run") ->
         s: sum(v.status is s for c in cards for v in c.verdicts if v.kind is Kind.FINDING) for s in Status
     }
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no findings"
+    failed = [c.study for c in cards if c.status != "ok"]
+    if failed:
+        plural = "y" if len(failed) == 1 else "ies"
+        summary += f"; {len(failed)} stud{plural} did not finish: {', '.join(failed)}"
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{_CSS}{_INDEX_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
