@@ -113,4 +113,5 @@ def test_quick_reports_say_why_verdicts_are_undecided(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", "sharing", "--quick", "--out", str(tmp_path)])
     assert result.exit_code == 0
     report = (_only_run(tmp_path) / "report.md").read_text()
-    assert "could not be decided: the rule needs at least 3 finite values" in report
+    assert "could not be decided (3 with too few values); the rule needs at least 3 finite values" in report
+    assert "To decide them: run at the default scale (without --quick)." in report
