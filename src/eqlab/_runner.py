@@ -78,7 +78,7 @@ def select_studies(names: Sequence[str]) -> list[Study]:
         raise ConfigError(f"unknown study {unknown}; available: {', '.join(STUDIES)}")
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise ConfigError(f"names must name each study once, got {twice} more than once")
+        raise ConfigError(f"each study may be named once, got {twice} more than once")
     return [STUDIES[n] for n in (names or list(STUDIES))]
 
 
