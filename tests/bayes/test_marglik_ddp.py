@@ -4,9 +4,6 @@ batch, precisions included, and every rank learns the same precisions."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +11,7 @@ import pytest
 import torch
 
 from tests.bayes import marglik_worker
+from tests.torchrun import ROOT, torchrun
 
 WORLD = 2
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -23,22 +21,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 def ranks(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, Any]], Path]:
     """What each rank of one ``torchrun --nproc_per_node=2`` run of the worker saved, and its folder."""
     folder = tmp_path_factory.mktemp("marglik-ddp")
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        f"--nproc_per_node={WORLD}",
-        str(root / "tests" / "bayes" / "marglik_worker.py"),
-        str(folder / "result"),
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    if done.returncode != 0 and "terminate called without an active exception" in done.stderr:
-        # a rank aborting in gloo's teardown on busy cores (see tests/train/test_ddp.py): one retry
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-8000:]
+    torchrun(str(ROOT / "tests" / "bayes" / "marglik_worker.py"), str(folder / "result"), nproc=WORLD)
     return [torch.load(folder / f"result.{rank}", weights_only=False) for rank in range(WORLD)], folder
 
 

@@ -7,10 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +38,7 @@ from eqlab.studies._layerwise import _estimate as estimate_module
 from eqlab.testing import equivariance_error
 from eqlab.train import TrainSettings
 from tests.studies.layerwise_results import BAD, CONFIG, FIRST_ERROR, GOOD, MIXED, results
+from tests.torchrun import torchrun
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -272,27 +270,7 @@ def test_the_estimate_times_a_batch_of_the_data_and_doubles_with_the_epochs(
 
 
 def test_quick_run_under_torchrun_with_two_processes(tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root / "src"), "OMP_NUM_THREADS": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node=2",
-        "-m",
-        "eqlab",
-        "run",
-        "layerwise",
-        "--quick",
-        "--out",
-        str(tmp_path),
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    if done.returncode != 0 and "terminate called without an active exception" in done.stderr:
-        # a rank aborting in gloo's teardown (tests/train/test_ddp.py): one retry
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-8000:]
+    torchrun("-m", "eqlab", "run", "layerwise", "--quick", "--out", str(tmp_path))
     (folder,) = tmp_path.glob("*-layerwise")
     env_json = json.loads((folder / "env.json").read_text())
     assert env_json["world_size"] == 2 and env_json["batchnorm"] == "per-rank statistics"

@@ -8,11 +8,8 @@ import dataclasses
 import gzip
 import json
 import math
-import os
 import pickle
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +35,7 @@ from eqlab.studies._soft import (
 )
 from eqlab.studies._soft._tables import tables
 from tests.studies.soft_results import KNOBS, OUTCOMES, synthetic
+from tests.torchrun import torchrun
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -226,16 +224,19 @@ def test_resume_ends_with_the_same_results(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_quick_run_under_torchrun_with_two_processes(tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root / "src"), "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
-    command += ["-m", "eqlab", "run", "soft", "--quick", "--set", "seeds=1", "--set", "tasks=digit"]
-    command += ["--out", str(tmp_path)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    if done.returncode != 0 and "terminate called without an active exception" in done.stderr:
-        # a rank aborting in gloo's teardown (tests/train/test_ddp.py): one retry
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-8000:]
+    torchrun(
+        "-m",
+        "eqlab",
+        "run",
+        "soft",
+        "--quick",
+        "--set",
+        "seeds=1",
+        "--set",
+        "tasks=digit",
+        "--out",
+        str(tmp_path),
+    )
     (folder,) = tmp_path.glob("*-soft")
     assert json.loads((folder / "env.json").read_text())["world_size"] == 2
     results = from_json(SoftResults, json.loads((folder / "results.json").read_text()))

@@ -4,10 +4,6 @@ global batch, and a batch-norm model trains with per-rank batch statistics and k
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DistributedSampler, TensorDataset
 
+from tests.torchrun import ROOT, torchrun
 from tests.train import ddp_worker
 
 WORLD = 2
@@ -25,23 +22,7 @@ WORLD = 2
 def ranks(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """What each rank of one ``torchrun --nproc_per_node=2`` run of the worker saved."""
     out = tmp_path_factory.mktemp("ddp") / "result"
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        f"--nproc_per_node={WORLD}",
-        str(root / "tests" / "train" / "ddp_worker.py"),
-        str(out),
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    if done.returncode != 0 and "terminate called without an active exception" in done.stderr:
-        # a rank aborting in gloo's teardown (2 of 5 clean-clone CI runs on 2 busy cores, never alone):
-        # one retry; any other failure, or the same one twice, fails the test
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-8000:]
+    torchrun(str(ROOT / "tests" / "train" / "ddp_worker.py"), str(out), nproc=WORLD)
     return [torch.load(f"{out}.{rank}", weights_only=False) for rank in range(WORLD)]
 
 
