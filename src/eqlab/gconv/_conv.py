@@ -32,6 +32,15 @@ __all__ = ["GroupConv2d", "LiftingConv2d"]
 _PADDING_MODES = ("zeros", "circular")
 
 
+def _tracing() -> bool:
+    """Whether a tracer or compiler is recording this call: ``torch.jit.trace`` or scripting, dynamo
+    (``torch.compile`` and ``torch.export``'s strict mode), non-strict ``torch.export`` (fake or
+    functional tensors under a proxy mode), or ``torch.fx`` symbolic tracing."""
+    if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
+        return True
+    return bool(torch.fx._symbolic_trace.is_fx_tracing())
+
+
 class _GroupConvBase(nn.Module):
     """Shared machinery: parameters, bank expansion, eval-mode cache, forward, export."""
 
@@ -101,10 +110,13 @@ class _GroupConvBase(nn.Module):
         `to_conv2d` (``|G_in|`` is 1 for a `LiftingConv2d`, ``|G|`` for a `GroupConv2d`).
 
         Cached in eval mode when no gradient is being recorded; the cache is dropped when a parameter
-        changes (its version counter), is loaded, or moves to another device or dtype.
+        changes (its version counter), is loaded, or moves to another device or dtype. Under
+        ``torch.jit.trace``, ``torch.compile``, ``torch.export`` and ``torch.fx`` tracing the bank is
+        always expanded (and the cache dropped), so a traced graph holds the expansion, never a
+        cached constant.
         """
         cacheable = not self.training and not (torch.is_grad_enabled() and self.weight.requires_grad)
-        if not cacheable:
+        if not cacheable or _tracing():
             self._cache = None
             return self._expand()
         key = self._cache_key()
