@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from eqlab._arguments import flag, integer
 from eqlab.groups._group import joint_generators
 from eqlab.sharing._options import Design
 from eqlab.sharing._pattern import SharingPattern, dense_pattern, sparse_pattern
+from eqlab.sharing._tied import bias_index, gather_index, tied_dense, tied_linear
 
 __all__ = ["EquivariantLinear"]
 
@@ -132,12 +132,9 @@ class EquivariantLinear(nn.Module):
 
         colours = self.pattern.weight_colours
         self._has_gaps = bool((colours < 0).any())
-        gather = np.where(colours < 0, self.pattern.num_weight_colours, colours)
-        index_dtype = torch.int32 if gather.size < 2**31 else torch.int64  # int32 gathers move less memory
-        self.register_buffer(
-            "_weight_index", torch.as_tensor(gather.reshape(-1)).to(index_dtype), persistent=False
-        )
-        self.register_buffer("_bias_index", torch.as_tensor(self.pattern.bias_colours), persistent=False)
+        index = gather_index(colours, self.pattern.num_weight_colours, self.out_channels)
+        self.register_buffer("_weight_index", index, persistent=False)
+        self.register_buffer("_bias_index", bias_index(self.pattern.bias_colours), persistent=False)
         block = (self.out_channels, self.in_channels)
         self.free_weight = nn.Parameter(torch.empty(self.pattern.num_weight_colours, *block))
         if bias:
@@ -164,14 +161,12 @@ class EquivariantLinear(nn.Module):
     @property
     def weight(self) -> torch.Tensor:
         """The materialised weight: ``(M, N)``, or ``(M, N, out_channels, in_channels)`` with channels."""
-        block = self.out_channels * self.in_channels
-        free = self.free_weight.reshape(-1, block)
-        if self._has_gaps:
-            free = torch.cat([free, free.new_zeros(1, block)])
-        if not self.channelled:  # a 1-D gather is several times faster than gathering rows of width 1
-            return free.view(-1).index_select(0, self._weight_index).view(self.out_features, self.in_features)
-        dense = free.index_select(0, self._weight_index)
-        return dense.view(self.out_features, self.in_features, self.out_channels, self.in_channels)
+        dense = self._dense_weight()
+        if not self.channelled:
+            return dense
+        return dense.view(self.out_features, self.out_channels, self.in_features, self.in_channels).permute(
+            0, 2, 1, 3
+        )
 
     @property
     def bias(self) -> torch.Tensor | None:
@@ -181,16 +176,18 @@ class EquivariantLinear(nn.Module):
         full = self.free_bias.index_select(0, self._bias_index)
         return full if self.channelled else full.squeeze(-1)
 
+    def _dense_shape(self) -> tuple[int, int]:
+        return (self.out_features * self.out_channels, self.in_features * self.in_channels)
+
+    def _dense_weight(self) -> torch.Tensor:
+        """``(M * C_out, N * C_in)``, features position-major, by one gather (differentiable)."""
+        return tied_dense(self.free_weight, self._weight_index, self._dense_shape(), self._has_gaps)
+
     def matrix(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The layer as a plain matrix on flattened features: weight ``(M * C_out, N * C_in)`` and bias
         ``(M * C_out,)``, with features flattened position-major (``index = position * C + channel``)."""
-        weight = self.weight
-        if self.channelled:
-            weight = weight.permute(0, 2, 1, 3).reshape(
-                self.out_features * self.out_channels, self.in_features * self.in_channels
-            )
         bias = self.bias
-        return weight, None if bias is None else bias.reshape(-1)
+        return self._dense_weight(), None if bias is None else bias.reshape(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map ``(..., N)`` to ``(..., M)``, or ``(..., N, C_in)`` to ``(..., M, C_out)`` with channels."""
@@ -200,11 +197,20 @@ class EquivariantLinear(nn.Module):
                 f"EquivariantLinear expects inputs of shape (..., {', '.join(map(str, expected))}), "
                 f"got {tuple(x.shape)}"
             )
-        weight, bias = self.matrix()
-        if not self.channelled:
-            return F.linear(x, weight, bias)
-        flat = x.reshape(*x.shape[:-2], self.in_features * self.in_channels)
-        return F.linear(flat, weight, bias).view(*x.shape[:-2], self.out_features, self.out_channels)
+        flat = x.reshape(*x.shape[:-2], self.in_features * self.in_channels) if self.channelled else x
+        rows = flat.reshape(-1, flat.shape[-1])
+        out = tied_linear(
+            rows,
+            self.free_weight,
+            self.free_bias,
+            self._weight_index,
+            self._bias_index,
+            self._dense_shape(),
+            self._has_gaps,
+        )
+        if self.channelled:
+            return out.view(*x.shape[:-2], self.out_features, self.out_channels)
+        return out.view(*x.shape[:-1], self.out_features)
 
     def to_linear(self) -> nn.Linear:
         """A plain `torch.nn.Linear` computing the same function on flattened features

@@ -1,0 +1,184 @@
+"""The tied linear map ``y = x W^T + b`` as one autograd function, for `EquivariantLinear`.
+
+The dense weight ``W`` is built from the free weights by one gather; its gradient ``g^T x`` is summed over
+the orbits (the entries that share one free weight) by one scatter-add, instead of autograd's generic
+backward of the gather. Everything is exact: the forward copies free weights, and the backward only adds
+the entries of each orbit (in an order that may differ from a dense reference; on integer-valued floats
+the results are equal).
+
+Layout. The free weights ``(C, C_out, C_in)`` are read as a table of ``C_out * C`` rows of width ``C_in``
+(row ``o * C + c`` holds ``free[c, o, :]``), plus one zero row when some entries have no connection
+(the sparse design). The dense weight ``(M * C_out, N * C_in)``, features position-major, is that table
+gathered at ``index[m, o, n] = o * C + colour[m, n]`` (``(M, C_out, N)`` flattened). Without input
+channels the rows have width 1 and the gather is one 1-D gather.
+
+Autograd. The function returns ``W`` as a second, differentiable output and saves it, so the backward
+needs no second gather and double backward (``create_graph=True``), forward-mode AD (`jvp`) and
+``torch.func`` transforms (``generate_vmap_rule``) all see the true dependence of ``W`` on the free
+weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = ["TiedLinear", "bias_index", "gather_index", "tied_dense", "tied_linear"]
+
+
+def gather_index(colours: np.ndarray, num_colours: int, out_channels: int) -> torch.Tensor:
+    """The ``(M * C_out * N,)`` int64 row of the free-weight table each entry of the dense weight reads.
+
+    ``colours`` is the ``(M, N)`` pattern (``-1`` for no connection, which reads the zero row
+    ``C_out * num_colours``).
+    """
+    colours = np.asarray(colours, dtype=np.int64)
+    offsets = np.arange(out_channels, dtype=np.int64)[None, :, None] * num_colours
+    index = colours[:, None, :] + offsets
+    index = np.where(colours[:, None, :] < 0, out_channels * num_colours, index)
+    return torch.as_tensor(index.reshape(-1))
+
+
+def bias_index(colours: np.ndarray) -> torch.Tensor:
+    """The ``(M,)`` int64 free bias each output position reads."""
+    return torch.as_tensor(np.asarray(colours, dtype=np.int64))
+
+
+def _table(free_weight: torch.Tensor, gaps: bool) -> torch.Tensor:
+    """``(C_out * C [+ 1], C_in)``: row ``o * C + c`` is ``free_weight[c, o]``; a last zero row with gaps."""
+    colours, out_channels, in_channels = free_weight.shape
+    table = free_weight.transpose(0, 1).reshape(out_channels * colours, in_channels)
+    if gaps:
+        table = torch.cat([table, table.new_zeros(1, in_channels)])
+    return table
+
+
+def tied_dense(
+    free_weight: torch.Tensor, index: torch.Tensor, shape: tuple[int, int], gaps: bool
+) -> torch.Tensor:
+    """The dense weight ``shape`` = ``(M * C_out, N * C_in)`` by one gather of the free-weight table."""
+    table = _table(free_weight, gaps)
+    if table.shape[1] == 1:  # a 1-D gather is several times faster than gathering rows of width 1
+        return table.view(-1).index_select(0, index).view(shape)
+    return table.index_select(0, index).view(shape)
+
+
+def _orbit_sums(grad: torch.Tensor, index: torch.Tensor, free_shape: torch.Size, gaps: bool) -> torch.Tensor:
+    """The gradient of the free weights ``free_shape`` = ``(C, C_out, C_in)`` from the dense weight's
+    ``grad`` ``(M * C_out, N * C_in)``: the sum of each orbit's entries (out of place, so differentiable)."""
+    colours, out_channels, in_channels = free_shape
+    rows = out_channels * colours + int(gaps)
+    if in_channels == 1:  # scatter_add is about twice as fast as index_add on a 1-D CPU tensor
+        table = grad.new_zeros(rows).scatter_add(0, index, grad.reshape(-1)).view(rows, 1)
+    else:
+        table = grad.new_zeros(rows, in_channels).index_add(0, index, grad.reshape(-1, in_channels))
+    return table[: out_channels * colours].view(out_channels, colours, in_channels).transpose(0, 1)
+
+
+def _full_bias(free_bias: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``(M * C_out,)``: the bias of every output feature, position-major."""
+    return free_bias.index_select(0, index).reshape(-1)
+
+
+class TiedLinear(torch.autograd.Function):
+    """``(out, W) = (x W^T + b, W)`` with ``W`` gathered from the free weights; see the module docstring.
+
+    Inputs: ``x`` ``(B, N * C_in)``, ``free_weight`` ``(C, C_out, C_in)``, ``free_bias``
+    ``(C_b, C_out)`` or ``None``, the two index tensors, the dense shape ``(M * C_out, N * C_in)`` and
+    whether the pattern has gaps. Outputs: ``(B, M * C_out)`` and ``W``.
+    """
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(
+        x: torch.Tensor,
+        free_weight: torch.Tensor,
+        free_bias: torch.Tensor | None,
+        weight_index: torch.Tensor,
+        bias_index: torch.Tensor,
+        shape: tuple[int, int],
+        gaps: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        weight = tied_dense(free_weight, weight_index, shape, gaps)
+        if free_bias is None:
+            return x @ weight.t(), weight
+        return torch.addmm(_full_bias(free_bias, bias_index), x, weight.t()), weight
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[torch.Tensor, torch.Tensor]) -> None:
+        x, free_weight, free_bias, weight_index, bias_index, _, gaps = inputs
+        ctx.save_for_backward(x, output[1], weight_index, bias_index)
+        ctx.save_for_forward(x, output[1], weight_index, bias_index)
+        ctx.free_shape = free_weight.shape
+        ctx.bias_shape = None if free_bias is None else free_bias.shape
+        ctx.gaps = gaps
+        ctx.set_materialize_grads(False)
+
+    @staticmethod
+    def backward(
+        ctx: Any, grad_out: torch.Tensor | None, grad_weight: torch.Tensor | None
+    ) -> tuple[Any, ...]:
+        x, weight, weight_index, bias_index = ctx.saved_tensors
+        grad_x = grad_free = grad_bias = None
+        if grad_out is not None and ctx.needs_input_grad[0]:
+            grad_x = grad_out @ weight
+        if ctx.needs_input_grad[1]:
+            dense = None if grad_out is None else grad_out.t() @ x
+            if grad_weight is not None:
+                dense = grad_weight if dense is None else dense + grad_weight
+            if dense is not None:
+                grad_free = _orbit_sums(dense, weight_index, ctx.free_shape, ctx.gaps)
+        if grad_out is not None and ctx.bias_shape is not None and ctx.needs_input_grad[2]:
+            per_feature = grad_out.sum(0).view(bias_index.shape[0], ctx.bias_shape[1])
+            grad_bias = per_feature.new_zeros(ctx.bias_shape).index_add(0, bias_index, per_feature)
+        return grad_x, grad_free, grad_bias, None, None, None, None
+
+    @staticmethod
+    def jvp(
+        ctx: Any,
+        x_t: torch.Tensor | None,
+        free_t: torch.Tensor | None,
+        bias_t: torch.Tensor | None,
+        *_: Any,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        x, weight, weight_index, bias_index = ctx.saved_tensors
+        weight_t = (
+            weight.new_zeros(weight.shape)
+            if free_t is None
+            else tied_dense(free_t, weight_index, tuple(weight.shape), ctx.gaps)
+        )
+        out_t = x @ weight_t.t()
+        if x_t is not None:
+            out_t = out_t + x_t @ weight.t()
+        if bias_t is not None:
+            out_t = out_t + _full_bias(bias_t, bias_index)
+        return out_t, weight_t
+
+
+def _tracing() -> bool:
+    """Whether a compiler or tracer records the call: Dynamo (``torch.compile``, ``torch.export``) cannot
+    trace an autograd function with a custom `jvp`, and a traced graph is better off with plain ops."""
+    return torch.compiler.is_compiling() or torch.jit.is_tracing()
+
+
+def tied_linear(
+    x: torch.Tensor,
+    free_weight: torch.Tensor,
+    free_bias: torch.Tensor | None,
+    weight_index: torch.Tensor,
+    bias_index: torch.Tensor,
+    shape: tuple[int, int],
+    gaps: bool,
+) -> torch.Tensor:
+    """``x W^T + b``, ``x`` ``(B, N * C_in)`` to ``(B, M * C_out)``, by `TiedLinear`; under a compiler or
+    tracer by the same gather and `torch.nn.functional.linear` as plain ops (same numbers forward, the
+    compiler's own backward)."""
+    if _tracing():
+        bias = None if free_bias is None else _full_bias(free_bias, bias_index)
+        return F.linear(x, tied_dense(free_weight, weight_index, shape, gaps), bias)
+    out, _ = TiedLinear.apply(x, free_weight, free_bias, weight_index, bias_index, shape, gaps)
+    return out
