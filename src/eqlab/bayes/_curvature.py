@@ -1,4 +1,5 @@
-"""Kronecker factors of the generalised Gauss-Newton (GGN) for Linear, Conv2d and BlockLinear layers.
+"""Kronecker factors of the generalised Gauss-Newton (GGN) for Linear, Conv2d, BlockLinear and G-conv
+layers, and diagonal blocks for batch norm.
 
 For a layer ``s = W a (+ b)``, the GGN block of ``W`` is ``sum_n J_n^T H_n J_n`` with ``J_n = g ⊗ a``.
 Writing the output Hessian ``H_n = L_n L_n^T`` and ``g_{n,c}`` for the back-propagated column ``c`` of
@@ -15,6 +16,16 @@ call, as a convolution does those of every position: KFAC-expand again, exact wh
 on one call only (e.g. one Linear map applied to the parts of the input, with a Gaussian likelihood).
 A `BlockLinear` (the factored layer's parts) gets one ``A_g ⊗ G_g`` per block: its GGN block is
 block-diagonal over the blocks in KFAC, which needs no fork of any curvature library.
+
+The G-convolutions of `eqlab.gconv` (`LiftingConv2d`, `GroupConv2d`) are factored in their free
+filters: the filter bank is a fixed gather of them, so each output (channel ``c``, orientation ``g``,
+position) is ``W_free[c] . a`` with ``a`` the input patch with its taps permuted for ``g``. A *row* is
+then one (data point, output orientation, output position): KFAC-expand over the group and the plane,
+exactly as for Conv2d; ``A`` is ``C_in |G_in| k k`` square, ``G`` is ``C_out`` square, and the bias
+(one per channel, shared over the orientations) has the block ``G`` (`eqlab.bayes._rows`).
+Batch norms (`torch.nn.BatchNorm2d`, `eqlab.gconv.GroupBatchNorm2d`) get the exact diagonal of their
+GGN blocks (`eqlab.bayes._diagonal`). The whole curvature pass runs the model in eval mode, so batch
+norms normalise by their running statistics.
 
 Output Hessians, per data point with logits or outputs ``f`` (``C`` of them):
 
@@ -36,10 +47,13 @@ from torch import nn
 
 from eqlab._arguments import describe, integer
 from eqlab._arguments import module as check_module
+from eqlab.bayes._diagonal import NORMS, DiagonalFactors, check_norm
 from eqlab.bayes._options import GGN, Likelihood
+from eqlab.bayes._rows import input_rows, orbit_index, output_rows
+from eqlab.gconv._conv import GroupConv2d, LiftingConv2d
 from eqlab.nn._primitives import BlockLinear
 
-__all__ = ["Layer", "LayerFactors", "accumulate_factors", "supported_layers"]
+__all__ = ["Factors", "Layer", "LayerFactors", "accumulate_factors", "layer_parameters", "supported_layers"]
 
 
 @dataclass
@@ -53,26 +67,37 @@ class LayerFactors:
     g_sum: torch.Tensor | None = None
     rows: int = 0
     kept: list[torch.Tensor] | None = field(default_factory=list)
+    orbit: torch.Tensor | None = None
+    """``(|G|, D)`` for a G-conv (`eqlab.bayes._rows.orbit_index`): the rows given to `add_inputs` are
+    patches, and the layer's rows are ``patches[:, orbit[g]]`` for every ``g``."""
 
     def add_inputs(self, rows: torch.Tensor) -> None:
-        """``rows``: ``(R, D)`` input rows, or ``(R, blocks, D)`` for a `BlockLinear`."""
-        outer = _outer(rows)
+        """``rows``: ``(R, D)`` input rows, or ``(R, blocks, D)`` for a `BlockLinear`, or ``(R, D)``
+        patches expanded by `orbit`."""
+        outer, count, dim = _outer(rows), rows.shape[0], rows.shape[-1]
+        if self.orbit is not None:  # sum_g (x[orbit[g]])(x[orbit[g]])^T = sum_g M[orbit[g]][:, orbit[g]]
+            orbit = self.orbit
+            outer = outer[orbit[:, :, None], orbit[:, None, :]].sum(0)
+            count *= len(orbit)
+            if self.kept is not None and self.rows + count <= dim:  # few rows: write them out
+                rows = rows[:, orbit].transpose(0, 1).reshape(count, dim)
         self.a_sum = outer if self.a_sum is None else self.a_sum + outer
-        self.rows += rows.shape[0]
-        if rows.dim() == 3:
-            self.kept = None  # grouped factors are small: always the dense eigendecomposition
+        self.rows += count
+        if rows.dim() == 3 or self.rows > dim:
+            # grouped factors are small, and with more rows than dimensions the dense factor is cheaper
+            self.kept = None
         if self.kept is not None:
             self.kept.append(rows.double())
-            if self.rows > rows.shape[1]:
-                self.kept = None  # more rows than dimensions: the dense factor is the cheaper one
 
-    def add_output_grads(self, rows: torch.Tensor) -> None:
-        """``rows``: ``(R, D_out)`` (or ``(R, groups, D_out)``) back-propagated output rows."""
+    def add_output_grads(self, a: torch.Tensor, g: torch.Tensor) -> None:
+        """``g``: one back-propagated column at the layer's output (``a``, its input, is not needed)."""
+        rows = output_rows(self.module, g)
         outer = _outer(rows)
         self.g_sum = outer if self.g_sum is None else self.g_sum + outer
 
 
-Layer = nn.Linear | nn.Conv2d | BlockLinear
+Layer = nn.Linear | nn.Conv2d | BlockLinear | LiftingConv2d | GroupConv2d | nn.BatchNorm2d | nn.BatchNorm3d
+Factors = LayerFactors | DiagonalFactors
 
 
 def _outer(rows: torch.Tensor) -> torch.Tensor:
@@ -84,54 +109,60 @@ def _outer(rows: torch.Tensor) -> torch.Tensor:
     return outer.double()
 
 
+def _own(module: nn.Module) -> list[nn.Parameter]:
+    return [p for p in module.parameters(recurse=False) if p.requires_grad]
+
+
 def supported_layers(model: nn.Module) -> list[tuple[str, Layer]]:
-    """The Linear and Conv2d layers holding the model's trainable parameters; anything else with
-    trainable parameters is refused by name."""
+    """The layers holding the model's trainable parameters: Linear, Conv2d (groups=1), BlockLinear,
+    LiftingConv2d, GroupConv2d (Kronecker factors), BatchNorm2d and GroupBatchNorm2d / BatchNorm3d with
+    running statistics (diagonal); anything else with trainable parameters is refused by name."""
     check_module(model, "model")
     layers: list[tuple[str, Layer]] = []
     for name, module in model.named_modules():
-        own = [p for p in module.parameters(recurse=False) if p.requires_grad]
-        if not own:
+        if not _own(module):
             continue
-        if isinstance(module, (nn.Linear, BlockLinear)) or (
+        if isinstance(module, (nn.Linear, BlockLinear, LiftingConv2d, GroupConv2d)) or (
             isinstance(module, nn.Conv2d) and module.groups == 1
         ):
+            if not module.weight.requires_grad:
+                raise ValueError(
+                    f"model has a layer KronLaplace cannot factor: {name!r} ({type(module).__name__}) has a "
+                    "trainable bias but a frozen weight; freeze both or neither"
+                )
+            layers.append((name, module))
+        elif isinstance(module, NORMS):
+            check_norm(name, module)
             layers.append((name, module))
         else:
             raise ValueError(
                 f"model has a layer KronLaplace cannot factor: {name!r} is a {type(module).__name__} with "
-                "trainable parameters; there are Kronecker factors for Linear, Conv2d (groups=1) and "
-                "BlockLinear layers only (freeze the others with requires_grad_(False))"
+                "trainable parameters; there are Kronecker factors for Linear, Conv2d (groups=1), "
+                "BlockLinear, LiftingConv2d and GroupConv2d layers and diagonal blocks for BatchNorm2d and "
+                "GroupBatchNorm2d only (freeze the others with requires_grad_(False))"
             )
     if not layers:
         raise ValueError(f"model has no trainable Linear or Conv2d layer, got a {type(model).__name__}")
     return layers
 
 
-def _input_rows(module: nn.Module, a: torch.Tensor) -> torch.Tensor:
-    """``(R, D)`` rows of a layer's input: data points (Linear) or unfolded patches (Conv2d)."""
-    if isinstance(module, nn.Linear):
-        return a.reshape(-1, a.shape[-1])
-    if isinstance(module, BlockLinear):
-        return a.reshape(-1, module.blocks, a.shape[-1])
-    assert isinstance(module, nn.Conv2d)
-    if module.padding_mode != "zeros":
-        a = F.pad(a, module._reversed_padding_repeated_twice, mode=module.padding_mode)
-        padding: Any = 0
-    else:
-        padding = module.padding
-    if isinstance(padding, str):
-        raise ValueError(f"padding={padding!r} is not supported by the Kronecker factors; give it in pixels")
-    patches = F.unfold(a, module.kernel_size, dilation=module.dilation, padding=padding, stride=module.stride)
-    return patches.transpose(1, 2).reshape(-1, patches.shape[1])
+def layer_parameters(name: str, module: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    """The parameter groups of one supported layer, ``(full name, parameter)``: its trainable weight
+    and bias, in that order."""
+    prefix = f"{name}." if name else ""
+    out = []
+    for attr in ("weight", "bias"):
+        param = getattr(module, attr, None)
+        if isinstance(param, nn.Parameter) and param.requires_grad:
+            out.append((prefix + attr, param))
+    return out
 
 
-def _output_rows(module: nn.Module, g: torch.Tensor) -> torch.Tensor:
-    if isinstance(module, nn.Linear):
-        return g.reshape(-1, g.shape[-1])
-    if isinstance(module, BlockLinear):
-        return g.reshape(-1, module.blocks, g.shape[-1])
-    return g.movedim(1, -1).reshape(-1, g.shape[1])
+def _new_factors(name: str, module: Layer) -> Factors:
+    if isinstance(module, NORMS):
+        return DiagonalFactors(name, module)
+    orbit = orbit_index(module) if isinstance(module, (LiftingConv2d, GroupConv2d)) else None
+    return LayerFactors(name, module, orbit=orbit)
 
 
 def _hessian_factors(
@@ -164,7 +195,7 @@ def accumulate_factors(
     ggn: str = GGN.EXACT,
     samples: int = 1,
     seed: int = 0,
-) -> tuple[list[LayerFactors], float, int, int]:
+) -> tuple[list[Factors], float, int, int]:
     """Kronecker factor sums over ``loader``'s ``(x, y)`` batches, at the model's current weights.
 
     Returns ``(factors, fit, n_data, n_outputs)``: for classification ``fit`` is the summed
@@ -179,7 +210,7 @@ def accumulate_factors(
         raise TypeError(
             f"loader must yield (x, y) batches (a DataLoader or a list of pairs), got {describe(loader)}"
         )
-    factors = [LayerFactors(name, module) for name, module in layers]
+    factors = [_new_factors(name, module) for name, module in layers]
     generator = torch.Generator().manual_seed(seed)
     store: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}  # every call of each layer
 
@@ -219,7 +250,9 @@ def accumulate_factors(
                 )
             calls = [(i, a, s) for i in range(len(factors)) for a, s in store[i]]
             for i, a, _ in calls:
-                factors[i].add_inputs(_input_rows(factors[i].module, a))
+                factor = factors[i]
+                if isinstance(factor, LayerFactors):
+                    factor.add_inputs(input_rows(factor.module, a))
             for v in _hessian_factors(outputs, likelihood, ggn, samples, generator):
                 grads = torch.autograd.grad(
                     outputs,
@@ -228,9 +261,9 @@ def accumulate_factors(
                     retain_graph=True,
                     allow_unused=True,
                 )
-                for (i, _, _), g in zip(calls, grads, strict=True):
+                for (i, a, _), g in zip(calls, grads, strict=True):
                     if g is not None:  # None: this call does not reach the outputs
-                        factors[i].add_output_grads(_output_rows(factors[i].module, g))
+                        factors[i].add_output_grads(a, g)
         store.clear()
     finally:
         for handle in handles:

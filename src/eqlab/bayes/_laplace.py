@@ -32,7 +32,14 @@ from torch import nn
 
 from eqlab._arguments import describe, flag, integer
 from eqlab._arguments import module as check_module
-from eqlab.bayes._curvature import LayerFactors, accumulate_factors, supported_layers
+from eqlab.bayes._curvature import (
+    Factors,
+    LayerFactors,
+    accumulate_factors,
+    layer_parameters,
+    supported_layers,
+)
+from eqlab.bayes._diagonal import DiagonalFactors
 from eqlab.bayes._options import GGN, Likelihood
 
 __all__ = ["KronLaplace", "kron_logdet"]
@@ -108,6 +115,17 @@ class _Group:
     eig_g: torch.Tensor
 
 
+def _sq_norm(param: torch.Tensor) -> float:
+    return float(param.detach().double().pow(2).sum())
+
+
+def _diagonal(factor: DiagonalFactors, diag: torch.Tensor | None) -> torch.Tensor:
+    """A batch norm parameter's GGN diagonal (its block's eigenvalues in the diagonal approximation)."""
+    if diag is None:
+        raise RuntimeError(f"no output gradients were recorded for {factor.name!r}")
+    return diag.cpu()
+
+
 def _eigenvalues(factor: LayerFactors) -> torch.Tensor:
     """Eigenvalues of ``A = A_sum / rows`` (float64), by the Gram matrix when rows < dimension."""
     if factor.a_sum is None:
@@ -134,20 +152,25 @@ def _gather_rows(rows: torch.Tensor) -> torch.Tensor:
     return torch.cat([part[: int(c)] for part, c in zip(parts, counts, strict=True)])
 
 
-def _all_reduce(factors: list[LayerFactors], fit: float, n_data: int) -> tuple[float, int]:
+def _all_reduce(factors: list[Factors], fit: float, n_data: int) -> tuple[float, int]:
     """Sum the factors, their row counts, ``fit`` and ``n_data`` over the ranks of the default process
     group (in place for the factors); the rows kept for the Gram-matrix trick are gathered while all
     ranks together have fewer rows than dimensions, and dropped otherwise."""
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return fit, n_data
-    device = next(f.a_sum.device for f in factors if f.a_sum is not None)
-    counts = torch.tensor([fit, n_data, *(f.rows for f in factors)], dtype=torch.float64, device=device)
+    kron = [f for f in factors if isinstance(f, LayerFactors)]
+    device = next(p.device for p in factors[0].module.parameters())
+    counts = torch.tensor([fit, n_data, *(f.rows for f in kron)], dtype=torch.float64, device=device)
     dist.all_reduce(counts)
     for factor in factors:
-        for sums in (factor.a_sum, factor.g_sum):
-            if sums is not None:
-                dist.all_reduce(sums)
-    for factor, rows in zip(factors, counts[2:].tolist(), strict=True):
+        if isinstance(factor, LayerFactors):
+            sums = (factor.a_sum, factor.g_sum)
+        else:
+            sums = (factor.weight, factor.bias)
+        for tensor in sums:
+            if tensor is not None:
+                dist.all_reduce(tensor)
+    for factor, rows in zip(kron, counts[2:].tolist(), strict=True):
         factor.rows = int(rows)
         dim = factor.a_sum.shape[0] if factor.a_sum is not None else 0
         # fewer rows than dimensions in all: every rank kept its rows (it has fewer still)
@@ -261,28 +284,19 @@ class KronLaplace:
             fit, n_data = _all_reduce(factors, fit, n_data)
         groups = []
         for factor in factors:
+            params = layer_parameters(factor.name, factor.module)
+            if isinstance(factor, DiagonalFactors):
+                diagonals = {"weight": factor.weight, "bias": factor.bias}
+                for name, param in params:
+                    diag = _diagonal(factor, diagonals[name.rsplit(".", 1)[-1]])
+                    groups.append(_Group(name, param.numel(), _sq_norm(param), None, diag))
+                continue
             if factor.g_sum is None:
                 raise RuntimeError(f"no output gradients were recorded for {factor.name!r}")
             eig_g = torch.linalg.eigvalsh(factor.g_sum).clamp_min(0).cpu()  # batched for grouped layers
             eig_a = _eigenvalues(factor).cpu()
-            prefix = f"{factor.name}." if factor.name else ""
-            weight = factor.module.weight
-            groups.append(
-                _Group(
-                    prefix + "weight",
-                    weight.numel(),
-                    float(weight.detach().double().pow(2).sum()),
-                    eig_a,
-                    eig_g,
-                )
-            )
-            bias = factor.module.bias
-            if isinstance(bias, torch.Tensor) and bias.requires_grad:
-                groups.append(
-                    _Group(
-                        prefix + "bias", bias.numel(), float(bias.detach().double().pow(2).sum()), None, eig_g
-                    )
-                )
+            for k, (name, param) in enumerate(params):  # the weight's block is A ⊗ G, the bias's G
+                groups.append(_Group(name, param.numel(), _sq_norm(param), eig_a if k == 0 else None, eig_g))
         self._groups, self._fit, self.n_data, self.n_outputs = groups, fit, n_data, n_outputs
 
     def _check_fitted(self) -> None:

@@ -30,7 +30,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, TensorDataset
 
 from eqlab._arguments import dataset, describe, flag, integer, real
 from eqlab._arguments import module as check_module
-from eqlab.bayes._curvature import supported_layers
+from eqlab.bayes._curvature import layer_parameters, supported_layers
 from eqlab.bayes._laplace import KronLaplace
 from eqlab.bayes._options import GGN, Likelihood
 from eqlab.runs._checkpoint import load_checkpoint, save_checkpoint
@@ -313,15 +313,10 @@ def _marglik_step(
 
 
 def parameter_group_names(model: nn.Module) -> list[str]:
-    """The parameter groups `KronLaplace` uses, without fitting: the weight and bias of every Linear,
-    Conv2d and BlockLinear layer, in module order."""
-    out = []
-    for name, module in supported_layers(model):
-        prefix = f"{name}." if name else ""
-        out.append(prefix + "weight")
-        if isinstance(module.bias, torch.Tensor) and module.bias.requires_grad:
-            out.append(prefix + "bias")
-    return out
+    """The parameter groups `KronLaplace` uses, without fitting: the trainable weight and bias of every
+    layer it supports (Linear, Conv2d, BlockLinear, LiftingConv2d, GroupConv2d, batch norm), in module
+    order."""
+    return [name for layer, module in supported_layers(model) for name, _ in layer_parameters(layer, module)]
 
 
 def _pair(x: Any, y: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
