@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"trace"},
     {"exactness"},
     {"activations", "layerwise"},
-    {"_audit", "export"},
+    {"_audit", "_export"},
     {"data", "runs"},
     {"train"},
     {"bayes"},  # train_marglik resumes from run-folder checkpoints and shares the loop's DDP helpers

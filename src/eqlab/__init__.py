@@ -10,6 +10,8 @@ Subpackages load on first use, so ``import eqlab`` is cheap:
 - `eqlab.testing`: equivariance errors measured in float64, and `assert_equivariant`;
 - `eqlab.audit` (a function) and its `AuditReport`: does any image model respect a grid symmetry,
   where does it break, and which verified fix repairs it;
+- `eqlab.export` (a function): a model with every eqlab layer replaced by plain torch modules,
+  checked to compute the same numbers, for torch.export, torch.compile and ONNX;
 - `eqlab.exactness`: is a CNN exactly rotation or reflection equivariant at a given input size?
 - `eqlab.activations`: which pointwise activations keep a layer equivariant;
 - `eqlab.layerwise`: how a trained network encodes a symmetry layer by layer; merging it with its
@@ -49,10 +51,10 @@ _SUBPACKAGES = (
     "train",
 )
 
-_TOP_LEVEL = {"audit": "eqlab._audit", "AuditReport": "eqlab._audit"}
+_TOP_LEVEL = {"audit": "eqlab._audit", "AuditReport": "eqlab._audit", "export": "eqlab._export"}
 """Functions and classes at the top level, loaded on first use like the subpackages."""
 
-__all__: list[str] = ["AuditReport", "audit"]
+__all__: list[str] = ["AuditReport", "audit", "export"]
 
 
 def __getattr__(name: str) -> Any:

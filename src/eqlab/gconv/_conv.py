@@ -38,7 +38,8 @@ def _tracing() -> bool:
     functional tensors under a proxy mode), or ``torch.fx`` symbolic tracing."""
     if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
         return True
-    return bool(torch.fx._symbolic_trace.is_fx_tracing())
+    symbolic = torch.fx._symbolic_trace
+    return bool(getattr(symbolic, "is_fx_symbolic_tracing", symbolic.is_fx_tracing)())
 
 
 class _GroupConvBase(nn.Module):

@@ -1,0 +1,68 @@
+"""The check that ends every export: both models run on the same input, and their outputs must agree
+to the tolerance of the output's dtype."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["TOLERANCES", "ExportMismatchError", "compare", "relative_difference"]
+
+TOLERANCES = {torch.float64: 1e-12, torch.float32: 1e-5}
+"""The largest relative difference accepted per output dtype; other dtypes (half precision) get 1e-2."""
+
+_HALF_TOLERANCE = 1e-2
+
+
+class ExportMismatchError(RuntimeError):
+    """The exported model computes other numbers than the eqlab model."""
+
+
+def _tensors(value: Any, where: str) -> list[tuple[str, torch.Tensor]]:
+    """The tensors of a model output (a tensor, or tuples, lists and dicts of them), with their place."""
+    if isinstance(value, torch.Tensor):
+        return [(where, value)]
+    if isinstance(value, (tuple, list)):
+        return [item for i, v in enumerate(value) for item in _tensors(v, f"{where}[{i}]")]
+    if isinstance(value, dict):
+        return [item for k, v in value.items() for item in _tensors(v, f"{where}[{k!r}]")]
+    raise TypeError(
+        f"eqlab.export compares tensor outputs (or tuples, lists, dicts of them); got {where} = "
+        f"{type(value).__name__}"
+    )
+
+
+def relative_difference(actual: torch.Tensor, expected: torch.Tensor) -> float:
+    """``max |actual - expected| / max |expected|`` (the absolute difference where ``expected`` is zero)."""
+    if actual.shape != expected.shape:
+        return float("inf")
+    if expected.numel() == 0:
+        return 0.0
+    a, e = actual.detach().double(), expected.detach().double()
+    scale = float(e.abs().max())
+    difference = float((a - e).abs().max())
+    return difference / scale if scale > 0 else difference
+
+
+def compare(reference: nn.Module, exported: nn.Module, inputs: tuple[torch.Tensor, ...], what: str) -> float:
+    """Run both models on ``inputs`` without gradients and return the largest relative difference over
+    their output tensors; raise `ExportMismatchError` above the output dtype's tolerance."""
+    with torch.no_grad():
+        expected = _tensors(reference(*inputs), "output")
+        actual = _tensors(exported(*inputs), "output")
+    if [w for w, _ in expected] != [w for w, _ in actual]:
+        raise ExportMismatchError(f"the exported model's outputs are not laid out like the model's ({what})")
+    worst = 0.0
+    for (where, e), (_, a) in zip(expected, actual, strict=True):
+        tolerance = TOLERANCES.get(e.dtype, _HALF_TOLERANCE) if e.is_floating_point() else 0.0
+        difference = relative_difference(a, e)
+        if not difference <= tolerance:
+            raise ExportMismatchError(
+                f"the exported model differs from the model on {what}: {where} has relative difference "
+                f"{difference:.3g} (shapes {tuple(a.shape)} and {tuple(e.shape)}), above {tolerance:g} for "
+                f"{e.dtype}"
+            )
+        worst = max(worst, difference)
+    return worst
