@@ -4,6 +4,7 @@ sparsified backbones' anchor values as parameter groups."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -118,3 +119,20 @@ def test_kfac_of_a_sparse_backbone_groups_its_anchor_values(path: str) -> None:
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     assert sorted(la.parameter_groups) == sorted(trainable)  # the anchor values are the groups
     assert torch.isfinite(la.log_marginal_likelihood(torch.ones(len(trainable))))
+
+
+def test_kfac_covers_the_p4_path_and_marglik_learns_a_precision_per_path_and_layer() -> None:
+    torch.manual_seed(0)
+    data = _data()
+    model = soft_backbone("p4+conv+ffc", alpha=4, size=8, widths=(1, 2), strides=(2, 2), num_classes=2)
+    names = parameter_group_names(model)
+    for block in ("0", "1"):  # every path of every block is a group of its own
+        for path in ("group.gconv", "conv.conv", "dense.u", "dense.v"):
+            assert f"{block}.{path}.weight" in names
+    assert names == [n for n, p in model.named_parameters() if p.requires_grad]
+    settings = MarglikSettings(epochs=2, batch_size=32, burn_in=1, frequency=1, hyper_steps=3)
+    history = train_marglik(model, data, settings)
+    assert history["groups"] == names and len(history["marglik"]) == 1
+    precisions = dict(zip(names, history["prior_precision"], strict=True))
+    assert precisions["0.group.gconv.weight"] != 1.0 and precisions["1.group.gconv.weight"] != 1.0
+    assert all(math.isfinite(v) for _, v in history["marglik"])

@@ -298,8 +298,11 @@ def _marglik_step(
 ) -> float:
     """One fit of the factors (over all ranks' shares) and ``hyper_steps`` Adam steps on ``log delta``;
     returns the log evidence / N at the precisions reached."""
-    rank, _ = process_world()
+    rank, world = process_world()
     mc_seed = seed_for(seed, "marglik", "mc", epoch, rank)  # each rank its own samples of its examples
+    if world > 1:  # batch norms' running statistics, which the fit reads, as DDP would broadcast them
+        for buffer in model.buffers():
+            dist.broadcast(buffer, 0)
     laplace = KronLaplace(model, Likelihood.CLASSIFICATION, ggn=settings.ggn, seed=mc_seed)
     laplace.fit(loader, distributed=True)
     if settings.learn_prior:

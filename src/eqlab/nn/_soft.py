@@ -11,7 +11,10 @@ A block maps ``(B, C, H, W) -> (B, C', H/s, W/s)`` through one or two *paths*, t
 - ``fc+conv`` and ``ffc+conv``: the average of both paths, a residual-pathway prior: each path's
   parameters get their own prior precision, so the marginal likelihood can switch a path off;
 - ``s-conv``, ``s-fc`` and ``s-fc+s-conv``: the sparsified paths of `eqlab.nn._sparse` (weights from
-  values at random anchor points, RBF-interpolated).
+  values at random anchor points, RBF-interpolated);
+- ``p4``: a group convolution on the rotation group p4 (Section 6.3's rotation path), and
+  ``p4+conv+ffc``: the average of the p4, the convolutional and the factored dense path, one prior
+  precision per path and layer (`_GroupPath`).
 
 Weights are Kaiming-uniform for ReLU and biases start at zero, as in the paper's code.
 """
@@ -25,8 +28,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from eqlab._arguments import choice, describe, integer, tensor
+from eqlab._arguments import choice, describe, flag, integer, tensor
 from eqlab._options import Option
+from eqlab.gconv._conv import GroupConv2d, LiftingConv2d
 from eqlab.nn._primitives import BlockLinear, block_geometry, block_size, polyphase_subsample
 from eqlab.nn._sparse import SparseConv, SparseDense
 
@@ -52,6 +56,12 @@ class SoftPath(Option):
     """The factored dense map with both factors interpolated from anchor values (sparsified)."""
     S_FC_S_CONV = "s-fc+s-conv"
     """The average of the two sparsified paths."""
+    P4 = "p4"
+    """A p4 group convolution (`eqlab.nn.LiftingConv2d` in the first block, `eqlab.nn.GroupConv2d` in
+    later ones), circular padding: exactly equivariant to quarter turns; its channels hold the group
+    axis, folded (channel ``c * 4 + g``)."""
+    P4_CONV_FFC = "p4+conv+ffc"
+    """The average of the p4, the convolutional and the factored dense path (Section 6.3)."""
 
 
 PATHS = SoftPath.values()
@@ -103,6 +113,54 @@ class _Conv(nn.Module):
         return polyphase_subsample(out) if self.stride == 2 else out
 
 
+class _GroupPath(nn.Module):
+    """The ``p4`` path: a 3x3 group convolution on p4 with circular padding, then polyphase subsampling
+    for stride 2; ``(B, C, H, W) -> (B, C', H / stride, W / stride)`` with ``C' = 4 C'_g``.
+
+    The group axis lives in the channels, folded channel-major (channel ``c * 4 + g`` is orientation
+    ``g`` of group channel ``c``, as `GroupConv2d.to_conv2d`): the first block lifts its ``C`` image
+    channels (`LiftingConv2d`, ``C'_g = C' / 4`` filters), a later block reads its input as ``C / 4``
+    group channels (`GroupConv2d`). The conv and dense paths beside it read and write the same folded
+    channels as plain channels, so only this path knows which channels are one orientation of another;
+    the block's ReLU acts per entry and keeps the path's equivariance. Circular padding and adaptive
+    polyphase subsampling (which picks the phase with the largest entry, a choice a quarter turn
+    carries along) keep the path exactly equivariant to quarter turns of the torus.
+
+    The paper builds its rotation path as one convolution shared over four rotated copies of the
+    input, rotated back. Rotating the filter instead (eqlab's bank expansion) gives the same lifting
+    layer's outputs up to where each copy is stored; in later blocks this path is a full group
+    convolution that mixes the four orientations of its input with filters of ``4 C C' 9`` free
+    weights, where the rotated-copies construction applies one ``C C' 9`` convolution to each rotated
+    copy and only the channel mixing of the next layer couples them.
+    """
+
+    def __init__(self, c_in: int, c_out: int, stride: int, group_input: bool) -> None:
+        super().__init__()
+        if c_out % 4:
+            raise ValueError(
+                f"c_out must be a multiple of 4 for the p4 path (the folded group axis), got {c_out}"
+            )
+        if group_input and c_in % 4:
+            raise ValueError(
+                f"c_in must be a multiple of 4 for a p4 path reading folded group channels, got {c_in}"
+            )
+        self.stride, self.group_input = stride, group_input
+        self.gconv: LiftingConv2d | GroupConv2d
+        if group_input:
+            self.gconv = GroupConv2d(c_in // 4, c_out // 4, 3, "p4", padding=1, padding_mode="circular")
+        else:
+            self.gconv = LiftingConv2d(c_in, c_out // 4, 3, "p4", padding=1, padding_mode="circular")
+        nn.init.kaiming_uniform_(self.gconv.weight, nonlinearity="relu")  # fan-in C |G_in| 9
+        assert self.gconv.bias is not None
+        nn.init.zeros_(self.gconv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.group_input:
+            x = x.unflatten(1, (-1, 4))
+        out = self.gconv(x).flatten(1, 2)
+        return polyphase_subsample(out) if self.stride == 2 else out
+
+
 class SoftBlock(nn.Module):
     """One block: ``ReLU`` of a path or of the average of two (see `SoftPath`):
     ``(B, C, H, W) -> (B, C', H / stride, W / stride)``.
@@ -117,17 +175,30 @@ class SoftBlock(nn.Module):
         Input height and width (the dense paths need it).
     stride
         1 or 2.
+    group_input
+        For the ``p4`` paths: the input holds ``c_in / 4`` folded p4 group channels (a later block,
+        `GroupConv2d`) rather than an image (the first block, `LiftingConv2d`). Other paths ignore it.
+        ``c_out`` (and ``c_in`` here) must be multiples of 4 for a ``p4`` path.
+
+    Attributes
+    ----------
+    conv, dense, group
+        The paths (``None`` where the block has none): `SoftPath` decides which.
     """
 
-    def __init__(self, path: str, c_in: int, c_out: int, size: int, stride: int = 1) -> None:
+    def __init__(
+        self, path: str, c_in: int, c_out: int, size: int, stride: int = 1, *, group_input: bool = False
+    ) -> None:
         super().__init__()
         path = choice(path, "path", PATHS)
         c_in, c_out, stride = block_geometry(c_in, c_out, stride)
         size = block_size(size, stride)
+        group_input = flag(group_input, "group_input")
         self.path, self.c_in, self.size = path, c_in, size
         parts = path.split("+")
         conv: nn.Module | None = None
         dense: nn.Module | None = None
+        self.group = _GroupPath(c_in, c_out, stride, group_input) if "p4" in parts else None
         if "conv" in parts:
             conv = _Conv(c_in, c_out, stride)
         elif "s-conv" in parts:  # the paper's reduce(0.8) alone, reduce(0.5) beside S-FC
@@ -148,8 +219,8 @@ class SoftBlock(nn.Module):
             raise ValueError(
                 f"SoftBlock({self.path!r}) expects x of shape (B, {self.c_in}, {size}), got {tuple(x.shape)}"
             )
-        outs = [p(x) for p in (self.conv, self.dense) if p is not None]
-        return torch.relu(outs[0] if len(outs) == 1 else 0.5 * (outs[0] + outs[1]))
+        outs = [p(x) for p in (self.group, self.conv, self.dense) if p is not None]
+        return torch.relu(outs[0] if len(outs) == 1 else sum(outs[1:], outs[0]) / len(outs))
 
 
 def _integers(values: Any, name: str, minimum: int, maximum: int | None) -> tuple[int, ...]:
@@ -169,7 +240,9 @@ def soft_backbone(
 ) -> nn.Sequential:
     """The paper's backbone scaled down: blocks with ``alpha * widths`` channels and the given strides
     (defaults: 16 x 16 -> 1 x 1 in five blocks), then flatten, ``Linear(-> 4 alpha)``, ReLU and a linear
-    classifier (the paper: eight blocks on 32 x 32, head width 64 alpha)."""
+    classifier (the paper: eight blocks on 32 x 32, head width 64 alpha). With a ``p4`` path the first
+    block lifts the image and later blocks read the folded group channels (``alpha * width`` must be a
+    multiple of 4)."""
     path = choice(path, "path", PATHS)
     alpha = integer(alpha, "alpha", minimum=1)
     size = integer(size, "size", minimum=1)
@@ -188,8 +261,8 @@ def soft_backbone(
         )
     layers: list[nn.Module] = []
     c_in = in_channels
-    for width, stride in zip(widths, strides, strict=True):
-        layers.append(SoftBlock(path, c_in, alpha * width, size, stride))
+    for i, (width, stride) in enumerate(zip(widths, strides, strict=True)):
+        layers.append(SoftBlock(path, c_in, alpha * width, size, stride, group_input=i > 0))
         c_in, size = alpha * width, size // stride
     layers += [
         nn.Flatten(),
