@@ -8,6 +8,7 @@ from eqlab.layerwise import BarrierCurve
 from eqlab.layerwise._align import CycleStructure
 from eqlab.studies._layerwise import (
     FirstLayer,
+    InitialResult,
     LayerwiseConfig,
     LayerwiseResults,
     NetworkResult,
@@ -19,11 +20,17 @@ from eqlab.studies._layerwise import (
 CONFIG = LayerwiseConfig(seeds=6)
 """Six seeds: three pairs."""
 LAYERS = ("0", "4", "9")
+"""Two convolutions and the classifier."""
+TEST_SIZE = 539
+"""The digits' test share at the default split (chance bound 0.139 for 10 classes)."""
 SELF_BARRIER = 0.5
 """Every self-barrier: above the largest negative gap, since a barrier cannot fall below 0."""
 TEST_ACCURACY = 0.9
 FIRST_ERROR = 0.5
-"""Every flip-trained network's first-layer weight error (the plain ones add the augmentation gap)."""
+"""Every flip-trained network's first-layer weight error (the plain ones add the augmentation gap, the
+untrained ones the training gap)."""
+FLIP_ERRORS = (FIRST_ERROR, 0.8, 0.3)
+"""A flip-trained network's per-layer weight errors."""
 
 
 def curve(barrier: float, rise: float = 0.0) -> BarrierCurve:
@@ -41,7 +48,7 @@ def _structure() -> tuple[CycleStructure, ...]:
 
 def _network(regime: Regime, seed: int, values: Mapping[str, Sequence[float]]) -> NetworkResult:
     extra = values["augmentation"][seed] if regime is Regime.PLAIN else 0.0
-    errors = (FIRST_ERROR + extra, 0.8 + extra, 0.3 + extra)
+    errors = tuple(e + extra for e in FLIP_ERRORS)
     return NetworkResult(
         regime=regime,
         seed=seed,
@@ -53,6 +60,7 @@ def _network(regime: Regime, seed: int, values: Mapping[str, Sequence[float]]) -
         layers=LAYERS,
         weight_errors=errors,
         activation_errors=tuple(e / 2 for e in errors),
+        weight_changes=(0.2, 0.5, 1.5),
         structure=_structure(),
         self_barrier=curve(SELF_BARRIER, rise=-values["flipped"][seed]),  # less accurate: higher loss
         self_barrier_train=curve(SELF_BARRIER),
@@ -68,6 +76,8 @@ def results(values: Mapping[str, Sequence[float]]) -> LayerwiseResults:
     - ``gap``: per pair, the aligned pair barrier minus the mean self-barrier (both regimes, unless
       ``gap flip`` or ``gap plain`` gives one regime its own);
     - ``augmentation``: per seed, the plain network's mean weight error minus the flip network's;
+    - ``training``: per seed, the untrained network's mean weight error over the convolutions minus the
+      flip-trained network's (the untrained classifier's error is 0.9);
     - ``merge``: per seed, merged minus original test accuracy (both regimes);
     - ``invariance``: per seed, the merged network's invariance error (both regimes);
     - ``flipped``: per seed, the flipped self's accuracy minus the network's (both regimes);
@@ -88,6 +98,19 @@ def results(values: Mapping[str, Sequence[float]]) -> LayerwiseResults:
         for regime in Regime
         for pair in range(CONFIG.seeds // 2)
     ]
+    initial = [
+        InitialResult(
+            seed=seed,
+            pair=seed // 2,
+            weight_errors=(
+                FLIP_ERRORS[0] + values["training"][seed],
+                FLIP_ERRORS[1] + values["training"][seed],
+                0.9,
+            ),
+            activation_errors=(0.6, 0.7, 0.01),
+        )
+        for seed in range(CONFIG.seeds)
+    ]
     toys = [
         ToyResult(invariance=i, weight_error=w, activation_error=w)
         for i, w in zip(values["toy_invariance"], values["toy_weight_error"], strict=True)
@@ -97,7 +120,10 @@ def results(values: Mapping[str, Sequence[float]]) -> LayerwiseResults:
         widths=(4, 8),
         pool_after=(0,),
         split_per_pair=True,
+        test_size=TEST_SIZE,
+        classes=10,
         networks=tuple(networks),
+        initial=tuple(initial),
         pairs=tuple(pairs),
         toys=tuple(toys),
     )
@@ -106,6 +132,7 @@ def results(values: Mapping[str, Sequence[float]]) -> LayerwiseResults:
 GOOD = {
     "gap": [0.2, 0.25, 0.3],
     "augmentation": [0.2, 0.25, 0.3, 0.22, 0.27, 0.24],
+    "training": [0.3, 0.35, 0.4, 0.32, 0.37, 0.34],
     "merge": [-0.01, -0.02, 0.0, -0.015, -0.005, -0.01],
     "invariance": [1e-16, 3e-16, 2e-16, 4e-16, 1.5e-16, 2.5e-16],
     "flipped": [-0.3, -0.25, -0.35, -0.28, -0.32, -0.3],
@@ -116,6 +143,7 @@ GOOD = {
 BAD = {
     "gap": [-0.2, -0.25, -0.3],
     "augmentation": [-0.2, -0.25, -0.3, -0.22, -0.27, -0.24],
+    "training": [-0.2, -0.25, -0.3, -0.22, -0.27, -0.24],
     "merge": [-0.3, -0.35, -0.25, -0.3, -0.32, -0.28],
     "invariance": [1e-3, 2e-3, 3e-3, 1.5e-3, 2.5e-3, 1e-3],
     "flipped": [0.01, -0.01, 0.0, 0.005, -0.005, 0.002],
@@ -126,6 +154,7 @@ BAD = {
 MIXED = {
     "gap": [0.3, -0.3, 0.05],
     "augmentation": [0.3, -0.3, 0.05, -0.1, 0.1, 0.0],
+    "training": [0.3, -0.3, 0.05, -0.1, 0.1, 0.0],
     "merge": [0.1, -0.2, -0.05, 0.0, -0.1, -0.05],
     "invariance": [1e-16, 1e-3, 1e-12, 1e-16, 1e-3, 1e-12],
     "flipped": [0.3, -0.3, 0.05, -0.1, 0.1, 0.0],

@@ -22,12 +22,15 @@ from eqlab.runs import Kind, RunFolder, Status
 from eqlab.runs._config import replace_path
 from eqlab.runs._results import from_json
 from eqlab.studies._layerwise import (
+    DESIGNED,
     STUDY,
     VGG11,
     LayerwiseConfig,
     LayerwiseResults,
     Regime,
     build_vgg,
+    chance_bound,
+    hidden_mean,
     invariant_not_layerwise,
     read_source,
     report,
@@ -35,6 +38,7 @@ from eqlab.studies._layerwise import (
     verdicts,
 )
 from eqlab.studies._layerwise import _estimate as estimate_module
+from eqlab.studies._layerwise._units import initial_network, initial_unit, train_network
 from eqlab.testing import equivariance_error
 from eqlab.train import TrainSettings
 from tests.studies.layerwise_results import BAD, CONFIG, FIRST_ERROR, GOOD, MIXED, results
@@ -42,7 +46,7 @@ from tests.torchrun import torchrun
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-KINDS = [Kind.FINDING] * 4 + [Kind.DEMONSTRATION] * 3
+KINDS = [Kind.FINDING] * 5 + [Kind.DEMONSTRATION] * 3
 
 
 @pytest.mark.parametrize(
@@ -53,13 +57,14 @@ def test_every_claim_follows_its_values(values: dict[str, list[float]], status: 
     decided = verdicts(CONFIG, results(values))
     assert [v.status for v in decided] == [status] * len(KINDS)
     assert [v.kind for v in decided] == KINDS
-    assert [len(v.values) for v in decided] == [3, 3, 6, 6, 12, 3, 3]
+    assert [len(v.values) for v in decided] == [3, 3, 6, 6, 6, 12, 3, 3]
 
 
 CLAIM_KEYS = [
     "gap flip",
     "gap plain",
     "augmentation",
+    "training",
     "merge",
     "invariance",
     "toy_invariance",
@@ -81,7 +86,7 @@ def test_each_claim_follows_its_own_values(moved: str, status: Status) -> None:
 
 def test_an_exactly_zero_error_on_every_seed_is_decided_by_its_stated_reason() -> None:
     zeros = {**GOOD, "invariance": [0.0] * 6, "toy_invariance": [0.0] * 3}
-    merged, toy = verdicts(CONFIG, results(zeros))[4:6]
+    merged, toy = verdicts(CONFIG, results(zeros))[5:7]
     for verdict in (merged, toy):
         assert verdict.status is Status.SUPPORTED and verdict.exact and "cannot vary" in verdict.detail
 
@@ -181,7 +186,9 @@ def test_quick_run_resumes_to_the_same_results(tmp_path: Path, monkeypatch: pyte
         ("plain", 1, 0),
     ]
     assert len(saved["pairs"]) == 2 and len(saved["toys"]) == 3
+    assert [(n["seed"], len(n["weight_errors"])) for n in saved["initial"]] == [(0, 3), (1, 3)]
     assert all(n["merged_invariance"] < 1e-12 for n in saved["networks"])
+    assert all(len(n["weight_changes"]) == 3 and min(n["weight_changes"]) > 0 for n in saved["networks"])
     monkeypatch.setenv("EQLAB_INTERRUPT_AFTER_CHECKPOINTS", "1")  # after the first network's first epoch
     with pytest.raises(KeyboardInterrupt):
         runner.run_studies(["layerwise"], quick=True, out=tmp_path / "cut")
@@ -301,3 +308,104 @@ def test_a_layerwise_equivariant_construction_contradicts_its_claim_instead_of_c
     decided = verdicts(CONFIG, results({**GOOD, "toy_weight_error": [0.0, 0.0, 1e-16]}))
     toy = next(v for v in decided if "need not be layerwise equivariant" in v.claim)
     assert toy.status is Status.CONTRADICTED and toy.values == (-17.0, -17.0, -16.0)
+
+
+def _with_accuracy(
+    values: dict[str, list[float]], accuracies: dict[tuple[Regime, int], float]
+) -> LayerwiseResults:
+    base = results(values)
+    return dataclasses.replace(
+        base,
+        networks=tuple(
+            dataclasses.replace(n, test_accuracy=accuracies.get((n.regime, n.seed), n.test_accuracy))
+            for n in base.networks
+        ),
+    )
+
+
+def test_networks_at_chance_level_are_left_out_of_the_findings(tmp_path: Path) -> None:
+    # the bound is 0.1 + 3 sqrt(0.09 / 539) = 0.1388 on the synthetic test set
+    assert math.isclose(chance_bound(results(GOOD)), 0.1 + 3 * math.sqrt(0.09 / 539))
+    at_chance = _with_accuracy(GOOD, {(Regime.FLIP, 2): 0.138, (Regime.PLAIN, 5): 0.1})
+    decided = verdicts(CONFIG, at_chance)
+    # flip seed 2 leaves out flip pair 1, its flip/plain comparison, its training and merge values; plain
+    # seed 5 leaves out plain pair 2 and its comparison; the demonstrations keep every network
+    assert [len(v.values) for v in decided] == [2, 2, 4, 5, 5, 12, 3, 3]
+    assert [v.status for v in decided[:2]] == [Status.NOT_MEASURABLE] * 2  # too few pairs left
+    above = _with_accuracy(GOOD, {(Regime.FLIP, 2): 0.14})
+    assert [len(v.values) for v in verdicts(CONFIG, above)] == [3, 3, 6, 6, 6, 12, 3, 3]
+    note = next(n for n in report(CONFIG, at_chance, tmp_path).notes if n.startswith("A network at chance"))
+    assert "2 of 12 networks were at that level (flip seed 2 (0.138), plain seed 5 (0.100))" in note
+    assert "at most 0.139" in note
+    none = next(n for n in report(CONFIG, above, tmp_path).notes if n.startswith("A network at chance"))
+    assert none.endswith("no network of this run was at that level.")
+
+
+def test_the_classifier_is_left_out_of_the_layer_averages() -> None:
+    # the classifier's error favours the flip networks strongly, the convolutions' errors are MIXED:
+    # the augmentation claim stays inconclusive
+    mixed = results({**GOOD, "augmentation": MIXED["augmentation"]})
+    skewed = dataclasses.replace(
+        mixed,
+        networks=tuple(
+            dataclasses.replace(
+                n, weight_errors=(*n.weight_errors[:-1], 0.0 if n.regime is Regime.FLIP else 1.2)
+            )
+            for n in mixed.networks
+        ),
+    )
+    for case in (mixed, skewed):
+        assert verdicts(CONFIG, case)[2].status is Status.INCONCLUSIVE
+    assert hidden_mean((0.5, 0.7, 0.0)) == pytest.approx(0.6)
+    note = next(n for n in report(CONFIG, skewed, Path("/tmp")).notes if n.startswith("Every average"))
+    assert "exactly 0 in 6 of 6 flip, 0 of 6 plain networks" in note
+
+
+def test_the_finding_note_states_the_claim_and_the_initialisation_baseline(tmp_path: Path) -> None:
+    good = next(n for n in report(CONFIG, results(GOOD), tmp_path).notes if n.startswith("The paper's"))
+    bad = next(n for n in report(CONFIG, results(BAD), tmp_path).notes if n.startswith("The paper's"))
+    assert "over 3 pairs (supported)" in good and "(the claim that training lowers it: supported)" in good
+    assert "over 3 pairs (contradicted)" in bad and "(the claim that training lowers it: contradicted)" in bad
+    # flip networks: convolutions 0.5 and 0.8 (mean 0.65), untrained 0.65 + the training gap (mean 0.3467)
+    assert "6 flip-trained networks above chance level is 0.997 at initialisation and 0.65 after" in good
+    table = next(t for t in report(CONFIG, results(GOOD), tmp_path).tables if "initialisation" in t.title)
+    assert table.headers[2:5] == ["weight change", "weight error at init.", "weight error trained"]
+    assert table.rows[2][1] == "9 (classifier)"
+
+
+def test_the_training_note_compares_the_run_with_the_design_rule(tmp_path: Path) -> None:
+    assert CONFIG.train == DESIGNED and DESIGNED.optimizer == "sgd" and DESIGNED.weight_decay > 0
+    note = next(n for n in report(CONFIG, results(GOOD), tmp_path).notes if n.startswith("Training ("))
+    assert "is the design rule's choice" in note and "is 0.1 to 0.1: 0 of 12 below the rule's target" in note
+    base = results(GOOD)
+    lower = dataclasses.replace(
+        base,
+        networks=tuple(
+            dataclasses.replace(n, final_train_loss=0.01 if n.regime is Regime.PLAIN else 0.1)
+            for n in base.networks
+        ),
+    )
+    note = next(n for n in report(CONFIG, lower, tmp_path).notes if n.startswith("Training ("))
+    assert "is 0.01 to 0.1: 6 of 12 below the rule's target 0.05" in note
+    other = replace_path(CONFIG, "train.epochs", 3)
+    note = next(n for n in report(other, results(GOOD), tmp_path).notes if n.startswith("Training ("))
+    assert "3 epochs) is not the design rule's choice (lr 0.1, 8 epochs, SGD)" in note
+    assert "the rule:" in report(CONFIG, results(GOOD), tmp_path).measured
+
+
+def test_the_untrained_baseline_is_the_network_training_starts_from(tmp_path: Path) -> None:
+    config = LayerwiseConfig(widths=(4, 8), pool_after=(0,), statistics_samples=32)
+    folder = RunFolder(tmp_path)
+    source = read_source(config, folder)
+    data = source.pair_data(config, folder, 0)
+    still = TrainSettings(epochs=1, batch_size=256, lr=1e-30, optimizer="sgd", momentum=0.0)
+    seed = folder.seed_for("init", 0)
+    trained, _ = train_network(
+        still, source.widths, source.pool_after, data, Regime.FLIP, init_seed=seed, order_seed=1
+    )
+    start = initial_network(source, data, seed)
+    for a, b in zip(trained.parameters(), start.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-20)
+    baseline = initial_unit(config, folder, source, data, 0)
+    again = self_align(start, "hflip", "activations", data=data.x_train[:32]).alignment
+    assert baseline.weight_errors == tuple(again.errors.values()) and baseline.seed == 0

@@ -1,15 +1,22 @@
-"""The ``layerwise`` study's claims, each a four-way verdict decided from the results: four findings, then
-three demonstrations."""
+"""The ``layerwise`` study's claims, each a four-way verdict decided from the results: five findings, then
+three demonstrations. The findings leave out every network at chance level (`above_chance`) and every
+pair or comparison that holds one; the demonstrations keep them (they hold by construction)."""
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from eqlab.runs import Verdict, judge
 from eqlab.studies._layerwise._config import LayerwiseConfig, Regime, trained_with
-from eqlab.studies._layerwise._results import LayerwiseResults, network_of, networks_of, pairs_of
+from eqlab.studies._layerwise._results import (
+    LayerwiseResults,
+    above_chance,
+    hidden_mean,
+    initial_of,
+    network_of,
+    networks_of,
+    pairs_of,
+)
 
 FLOOR = 1e-17
 """Invariance errors are floored here before log10 (an exact 0 has no logarithm)."""
@@ -23,14 +30,14 @@ def _floored_log(value: float) -> float:
 
 
 def verdicts(config: LayerwiseConfig, results: LayerwiseResults) -> list[Verdict]:
-    """The study's claims, decided from the results: four findings, then three demonstrations."""
+    """The study's claims, decided from the results: five findings, then three demonstrations."""
     out = []
     for regime in Regime:
-        gaps = [
-            p.aligned.loss_barrier
-            - sum(network_of(results, regime, s).self_barrier.loss_barrier for s in p.seeds) / 2
-            for p in pairs_of(results, regime)
-        ]
+        gaps = []
+        for p in pairs_of(results, regime):
+            nets = [network_of(results, regime, s) for s in p.seeds]
+            if all(above_chance(results, n) for n in nets):
+                gaps.append(p.aligned.loss_barrier - sum(n.self_barrier.loss_barrier for n in nets) / 2)
         out.append(
             judge(
                 f"{trained_with(regime)}: the test-loss barrier between a network and its aligned flipped "
@@ -42,11 +49,25 @@ def verdicts(config: LayerwiseConfig, results: LayerwiseResults) -> list[Verdict
     flip, plain = networks_of(results, Regime.FLIP), networks_of(results, Regime.PLAIN)
     out.append(
         judge(
-            "flip augmentation makes networks closer to layerwise equivariant (mean per-layer weight error "
-            "of the self-alignment, without minus with augmentation, same initial weights and data, > 0)",
+            "flip augmentation makes networks closer to layerwise equivariant (self-alignment weight error "
+            "averaged over the convolutions, without minus with augmentation, same initial weights and "
+            "data, > 0)",
             [
-                float(np.mean(p.weight_errors)) - float(np.mean(f.weight_errors))
+                hidden_mean(p.weight_errors) - hidden_mean(f.weight_errors)
                 for p, f in zip(plain, flip, strict=True)
+                if above_chance(results, p) and above_chance(results, f)
+            ],
+        )
+    )
+    out.append(
+        judge(
+            "trained with flip augmentation, a network is closer to layerwise equivariant than it was at "
+            "initialisation (self-alignment weight error averaged over the convolutions, at initialisation "
+            "minus trained, same seed, > 0)",
+            [
+                hidden_mean(initial_of(results, n.seed).weight_errors) - hidden_mean(n.weight_errors)
+                for n in flip
+                if above_chance(results, n)
             ],
         )
     )
@@ -55,7 +76,7 @@ def verdicts(config: LayerwiseConfig, results: LayerwiseResults) -> list[Verdict
             "the group average of a flip-trained network and its aligned flipped self keeps its test "
             f"accuracy within {MERGE_TOLERANCE * 100:g} points (merged minus original accuracy "
             f"> -{MERGE_TOLERANCE:g})",
-            [n.merged_accuracy - n.test_accuracy for n in flip],
+            [n.merged_accuracy - n.test_accuracy for n in flip if above_chance(results, n)],
             threshold=-MERGE_TOLERANCE,
         )
     )

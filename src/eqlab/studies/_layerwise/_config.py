@@ -41,6 +41,32 @@ class DataSource(Option):
     train/test split; a missing batch is an error naming it."""
 
 
+DESIGNED = TrainSettings(
+    epochs=8,
+    batch_size=64,
+    lr=0.1,
+    optimizer="sgd",
+    momentum=0.9,
+    weight_decay=5e-4,
+    schedule="cosine",
+    checkpoint_every=4,
+)
+"""The default training: SGD with momentum 0.9 and weight decay 5e-4 (the conjecture after Entezari et al.
+is about SGD solutions), its learning rate and epochs fixed in advance by `TRAINING_RULE` on design seeds."""
+
+TRAINING_RULE = (
+    "the fewest epochs in [4, 8, 12] at which every design network of some learning rate in [0.02, 0.05, "
+    "0.1], in both regimes, ends with a last-epoch mean training loss below 0.05; among those learning "
+    "rates, the highest mean design test accuracy (design/layerwise_sweep.py, on design seeds disjoint from "
+    "the reported ones; the rule reads no barrier and no alignment)"
+)
+"""How `DESIGNED`'s learning rate and epochs were chosen (`design/layerwise_sweep.md` has the table)."""
+
+TARGET_LOSS = 0.05
+"""The training loss the rule asks every design network to end below; the report compares this run's
+networks with it."""
+
+
 @dataclass(frozen=True)
 class LayerwiseConfig:
     """Scale of the ``layerwise`` study (the defaults are sized for its 5-minute budget on 2 cores)."""
@@ -57,12 +83,10 @@ class LayerwiseConfig:
     """The convolution widths of the network trained on CIFAR-10 (VGG-11's)."""
     cifar_pool_after: tuple[int, ...] = field(default=VGG11[1], metadata={"may_be_empty": True})
     """The CIFAR-10 network's layers followed by a 2x2 max pool (VGG-11's)."""
-    seeds: int = 6
-    """Networks per regime; seeds ``2k`` and ``2k + 1`` form pair ``k``."""
-    train: TrainSettings = field(
-        default_factory=lambda: TrainSettings(epochs=12, batch_size=64, lr=3e-3, checkpoint_every=4)
-    )
-    """How every network is trained (Adam, cosine schedule)."""
+    seeds: int = 10
+    """Networks per regime; seeds ``2k`` and ``2k + 1`` form pair ``k`` (10: five disjoint pairs)."""
+    train: TrainSettings = field(default_factory=lambda: DESIGNED)
+    """How every network is trained: SGD with momentum and weight decay, cosine schedule (`DESIGNED`)."""
     test_fraction: float = 0.3
     """The digits' share held out for testing (CIFAR-10 has its own test set)."""
     alphas: int = field(default=9, metadata={"minimum": 2})
@@ -101,10 +125,11 @@ PAPER: dict[str, Any] = {
     "seeds": 10,
     "train.epochs": 100,
     "train.batch_size": 128,
-    "train.lr": 1e-3,
+    "train.lr": 0.05,
     "alphas": 11,
     "statistics_samples": 5000,
     "analysis_batch": 500,
 }
-"""The ``--set scale=paper`` preset (see the package docstring): VGG-11 on CIFAR-10, 10 seeds, 11 points per
-path, 5,000 matching images."""
+"""The ``--set scale=paper`` preset (see the package docstring): VGG-11 on CIFAR-10, 10 seeds, 100 epochs of
+SGD (momentum 0.9, weight decay 5e-4, lr 0.05, batch 128, cosine), 11 points per path, 5,000 matching
+images."""

@@ -14,6 +14,9 @@ from eqlab.data._splits import split_indices
 from eqlab.runs import RunFolder
 from eqlab.studies._layerwise._config import DataSource, LayerwiseConfig
 
+CLASSES = 10
+"""The classes of both data sources (digits 0-9, CIFAR-10's ten)."""
+
 
 @dataclass(frozen=True)
 class PairData:
@@ -36,6 +39,13 @@ class Source:
     labels: torch.Tensor
     test: tuple[torch.Tensor, torch.Tensor] | None
     """CIFAR-10's own test set; None: each pair splits ``images`` itself."""
+
+    def test_size(self, config: LayerwiseConfig) -> int:
+        """The test images of every pair: CIFAR-10's test set, or the digits' held-out share."""
+        if self.test is not None:
+            return len(self.test[1])
+        n = len(self.labels)
+        return n - round(n * (1 - config.test_fraction))
 
     def pair_data(self, config: LayerwiseConfig, run: RunFolder, pair: int) -> PairData:
         """The data of pair ``pair``: CIFAR-10's own split, or the digits split by the stream

@@ -1,13 +1,23 @@
-"""The ``layerwise`` study's notes: how seeds resample the data, how the flipped self compares with each
-network (built from the results), and how the measurements were made."""
+"""The ``layerwise`` study's notes: the paper's claim beside this run's finding, the chance-level guard, the
+training against its design rule, how seeds resample the data, how the flipped self compares with each
+network (all built from the results), and how the measurements were made."""
 
 from __future__ import annotations
 
 import math
 
+from eqlab.runs import Verdict
 from eqlab.runs._verdict import mean_interval
-from eqlab.studies._layerwise._config import LayerwiseConfig, Regime, trained_with
-from eqlab.studies._layerwise._results import LayerwiseResults, mean_or_nan, networks_of
+from eqlab.studies._layerwise._config import DESIGNED, TARGET_LOSS, LayerwiseConfig, Regime, trained_with
+from eqlab.studies._layerwise._results import (
+    LayerwiseResults,
+    above_chance,
+    chance_bound,
+    hidden_mean,
+    initial_of,
+    mean_or_nan,
+    networks_of,
+)
 
 
 def _interval_text(values: list[float]) -> str:
@@ -72,7 +82,86 @@ def _measures_note(results: LayerwiseResults) -> str:
     )
 
 
-def notes(config: LayerwiseConfig, results: LayerwiseResults) -> list[str]:
+def _errors_from_start(results: LayerwiseResults, regime: Regime) -> tuple[int, float, float]:
+    """Over the networks of ``regime`` above chance level: their number and the means of the convolutions'
+    mean self-alignment weight error at initialisation and after training."""
+    counted = [n for n in networks_of(results, regime) if above_chance(results, n)]
+    start = mean_or_nan([hidden_mean(initial_of(results, n.seed).weight_errors) for n in counted])
+    return len(counted), start, mean_or_nan([hidden_mean(n.weight_errors) for n in counted])
+
+
+def _finding_note(results: LayerwiseResults, decided: list[Verdict]) -> str:
+    """The paper's central claim beside this run's verdicts on it and on the initialisation baseline."""
+    gap, training = decided[0], decided[3]
+    flip, plain = (_errors_from_start(results, regime) for regime in Regime)
+    return (
+        "The paper's central claim for flip-trained networks: aligned to its flipped self, a network is "
+        "linearly connected to it with a lower barrier than to an independently trained network, because "
+        "training makes it close to layerwise equivariant. This run: the pair barrier minus the self-barrier "
+        f"is {gap.mean:+.3g}, 95% interval [{gap.low:+.3g}, {gap.high:+.3g}] over {len(gap.values)} pairs "
+        f"({gap.status}); the convolutions' mean self-alignment weight error of the {flip[0]} flip-trained "
+        f"networks above chance level is {flip[1]:.3g} at initialisation and {flip[2]:.3g} after training "
+        f"(the claim that training lowers it: {training.status}); for the {plain[0]} networks trained "
+        f"without flips (not judged, for comparison) it is {plain[1]:.3g} and {plain[2]:.3g}."
+    )
+
+
+def _chance_note(results: LayerwiseResults) -> str:
+    """Which networks the chance-level guard leaves out of the findings."""
+    bound = chance_bound(results)
+    rule = (
+        f"A network at chance level (test accuracy at most {bound:.3f}: chance 1/{results.classes} plus 3 "
+        f"binomial standard deviations on {results.test_size} test images) says nothing about how it "
+        "encodes the flip"
+    )
+    low = [n for n in results.networks if not above_chance(results, n)]
+    if not low:
+        return f"{rule}; no network of this run was at that level."
+    names = ", ".join(f"{n.regime} seed {n.seed} ({n.test_accuracy:.3f})" for n in low)
+    return (
+        f"{rule}: {len(low)} of {len(results.networks)} networks were at that level ({names}); the findings "
+        "leave them out, with the pairs and flip/plain comparisons that hold them. The tables and plots "
+        "show every network."
+    )
+
+
+def _training_note(config: LayerwiseConfig, results: LayerwiseResults) -> str:
+    """The training against the design rule's choice, and the networks' last-epoch losses against its
+    target."""
+    train = config.train
+    chosen = train == DESIGNED
+    how = (
+        "the design rule's choice"
+        if chosen
+        else f"not the design rule's choice (lr {DESIGNED.lr:g}, {DESIGNED.epochs} epochs, SGD)"
+    )
+    losses = [n.final_train_loss for n in results.networks]
+    below = sum(v < TARGET_LOSS for v in losses)
+    return (
+        f"Training ({train.optimizer}, lr {train.lr:g}, momentum {train.momentum:g}, weight decay "
+        f"{train.weight_decay:g}, {train.schedule} schedule, {train.epochs} epochs) is {how}. The last-epoch "
+        f"training loss of this run's networks is {min(losses):.3g} to {max(losses):.3g}: {below} of "
+        f"{len(losses)} below the rule's target {TARGET_LOSS:g} (flip-trained losses are on flipped and "
+        "upright images)."
+    )
+
+
+def _classifier_note(results: LayerwiseResults) -> str:
+    """Why the classifier is left out of every average over layers, with how often its error is 0."""
+    counts = ", ".join(
+        f"{sum(n.weight_errors[-1] == 0.0 for n in networks_of(results, regime))} of "
+        f"{len(networks_of(results, regime))} {regime}"
+        for regime in Regime
+    )
+    return (
+        "Every average over layers leaves out the classifier (the last layer, after global average "
+        "pooling): the flip leaves its weights as they are, so its weight error after alignment is 0 exactly "
+        "when the last convolution's permutation is the identity, and says nothing else about its weights. "
+        f"Its error is exactly 0 in {counts} networks; the layer table shows it."
+    )
+
+
+def notes(config: LayerwiseConfig, results: LayerwiseResults, decided: list[Verdict]) -> list[str]:
     """The report's notes, in order."""
     if results.split_per_pair:
         data = (
@@ -89,6 +178,12 @@ def notes(config: LayerwiseConfig, results: LayerwiseResults) -> list[str]:
         )
     return [
         data,
+        _finding_note(results, decided),
+        _chance_note(results),
+        _training_note(config, results),
+        _classifier_note(results),
+        "The untrained baseline of a seed is its initial network (both regimes start from it), self-aligned "
+        "by the same matching on the same inputs; its batch norm uses its initial statistics.",
         "The independent-network barrier of a pair is compared with the mean self-barrier of its two "
         "networks. Barrier endpoints get the same batch-norm reset as the interior points.",
         *(_flipped_self_note(results, regime) for regime in Regime),

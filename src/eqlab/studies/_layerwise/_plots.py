@@ -39,23 +39,25 @@ def plot_barriers(results: LayerwiseResults, plots: Path) -> None:
 
 
 def plot_layer_errors(results: LayerwiseResults, layers: tuple[str, ...], plots: Path) -> None:
-    """The self-alignment errors per layer and regime: ``layer_errors.png``."""
+    """The self-alignment weight errors per layer, trained (each regime) and at initialisation:
+    ``layer_errors.png``."""
     series = {
-        f"{regime}, {kind}": {
-            k: [getattr(n, f"{kind}_errors")[k] for n in networks_of(results, regime)]
-            for k in range(len(layers))
+        f"trained {'with' if regime is Regime.FLIP else 'without'} flip": {
+            k: [n.weight_errors[k] for n in networks_of(results, regime)] for k in range(len(layers))
         }
         for regime in Regime
-        for kind in ("weight", "activation")
+    }
+    series["at initialisation"] = {
+        k: [n.weight_errors[k] for n in results.initial] for k in range(len(layers))
     }
     fig, ax = errorbar_plot(
         series,
-        xlabel="weighted layer (its index in the network)",
-        ylabel="relative error after self-alignment",
+        xlabel="weighted layer (its index in the network; the last is the classifier)",
+        ylabel="weight error |W - pi T(W)| / |W| after self-alignment",
     )
     ax.set_xticks(range(len(layers)), layers)
     ax.legend(fontsize=8)
-    ax.set_title("Layerwise equivariance error per layer")
+    ax.set_title("Layerwise equivariance error per layer, trained and at initialisation")
     save_figure(fig, plots / "layer_errors.png")
 
 

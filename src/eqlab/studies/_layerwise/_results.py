@@ -1,5 +1,6 @@
-"""The ``layerwise`` study's typed results (one `NetworkResult` per trained network, one `PairResult` per
-pair of seeds and regime, one `ToyResult` per constructed network) and the lookups over them."""
+"""The ``layerwise`` study's typed results (one `NetworkResult` per trained network, one `InitialResult` per
+seed's untrained network, one `PairResult` per pair of seeds and regime, one `ToyResult` per constructed
+network), the lookups over them and the chance-level guard."""
 
 from __future__ import annotations
 
@@ -44,6 +45,9 @@ class NetworkResult:
     """Per layer: ``|W - pi T(W)| / |W|`` after the unconstrained self-alignment."""
     activation_errors: tuple[float, ...]
     """Per layer: the same for the layer's output on the matching inputs."""
+    weight_changes: tuple[float, ...]
+    """Per layer: ``|W - W0| / |W0|``, how far training moved the layer from its initial weights ``W0``
+    (weights and bias together)."""
     structure: tuple[CycleStructure, ...]
     """The unconstrained self-alignment's permutations: cycles per channel set."""
     self_barrier: BarrierCurve
@@ -55,6 +59,21 @@ class NetworkResult:
     merged_invariance: float
     """Its float64 relative flip-invariance error on test images."""
     first_layer: FirstLayer
+
+
+@dataclass(frozen=True)
+class InitialResult:
+    """One seed's network at initialisation (both regimes start from it) and its flipped self: the
+    baseline of the trained networks' self-alignment errors."""
+
+    seed: int
+    pair: int
+    weight_errors: tuple[float, ...]
+    """Per layer (`NetworkResult.layers`): ``|W0 - pi T(W0)| / |W0|`` after the same unconstrained
+    self-alignment as the trained networks'."""
+    activation_errors: tuple[float, ...]
+    """Per layer: the same for the layer's output on the matching inputs (eval mode, the initial
+    batch-norm statistics)."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +115,11 @@ class LayerwiseResults:
     pool_after: tuple[int, ...]
     split_per_pair: bool
     """Whether each pair of seeds drew its own train/test split (digits) or all share one (CIFAR-10)."""
+    test_size: int
+    """Test images per network (the chance-level guard's sample size)."""
+    classes: int
     networks: tuple[NetworkResult, ...]
+    initial: tuple[InitialResult, ...]
     pairs: tuple[PairResult, ...]
     toys: tuple[ToyResult, ...]
 
@@ -116,6 +139,36 @@ def network_of(results: LayerwiseResults, regime: Regime, seed: int) -> NetworkR
     return next(n for n in results.networks if n.regime is regime and n.seed == seed)
 
 
+def initial_of(results: LayerwiseResults, seed: int) -> InitialResult:
+    """The untrained network of ``seed``."""
+    return next(n for n in results.initial if n.seed == seed)
+
+
+CHANCE_SIGMAS = 3.0
+"""A network is at chance level when its test accuracy is at most this many binomial standard deviations
+above chance (``1 / classes``) on the run's test set."""
+
+
+def chance_bound(results: LayerwiseResults) -> float:
+    """The accuracy at or below which a network counts as at chance level: ``p + 3 sqrt(p (1 - p) / n)``,
+    ``p = 1 / classes``, ``n`` the test images (0.140 for 10 classes and 540 images)."""
+    p = 1.0 / results.classes
+    return p + CHANCE_SIGMAS * math.sqrt(p * (1 - p) / results.test_size)
+
+
+def above_chance(results: LayerwiseResults, network: NetworkResult) -> bool:
+    """Whether ``network`` classifies better than chance by the guard's margin (`chance_bound`); a NaN
+    accuracy is not."""
+    return network.test_accuracy > chance_bound(results)
+
+
 def mean_or_nan(values: list[float]) -> float:
     """The mean; NaN when there are no values (one seed: no pair)."""
     return float(np.mean(values)) if values else math.nan
+
+
+def hidden_mean(errors: tuple[float, ...]) -> float:
+    """The mean over the convolutions, the last layer (the linear classifier after global average pooling)
+    left out: the flip leaves its weights as they are, so its error after alignment is 0 exactly when the
+    last convolution's permutation is the identity and says nothing else about its weights."""
+    return mean_or_nan(list(errors[:-1]))

@@ -5,18 +5,28 @@ from __future__ import annotations
 
 from eqlab.runs import Table
 from eqlab.studies._layerwise._config import Regime
-from eqlab.studies._layerwise._results import LayerwiseResults, mean_or_nan, networks_of, pairs_of
+from eqlab.studies._layerwise._results import (
+    LayerwiseResults,
+    above_chance,
+    initial_of,
+    mean_or_nan,
+    networks_of,
+    pairs_of,
+)
 from eqlab.studies._reading import maximum
 
 
 def summary_table(results: LayerwiseResults) -> Table:
-    """Per regime, means over seeds: accuracies, test and training barriers, the merged network."""
+    """Per regime, means over seeds (every network): training loss, accuracies, test and training
+    barriers, the merged network."""
     rows = []
     for regime in Regime:
         nets, pairs = networks_of(results, regime), pairs_of(results, regime)
         rows.append(
             [
                 str(regime),
+                f"{sum(not above_chance(results, n) for n in nets)} of {len(nets)}",
+                maximum(n.final_train_loss for n in nets),
                 mean_or_nan([n.test_accuracy for n in nets]),
                 mean_or_nan([n.flipped_test_accuracy for n in nets]),
                 mean_or_nan([n.self_barrier.loss_barrier for n in nets]),
@@ -31,9 +41,12 @@ def summary_table(results: LayerwiseResults) -> Table:
             ]
         )
     return Table(
-        "Per regime (means over seeds): accuracy, barriers (test loss and accuracy) and the merged network",
+        "Per regime (means over all seeds, those at chance level included): training loss, accuracy, "
+        "barriers (test loss and accuracy) and the merged network",
         [
             "training",
+            "at chance level",
+            "last-epoch train loss (max)",
             "test acc.",
             "acc. on flipped test",
             "self loss barrier",
@@ -51,23 +64,37 @@ def summary_table(results: LayerwiseResults) -> Table:
 
 
 def layer_table(results: LayerwiseResults, layers: tuple[str, ...]) -> Table:
-    """Per regime and weighted layer: the self-alignment's weight and activation errors."""
+    """Per regime and weighted layer: how far training moved the weights, and the self-alignment's weight
+    and activation errors of the trained networks beside those of the same seeds' untrained networks."""
     rows = []
     for regime in Regime:
         nets = networks_of(results, regime)
+        start = [initial_of(results, n.seed) for n in nets]
         for k, layer in enumerate(layers):
             rows.append(
                 [
                     str(regime),
-                    layer,
+                    layer if k < len(layers) - 1 else f"{layer} (classifier)",
+                    mean_or_nan([n.weight_changes[k] for n in nets]),
+                    mean_or_nan([s.weight_errors[k] for s in start]),
                     mean_or_nan([n.weight_errors[k] for n in nets]),
+                    mean_or_nan([s.activation_errors[k] for s in start]),
                     mean_or_nan([n.activation_errors[k] for n in nets]),
                 ]
             )
     return Table(
-        "Layerwise equivariance error after self-alignment (mean over seeds): |W - pi T(W)| / |W| and the "
-        "same for the layer's output on training inputs",
-        ["training", "layer", "weight error", "activation error"],
+        "Per layer (means over seeds, every network): the relative weight change from initialisation "
+        "|W - W0| / |W0|, and the self-alignment errors |W - pi T(W)| / |W| (weights) and the same for the "
+        "layer's output on training inputs (activations), at initialisation (W0) and after training (W)",
+        [
+            "training",
+            "layer",
+            "weight change",
+            "weight error at init.",
+            "weight error trained",
+            "activation error at init.",
+            "activation error trained",
+        ],
         rows,
     )
 

@@ -19,9 +19,15 @@ from eqlab.runs._config import config_to_dict
 from eqlab.studies._layerwise._config import LayerwiseConfig, Regime
 from eqlab.studies._layerwise._data import PairData, Source
 from eqlab.studies._layerwise._models import build_vgg, invariant_not_layerwise
-from eqlab.studies._layerwise._results import FirstLayer, NetworkResult, PairResult, ToyResult
-from eqlab.testing import equivariance_error
-from eqlab.train import train
+from eqlab.studies._layerwise._results import (
+    FirstLayer,
+    InitialResult,
+    NetworkResult,
+    PairResult,
+    ToyResult,
+)
+from eqlab.testing import equivariance_error, relative_error
+from eqlab.train import TrainSettings, train
 
 
 def _flip_half(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -29,25 +35,64 @@ def _flip_half(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.where(flip[:, None, None, None].to(x.device), flip_width(x), x)
 
 
-def _trained(
-    config: LayerwiseConfig, run: RunFolder, source: Source, data: PairData, regime: Regime, seed: int
+def train_network(
+    settings: TrainSettings,
+    widths: tuple[int, ...],
+    pool_after: tuple[int, ...],
+    data: PairData,
+    regime: Regime,
+    *,
+    init_seed: int,
+    order_seed: int,
+    device: str = "cpu",
+    run: RunFolder | None = None,
+    unit: str = "train",
+    config: dict[str, Any] | None = None,
 ) -> tuple[nn.Sequential, float]:
-    """The trained network of ``(regime, seed)`` (resumed from its checkpoint if there is one), on the
-    CPU, and its last epoch's training loss."""
-    torch.manual_seed(run.seed_for("init", seed))  # the same initial weights in both regimes
-    model = build_vgg(source.widths, source.pool_after, in_channels=data.x_train.shape[1]).to(run.device)
+    """A network of ``regime`` trained on ``data`` (resumed from its checkpoint in ``run`` if there is one),
+    moved to the CPU in eval mode, and its last epoch's training loss. ``init_seed`` seeds its initial
+    weights, ``order_seed`` the batch order and the flips."""
+    torch.manual_seed(init_seed)
+    model = build_vgg(widths, pool_after, in_channels=data.x_train.shape[1]).to(device)
     history = train(
         model,
         TensorDataset(data.x_train, data.y_train),
-        config.train,
+        settings,
         loss_fn=nn.functional.cross_entropy,
-        seed=run.seed_for("batch order", seed),  # the same order (and flips' stream) in both regimes
+        seed=order_seed,
         run=run,
-        unit=f"{regime}-s{seed}",
+        unit=unit,
         augment=_flip_half if regime is Regime.FLIP else None,
-        config=config_to_dict(config),
+        config=config,
     )
     return model.cpu().eval(), float(history["train_loss"][-1])  # the analyses run on the CPU
+
+
+def initial_network(source: Source, data: PairData, init_seed: int) -> nn.Sequential:
+    """The network `train_network` starts from with ``init_seed``, untrained, in eval mode on the CPU."""
+    torch.manual_seed(init_seed)
+    return build_vgg(source.widths, source.pool_after, in_channels=data.x_train.shape[1]).eval()
+
+
+def _trained(
+    config: LayerwiseConfig, run: RunFolder, source: Source, data: PairData, regime: Regime, seed: int
+) -> tuple[nn.Sequential, float]:
+    """The trained network of ``(regime, seed)`` and its last epoch's training loss: both regimes of a
+    seed start from the same initial weights (stream ``("init", seed)``) and see the same batch order and
+    flip draws (stream ``("batch order", seed)``)."""
+    return train_network(
+        config.train,
+        source.widths,
+        source.pool_after,
+        data,
+        regime,
+        init_seed=run.seed_for("init", seed),
+        order_seed=run.seed_for("batch order", seed),
+        device=run.device,
+        run=run,
+        unit=f"{regime}-s{seed}",
+        config=config_to_dict(config),
+    )
 
 
 def _batches(x: torch.Tensor, y: torch.Tensor | None, size: int) -> list[Any]:
@@ -63,9 +108,20 @@ def _evaluation(config: LayerwiseConfig, data: PairData) -> dict[str, Any]:
     return {"test": _batches(data.x_test, data.y_test, size), "train": _batches(stats, labels, size)}
 
 
+def _weight_changes(model: nn.Module, initial: nn.Module, layers: tuple[str, ...]) -> tuple[float, ...]:
+    """Per layer: ``|W - W0| / |W0|``, weights and bias together."""
+    trained, start = dict(model.named_modules()), dict(initial.named_modules())
+
+    def flat(module: nn.Module) -> torch.Tensor:
+        return torch.cat([p.detach().double().reshape(-1) for p in module.parameters()])
+
+    return tuple(relative_error(flat(trained[k]), flat(start[k]), batched=False) for k in layers)
+
+
 def _network_unit(
     config: LayerwiseConfig,
     model: nn.Sequential,
+    initial: nn.Sequential,
     train_loss: float,
     data: PairData,
     regime: Regime,
@@ -82,6 +138,7 @@ def _network_unit(
     flipped = [(flip_width(x), y) for x, y in test]
     loss, accuracy = evaluate(model, test)
     first = _first_conv(model).weight.detach()
+    layers = tuple(result.alignment.errors)
     return NetworkResult(
         regime=regime,
         seed=seed,
@@ -90,9 +147,10 @@ def _network_unit(
         test_loss=loss,
         test_accuracy=accuracy,
         flipped_test_accuracy=evaluate(model, flipped)[1],
-        layers=tuple(result.alignment.errors),
+        layers=layers,
         weight_errors=tuple(result.alignment.errors.values()),
-        activation_errors=tuple(result.alignment.activation_errors[k] for k in result.alignment.errors),
+        activation_errors=tuple(result.alignment.activation_errors[k] for k in layers),
+        weight_changes=_weight_changes(model, initial, layers),
         structure=tuple(result.structure),
         self_barrier=curves["test"],
         self_barrier_train=curves["train"],
@@ -103,6 +161,21 @@ def _network_unit(
             shape=tuple(first.shape),
             filters=tuple(float(v) for v in first.reshape(-1)),
         ),
+    )
+
+
+def initial_unit(
+    config: LayerwiseConfig, run: RunFolder, source: Source, data: PairData, seed: int
+) -> InitialResult:
+    """Seed ``seed``'s untrained network self-aligned as the trained ones are (same method and inputs)."""
+    model = initial_network(source, data, run.seed_for("init", seed))
+    stats = _batches(data.x_train[: config.statistics_samples], None, config.analysis_batch)
+    result = self_align(model, "hflip", config.method, data=stats).alignment
+    return InitialResult(
+        seed=seed,
+        pair=seed // 2,
+        weight_errors=tuple(result.errors.values()),
+        activation_errors=tuple(result.activation_errors[k] for k in result.errors),
     )
 
 
@@ -152,10 +225,17 @@ Trained = dict[tuple[Regime, int], tuple[nn.Sequential, float]]
 
 
 def _analysed_network(
-    config: LayerwiseConfig, trained: Trained, data: PairData, regime: Regime, seed: int
+    config: LayerwiseConfig,
+    run: RunFolder,
+    source: Source,
+    trained: Trained,
+    data: PairData,
+    regime: Regime,
+    seed: int,
 ) -> NetworkResult:
     model, loss = trained[(regime, seed)]
-    return _network_unit(config, model, loss, data, regime, seed, seed // 2)
+    initial = initial_network(source, data, run.seed_for("init", seed))
+    return _network_unit(config, model, initial, loss, data, regime, seed, seed // 2)
 
 
 def _analysed_pair(
@@ -167,8 +247,9 @@ def _analysed_pair(
 
 def pair_units(
     config: LayerwiseConfig, run: RunFolder, source: Source, pair: int
-) -> tuple[list[NetworkResult], list[PairResult]]:
-    """The units of pair ``pair``: each of its networks in each regime, and the pair in each regime."""
+) -> tuple[list[NetworkResult], list[InitialResult], list[PairResult]]:
+    """The units of pair ``pair``: each of its networks in each regime, each of its seeds' untrained
+    networks, and the pair in each regime."""
     seeds = [s for s in (2 * pair, 2 * pair + 1) if s < config.seeds]
     jobs = [(regime, seed) for regime in Regime for seed in seeds]
     names = [f"net-{regime}-s{seed}" for regime, seed in jobs]
@@ -183,10 +264,16 @@ def pair_units(
     networks = [
         run.unit(
             f"net-{regime}-s{seed}",
-            functools.partial(_analysed_network, config, trained, data, regime, seed),
+            functools.partial(_analysed_network, config, run, source, trained, data, regime, seed),
             NetworkResult,
         )
         for regime, seed in jobs
+    ]
+    initial = [
+        run.unit(
+            f"init-s{seed}", functools.partial(initial_unit, config, run, source, data, seed), InitialResult
+        )
+        for seed in seeds
     ]
     pairs = [
         run.unit(
@@ -197,4 +284,4 @@ def pair_units(
         for regime in Regime
         if len(seeds) == 2
     ]
-    return networks, pairs
+    return networks, initial, pairs
