@@ -1,0 +1,100 @@
+"""`eqlab.export`'s refusals: bad arguments, eqlab layers it cannot export, and exports that do not compute
+the model's numbers (the check is real)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import eqlab
+from eqlab._export._verify import ExportMismatchError
+from eqlab.nn import GroupConv2d, GroupPool, LiftingConv2d, SetLinear, SoftBlock
+
+
+def _gcnn() -> nn.Module:
+    return nn.Sequential(LiftingConv2d(1, 2, 3), GroupPool())
+
+
+@pytest.mark.parametrize("model", [lambda x: x, "model", None, [LiftingConv2d(1, 2, 3)]])
+def test_a_model_that_is_not_a_module_is_refused(model: object) -> None:
+    with pytest.raises(TypeError, match=r"model must be a torch.nn.Module, got"):
+        eqlab.export(model, torch.randn(1, 1, 5, 5))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "example",
+    [np.zeros((1, 1, 5, 5)), [torch.randn(1, 1, 5, 5)], (), (torch.randn(1, 1, 5, 5), 3), None, 1.0],
+    ids=["numpy", "list", "empty-tuple", "tuple-with-int", "none", "float"],
+)
+def test_an_example_input_that_is_not_tensors_is_refused(example: object) -> None:
+    with pytest.raises(TypeError, match=r"example_input must be a tensor or a (non-empty )?tuple of tensors"):
+        eqlab.export(_gcnn(), example)  # type: ignore[arg-type]
+
+
+def test_a_tuple_of_inputs_is_passed_as_arguments() -> None:
+    class Two(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lift = LiftingConv2d(1, 2, 3)
+
+        def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return self.lift(x) + self.lift(y)
+
+    model = Two().double()
+    x, y = torch.randn(2, 1, 5, 5, dtype=torch.float64), torch.randn(2, 1, 5, 5, dtype=torch.float64)
+    exported = eqlab.export(model, (x, y))
+    assert type(exported) is Two  # a module that is not eqlab's is kept, its children exported
+    assert not isinstance(exported.lift, LiftingConv2d)
+    assert torch.allclose(exported(x, y), model(x, y), rtol=1e-12, atol=1e-12)
+
+
+def test_an_eqlab_layer_without_a_plain_equivalent_is_refused_by_name() -> None:
+    unknown = type("Unknown", (nn.Identity,), {"__module__": "eqlab.nn._unknown"})
+    model = nn.Sequential(LiftingConv2d(1, 2, 3), nn.Sequential(unknown()))
+    with pytest.raises(TypeError, match=r"cannot export eqlab\.nn\._unknown\.Unknown at model\.1\.0"):
+        eqlab.export(model, torch.randn(1, 1, 5, 5))
+
+
+def test_a_soft_block_with_more_than_two_paths_is_refused() -> None:
+    block = SoftBlock("fc+conv", 1, 2, 4)
+    block.extra = nn.Identity()
+    with pytest.raises(TypeError, match=r"SoftBlock at model: it holds 3 paths"):
+        eqlab.export(block, torch.randn(1, 1, 4, 4))
+
+
+def test_a_set_layer_the_example_does_not_reach_is_refused() -> None:
+    class Unused(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.used, self.unused = SetLinear(1, 2), SetLinear(2, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.used(x)
+
+    with pytest.raises(ValueError, match=r"input size of SetLinear at model\.unused"):
+        eqlab.export(Unused(), torch.randn(3, 4, 1))
+
+
+def test_an_export_computing_other_numbers_is_refused() -> None:
+    class Shifted(GroupConv2d):
+        """A subclass whose forward the exporter does not know: the check catches the difference."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return super().forward(x) + 1e-9
+
+    model = Shifted(1, 1, 3).double()
+    with pytest.raises(ExportMismatchError, match=r"relative difference .* above 1e-12 for torch.float64"):
+        eqlab.export(model, torch.randn(2, 1, 4, 5, 5, dtype=torch.float64))
+
+
+def test_a_float32_model_is_also_checked_in_float64() -> None:
+    class Rounded(GroupConv2d):
+        """Off by far less than float32's tolerance, but not float64's."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return super().forward(x) * (1 + 1e-9)
+
+    with pytest.raises(ExportMismatchError, match=r"in float64"):
+        eqlab.export(Rounded(1, 1, 3), torch.randn(2, 1, 4, 5, 5))
