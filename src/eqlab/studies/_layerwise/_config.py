@@ -93,8 +93,9 @@ class LayerwiseConfig:
     """Points along each interpolation path, endpoints included."""
     method: str = "activations"
     """The alignment's `eqlab.layerwise.Method`: ``"activations"`` or ``"weights"``."""
-    statistics_samples: int = 1000
-    """Training images for activation matching and the batch-norm resets."""
+    statistics_samples: int = 500
+    """Training images for activation matching and the batch-norm resets (500 of the digits' 1,258
+    training images keeps 10 networks per regime in the budget; each gives H x W positions per channel)."""
     analysis_batch: int = 1000
     """Images per forward pass of the analyses (memory, not results, at the default scale)."""
     toys: int = 3
