@@ -364,10 +364,12 @@ def test_the_classifier_is_left_out_of_the_layer_averages() -> None:
 def test_the_finding_note_states_the_claim_and_the_initialisation_baseline(tmp_path: Path) -> None:
     good = next(n for n in report(CONFIG, results(GOOD), tmp_path).notes if n.startswith("The paper's"))
     bad = next(n for n in report(CONFIG, results(BAD), tmp_path).notes if n.startswith("The paper's"))
-    assert "over 3 pairs (supported)" in good and "(the claim that training lowers it: supported)" in good
-    assert "over 3 pairs (contradicted)" in bad and "(the claim that training lowers it: contradicted)" in bad
+    assert "over 3 pairs (supported)" in good and "(the claim that training lowers it: supported;" in good
+    assert "over 3 pairs (contradicted)" in bad and "(the claim that training lowers it: contradicted;" in bad
     # flip networks: convolutions 0.5 and 0.8 (mean 0.65), untrained 0.65 + the training gap (mean 0.3467)
     assert "6 flip-trained networks above chance level is 0.997 at initialisation and 0.65 after" in good
+    assert "lies above 0 in 2, below 0 in 0 of the 2 convolutions" in good
+    assert "lies above 0 in 0, below 0 in 2 of the 2 convolutions" in bad
     table = next(t for t in report(CONFIG, results(GOOD), tmp_path).tables if "initialisation" in t.title)
     assert table.headers[2:5] == ["weight change", "weight error at init.", "weight error trained"]
     assert table.rows[2][1] == "9 (classifier)"
