@@ -12,13 +12,6 @@ Layout. The free weights ``(C, C_out, C_in)`` are read as a table of ``C_out * C
 gathered at ``index[m, o, n] = o * C + colour[m, n]`` (``(M, C_out, N)`` flattened). Without input
 channels the rows have width 1 and the gather is one 1-D gather.
 
-Circulant patterns. When ``M = N`` and the colour of ``(m, n)`` depends on ``(n - m) mod N`` only (the
-dense and sparse designs of a cyclic group acting regularly by ``i -> i + 1``: the orbits are the wrapped
-diagonals), ``W`` is built without a gather, from the ``N`` blocks of one row by a strided copy
-(`torch.Tensor.unfold`), and the gradient of each block is the sum of one wrapped diagonal (a strided
-view, `torch.diagonal`, and a sum), about ten and two times faster than the general gather and
-scatter-add at ``N = 1024``. It is as exact as the general path.
-
 Autograd. The function returns ``W`` as a second, differentiable output and saves it, so the backward
 needs no second gather and double backward (``create_graph=True``), forward-mode AD (`jvp`) and
 ``torch.func`` transforms (``generate_vmap_rule``) all see the true dependence of ``W`` on the free
@@ -33,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["TiedLinear", "bias_index", "circulant_index", "gather_index", "tied_dense", "tied_linear"]
+__all__ = ["TiedLinear", "bias_index", "gather_index", "tied_dense", "tied_linear"]
 
 
 def gather_index(colours: np.ndarray, num_colours: int, out_channels: int) -> torch.Tensor:
@@ -47,21 +40,6 @@ def gather_index(colours: np.ndarray, num_colours: int, out_channels: int) -> to
     index = colours[:, None, :] + offsets
     index = np.where(colours[:, None, :] < 0, out_channels * num_colours, index)
     return torch.as_tensor(index.reshape(-1))
-
-
-def circulant_index(colours: np.ndarray, num_colours: int) -> torch.Tensor | None:
-    """For a circulant ``(N, N)`` pattern (colour of ``(m, n)`` a function of ``(n - m) mod N``), the
-    ``(N,)`` int64 colour of each offset ``n - m`` (``num_colours`` for no connection); ``None`` for any
-    other pattern."""
-    colours = np.asarray(colours, dtype=np.int64)
-    size = colours.shape[0]
-    if colours.ndim != 2 or colours.shape[1] != size or size == 0:
-        return None
-    positions = np.arange(size)
-    offsets = (positions[None, :] - positions[:, None]) % size
-    if not np.array_equal(colours, colours[0][offsets]):
-        return None
-    return torch.as_tensor(np.where(colours[0] < 0, num_colours, colours[0]))
 
 
 def bias_index(colours: np.ndarray) -> torch.Tensor:
@@ -79,46 +57,19 @@ def _table(free_weight: torch.Tensor, gaps: bool) -> torch.Tensor:
 
 
 def tied_dense(
-    free_weight: torch.Tensor, index: torch.Tensor, shape: tuple[int, int], gaps: bool, circulant: bool
+    free_weight: torch.Tensor, index: torch.Tensor, shape: tuple[int, int], gaps: bool
 ) -> torch.Tensor:
-    """The dense weight ``shape`` = ``(M * C_out, N * C_in)``: one gather of the free-weight table at
-    `gather_index`, or for a ``circulant`` pattern one strided copy of the blocks at `circulant_index`."""
-    if circulant:
-        return _circulant(free_weight, index, gaps)
+    """The dense weight ``shape`` = ``(M * C_out, N * C_in)`` by one gather of the free-weight table."""
     table = _table(free_weight, gaps)
     if table.shape[1] == 1:  # a 1-D gather is several times faster than gathering rows of width 1
         return table.view(-1).index_select(0, index).view(shape)
     return table.index_select(0, index).view(shape)
 
 
-def _circulant(free_weight: torch.Tensor, index: torch.Tensor, gaps: bool) -> torch.Tensor:
-    """``W[(m, o), (n, c)] = free[index[(n - m) mod N], o, c]`` as an ``(N * C_out, N * C_in)`` matrix."""
-    size = index.shape[0]
-    _, out_channels, in_channels = free_weight.shape
-    if gaps:
-        free_weight = torch.cat([free_weight, free_weight.new_zeros(1, out_channels, in_channels)])
-    blocks = free_weight.index_select(0, index)  # (N, C_out, C_in): the block at each offset n - m
-    doubled = torch.cat([blocks, blocks])  # doubled[s] = blocks[s mod N]
-    windows = doubled.unfold(0, size, 1)  # (N + 1, C_out, C_in, N): [s, o, c, n] = doubled[s + n]
-    rows = windows[1:].flip(0)  # [m, o, c, n] = doubled[N - m + n], the block at offset (n - m) mod N
-    return rows.permute(0, 1, 3, 2).reshape(size * out_channels, size * in_channels)
-
-
-def _orbit_sums(
-    grad: torch.Tensor, index: torch.Tensor, free_shape: torch.Size, gaps: bool, circulant: bool
-) -> torch.Tensor:
+def _orbit_sums(grad: torch.Tensor, index: torch.Tensor, free_shape: torch.Size, gaps: bool) -> torch.Tensor:
     """The gradient of the free weights ``free_shape`` = ``(C, C_out, C_in)`` from the dense weight's
     ``grad`` ``(M * C_out, N * C_in)``: the sum of each orbit's entries (out of place, so differentiable)."""
     colours, out_channels, in_channels = free_shape
-    if circulant:
-        size = index.shape[0]
-        blocks = grad.view(size, out_channels, size, in_channels)
-        doubled = torch.cat([blocks, blocks], 2)  # [m, o, s, c] = grad at (m, o), (s mod N, c)
-        windows = doubled.unfold(2, size, 1)  # (N, C_out, N + 1, C_in, N): [m, o, s, c, t] at s + t
-        diagonals = windows.diagonal(0, 0, 2).sum(-1)  # (C_out, C_in, N): [o, c, t] sums m = s
-        per_offset = diagonals.permute(2, 0, 1)  # (N, C_out, C_in): the gradient of each offset's block
-        summed = per_offset.new_zeros(colours + int(gaps), out_channels, in_channels)
-        return summed.index_add(0, index, per_offset)[:colours]
     rows = out_channels * colours + int(gaps)
     if in_channels == 1:  # scatter_add is about twice as fast as index_add on a 1-D CPU tensor
         table = grad.new_zeros(rows).scatter_add(0, index, grad.reshape(-1)).view(rows, 1)
@@ -136,9 +87,8 @@ class TiedLinear(torch.autograd.Function):
     """``(out, W) = (x W^T + b, W)`` with ``W`` gathered from the free weights; see the module docstring.
 
     Inputs: ``x`` ``(B, N * C_in)``, ``free_weight`` ``(C, C_out, C_in)``, ``free_bias``
-    ``(C_b, C_out)`` or ``None``, the weight index (`gather_index`, or `circulant_index` when
-    ``circulant``) and `bias_index`, the dense shape ``(M * C_out, N * C_in)``, whether the pattern has
-    gaps, and whether it is circulant. Outputs: ``(B, M * C_out)`` and ``W``.
+    ``(C_b, C_out)`` or ``None``, the two index tensors, the dense shape ``(M * C_out, N * C_in)`` and
+    whether the pattern has gaps. Outputs: ``(B, M * C_out)`` and ``W``.
     """
 
     generate_vmap_rule = True
@@ -152,22 +102,20 @@ class TiedLinear(torch.autograd.Function):
         bias_index: torch.Tensor,
         shape: tuple[int, int],
         gaps: bool,
-        circulant: bool,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        weight = tied_dense(free_weight, weight_index, shape, gaps, circulant)
+        weight = tied_dense(free_weight, weight_index, shape, gaps)
         if free_bias is None:
             return x @ weight.t(), weight
         return torch.addmm(_full_bias(free_bias, bias_index), x, weight.t()), weight
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[torch.Tensor, torch.Tensor]) -> None:
-        x, free_weight, free_bias, weight_index, bias_index, _, gaps, circulant = inputs
+        x, free_weight, free_bias, weight_index, bias_index, _, gaps = inputs
         ctx.save_for_backward(x, output[1], weight_index, bias_index)
         ctx.save_for_forward(x, output[1], weight_index, bias_index)
         ctx.free_shape = free_weight.shape
         ctx.bias_shape = None if free_bias is None else free_bias.shape
         ctx.gaps = gaps
-        ctx.circulant = circulant
         ctx.set_materialize_grads(False)
 
     @staticmethod
@@ -183,11 +131,11 @@ class TiedLinear(torch.autograd.Function):
             if grad_weight is not None:
                 dense = grad_weight if dense is None else dense + grad_weight
             if dense is not None:
-                grad_free = _orbit_sums(dense, weight_index, ctx.free_shape, ctx.gaps, ctx.circulant)
+                grad_free = _orbit_sums(dense, weight_index, ctx.free_shape, ctx.gaps)
         if grad_out is not None and ctx.bias_shape is not None and ctx.needs_input_grad[2]:
             per_feature = grad_out.sum(0).view(bias_index.shape[0], ctx.bias_shape[1])
             grad_bias = per_feature.new_zeros(ctx.bias_shape).index_add(0, bias_index, per_feature)
-        return grad_x, grad_free, grad_bias, None, None, None, None, None
+        return grad_x, grad_free, grad_bias, None, None, None, None
 
     @staticmethod
     def jvp(
@@ -201,7 +149,7 @@ class TiedLinear(torch.autograd.Function):
         weight_t = (
             weight.new_zeros(weight.shape)
             if free_t is None
-            else tied_dense(free_t, weight_index, tuple(weight.shape), ctx.gaps, ctx.circulant)
+            else tied_dense(free_t, weight_index, tuple(weight.shape), ctx.gaps)
         )
         out_t = x @ weight_t.t()
         if x_t is not None:
@@ -225,13 +173,12 @@ def tied_linear(
     bias_index: torch.Tensor,
     shape: tuple[int, int],
     gaps: bool,
-    circulant: bool,
 ) -> torch.Tensor:
     """``x W^T + b``, ``x`` ``(B, N * C_in)`` to ``(B, M * C_out)``, by `TiedLinear`; under a compiler or
     tracer by the same gather and `torch.nn.functional.linear` as plain ops (same numbers forward, the
     compiler's own backward)."""
     if _tracing():
         bias = None if free_bias is None else _full_bias(free_bias, bias_index)
-        return F.linear(x, tied_dense(free_weight, weight_index, shape, gaps, circulant), bias)
-    out, _ = TiedLinear.apply(x, free_weight, free_bias, weight_index, bias_index, shape, gaps, circulant)
+        return F.linear(x, tied_dense(free_weight, weight_index, shape, gaps), bias)
+    out, _ = TiedLinear.apply(x, free_weight, free_bias, weight_index, bias_index, shape, gaps)
     return out
