@@ -17,13 +17,14 @@ from eqlab.train._distributed import init_from_env
 
 
 def build(batchnorm: bool = False) -> tuple[nn.Module, TensorDataset]:
-    """A float64 classifier whose first layer has more inputs (40) than there are examples (32), so its
-    input factor takes the Gram-matrix path; with ``batchnorm`` an affine-free BatchNorm1d after it."""
+    """A float64 classifier whose first layer has 80 inputs and 32 examples (at least twice as many
+    inputs as rows), so its input factor takes the Gram-matrix path; with ``batchnorm`` an affine-free
+    BatchNorm1d after it."""
     torch.manual_seed(0)
     norm: list[nn.Module] = [nn.BatchNorm1d(8, affine=False)] if batchnorm else []
-    model = nn.Sequential(nn.Linear(40, 8), *norm, nn.Tanh(), nn.Linear(8, 3)).double()
+    model = nn.Sequential(nn.Linear(80, 8), *norm, nn.Tanh(), nn.Linear(8, 3)).double()
     gen = torch.Generator().manual_seed(1)
-    x = torch.randn(32, 40, generator=gen, dtype=torch.float64)
+    x = torch.randn(32, 80, generator=gen, dtype=torch.float64)
     return model, TensorDataset(x, torch.randint(0, 3, (32,), generator=gen))
 
 

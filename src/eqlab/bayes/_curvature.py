@@ -29,8 +29,10 @@ norms normalise by their running statistics.
 
 Output Hessians, per data point with logits or outputs ``f`` (``C`` of them):
 
-- classification (softmax cross-entropy), exact: ``L = diag(sqrt p) - p sqrt(p)^T`` (``C`` backward
-  passes); Monte Carlo: ``(p - onehot(y~)) / sqrt(S)`` for ``S`` labels sampled from ``p``;
+- classification (softmax cross-entropy), exact: ``L = U sqrt(Lambda)`` from the eigendecomposition
+  of ``H = diag(p) - p p^T`` per data point, without the column of its null vector ``(1, ..., 1)``
+  (``C - 1`` backward passes; ``G`` does not depend on which square root); Monte Carlo:
+  ``(p - onehot(y~)) / sqrt(S)`` for ``S`` labels sampled from ``p``;
 - regression (Gaussian, unit noise; the noise scales ``G`` by ``1 / sigma^2``): ``L = I``, or ``S``
   standard normal vectors over ``sqrt(S)``.
 """
@@ -53,13 +55,21 @@ from eqlab.bayes._rows import input_rows, orbit_index, output_rows
 from eqlab.gconv._conv import GroupConv2d, LiftingConv2d
 from eqlab.nn._primitives import BlockLinear
 
-__all__ = ["Factors", "Layer", "LayerFactors", "accumulate_factors", "layer_parameters", "supported_layers"]
+__all__ = [
+    "Factors",
+    "Layer",
+    "LayerFactors",
+    "accumulate_factors",
+    "gram_pays",
+    "layer_parameters",
+    "supported_layers",
+]
 
 
 @dataclass
 class LayerFactors:
-    """Running sums for one layer: ``A_sum`` over ``rows`` input rows, ``G_sum``; the first rows kept
-    while fewer than the input dimension (for the Gram-matrix trick)."""
+    """Running sums for one layer: ``A_sum`` over ``rows`` input rows, ``G_sum``; the rows kept while
+    at most half the input dimension (for the Gram-matrix trick, `gram_pays`)."""
 
     name: str
     module: Layer
@@ -79,13 +89,12 @@ class LayerFactors:
             orbit = self.orbit
             outer = outer[orbit[:, :, None], orbit[:, None, :]].sum(0)
             count *= len(orbit)
-            if self.kept is not None and self.rows + count <= dim:  # few rows: write them out
+            if self.kept is not None and gram_pays(self.rows + count, dim):  # few rows: write them out
                 rows = rows[:, orbit].transpose(0, 1).reshape(count, dim)
         self.a_sum = outer if self.a_sum is None else self.a_sum + outer
         self.rows += count
-        if rows.dim() == 3 or self.rows > dim:
-            # grouped factors are small, and with more rows than dimensions the dense factor is cheaper
-            self.kept = None
+        if rows.dim() == 3 or not gram_pays(self.rows, dim):
+            self.kept = None  # grouped factors are small: always the dense eigendecomposition
         if self.kept is not None:
             self.kept.append(rows.double())
 
@@ -98,6 +107,13 @@ class LayerFactors:
 
 Layer = nn.Linear | nn.Conv2d | BlockLinear | LiftingConv2d | GroupConv2d | nn.BatchNorm2d | nn.BatchNorm3d
 Factors = LayerFactors | DiagonalFactors
+
+
+def gram_pays(rows: int, dim: int) -> bool:
+    """Whether a factor's eigenvalues come cheaper from the ``rows x rows`` Gram matrix of its rows than
+    from the ``dim x dim`` factor: at most half as many rows as dimensions (the Gram matrix costs a
+    product of the rows besides its eigendecomposition)."""
+    return 2 * rows <= dim
 
 
 def _outer(rows: torch.Tensor) -> torch.Tensor:
@@ -173,9 +189,12 @@ def _hessian_factors(
     if likelihood is Likelihood.CLASSIFICATION:
         p = outputs.detach().double().softmax(dim=1)
         if ggn is GGN.EXACT:
-            root = p.sqrt()
-            eye = torch.eye(c, dtype=p.dtype, device=p.device)
-            return [(root[:, k : k + 1] * (eye[k] - p)) for k in range(c)]
+            # H = diag(p) - p p^T = U diag(lambda) U^T; H 1 = 0, so its smallest eigenvalue is 0 and
+            # the other C - 1 columns of U sqrt(lambda) are a square root: one backward pass fewer
+            hessian = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]
+            values, vectors = torch.linalg.eigh(hessian)  # ascending
+            roots = vectors * values.clamp_min(0).sqrt()[:, None, :]
+            return [roots[:, :, k] for k in range(min(1, c - 1), c)]
         # drawn by the CPU generator (seeded by the caller), whatever the model's device
         labels = torch.multinomial(p.cpu(), samples, replacement=True, generator=generator).to(p.device)
         return [(p - F.one_hot(labels[:, s], c).double()) / samples**0.5 for s in range(samples)]

@@ -10,8 +10,8 @@ the terms of laplace-torch's ``log_marginal_likelihood`` (the 2 pi constants can
 block of each group Kronecker-factored, ``A ⊗ G`` for a weight and ``G`` for a bias, the log
 determinant is ``sum_ij log(lambda^A_i lambda^G_j / sigma^2 + delta_h)`` from the factors' eigenvalues,
 computed once per `fit`; every later evaluation is a few tensor operations, differentiable in
-``delta`` (and ``sigma`` for regression). A factor larger than its number of input rows gets its
-eigenvalues from the (smaller) Gram matrix of the rows.
+``delta`` (and ``sigma`` for regression). A factor with at least twice as many dimensions as input
+rows gets its eigenvalues from the (smaller) Gram matrix of the rows.
 
 The factors are accumulated on the model's device; their eigenvalues are kept on the CPU in float64,
 where the evidence is evaluated. Under ``torchrun``, ``fit(loader, distributed=True)`` with each rank's
@@ -36,6 +36,7 @@ from eqlab.bayes._curvature import (
     Factors,
     LayerFactors,
     accumulate_factors,
+    gram_pays,
     layer_parameters,
     supported_layers,
 )
@@ -127,11 +128,12 @@ def _diagonal(factor: DiagonalFactors, diag: torch.Tensor | None) -> torch.Tenso
 
 
 def _eigenvalues(factor: LayerFactors) -> torch.Tensor:
-    """Eigenvalues of ``A = A_sum / rows`` (float64), by the Gram matrix when rows < dimension."""
+    """Eigenvalues of ``A = A_sum / rows`` (float64), by the Gram matrix when that is cheaper
+    (`gram_pays`: at most half as many rows as dimensions)."""
     if factor.a_sum is None:
         raise RuntimeError(f"no inputs were recorded for {factor.name!r}")
     dim = factor.a_sum.shape[0]
-    if factor.kept is not None and factor.rows < dim:
+    if factor.kept is not None and gram_pays(factor.rows, dim):
         rows = torch.cat(factor.kept)
         small = torch.linalg.eigvalsh(rows @ rows.T / factor.rows)
         zeros = torch.zeros(dim - small.numel(), dtype=small.dtype, device=small.device)
@@ -155,7 +157,7 @@ def _gather_rows(rows: torch.Tensor) -> torch.Tensor:
 def _all_reduce(factors: list[Factors], fit: float, n_data: int) -> tuple[float, int]:
     """Sum the factors, their row counts, ``fit`` and ``n_data`` over the ranks of the default process
     group (in place for the factors); the rows kept for the Gram-matrix trick are gathered while all
-    ranks together have fewer rows than dimensions, and dropped otherwise."""
+    ranks together have at most half as many rows as dimensions (`gram_pays`), and dropped otherwise."""
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return fit, n_data
     kron = [f for f in factors if isinstance(f, LayerFactors)]
@@ -173,8 +175,9 @@ def _all_reduce(factors: list[Factors], fit: float, n_data: int) -> tuple[float,
     for factor, rows in zip(kron, counts[2:].tolist(), strict=True):
         factor.rows = int(rows)
         dim = factor.a_sum.shape[0] if factor.a_sum is not None else 0
-        # fewer rows than dimensions in all: every rank kept its rows (it has fewer still)
-        factor.kept = [_gather_rows(torch.cat(factor.kept))] if factor.kept and factor.rows < dim else None
+        # few rows in all: every rank kept its rows (it has fewer still)
+        gram = factor.kept and gram_pays(factor.rows, dim)
+        factor.kept = [_gather_rows(torch.cat(factor.kept))] if gram else None
     return float(counts[0]), int(counts[1])
 
 

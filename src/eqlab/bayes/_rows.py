@@ -48,7 +48,13 @@ def _patches(
     if isinstance(padding, str):
         raise ValueError(f"padding={padding!r} is not supported by the Kronecker factors; give it in pixels")
     patches = F.unfold(a, kernel, dilation=dilation, padding=padding, stride=stride)
-    return patches.transpose(1, 2).reshape(-1, patches.shape[1])
+    return _rows_of(patches)
+
+
+def _rows_of(x: torch.Tensor) -> torch.Tensor:
+    """``(N, D, ...) -> (N ..., D)`` rows, as the transposed view of a contiguous ``(D, N ...)`` copy, so
+    that ``rows.T @ rows`` runs on contiguous memory."""
+    return x.transpose(0, 1).reshape(x.shape[1], -1).T
 
 
 def input_rows(module: nn.Module, a: torch.Tensor) -> torch.Tensor:
@@ -110,4 +116,4 @@ def output_rows(module: nn.Module, g: torch.Tensor) -> torch.Tensor:
         return g.reshape(-1, g.shape[-1])
     if isinstance(module, BlockLinear):
         return g.reshape(-1, module.blocks, g.shape[-1])
-    return g.movedim(1, -1).reshape(-1, g.shape[1])
+    return _rows_of(g)
