@@ -23,10 +23,12 @@ import functools
 from eqlab.runs import RunFolder, Study
 from eqlab.studies._soft._claims import verdicts
 from eqlab.studies._soft._config import (
+    JOBS,
     MODELS,
     PAPER,
     PRIORS,
     QUICK,
+    SYMMETRIC,
     TWO_PATH,
     SoftConfig,
     SoftTask,
@@ -34,23 +36,40 @@ from eqlab.studies._soft._config import (
 )
 from eqlab.studies._soft._data import SoftData
 from eqlab.studies._soft._estimate import estimate
+from eqlab.studies._soft._multi_config import CONDITIONS, MULTI_MODEL, MultiConfig
+from eqlab.studies._soft._multi_units import build_multi_model, multi_unit_name, train_multi_unit
 from eqlab.studies._soft._report import report
-from eqlab.studies._soft._results import BlockMeasure, Evidence, SoftResults, SoftUnit
+from eqlab.studies._soft._results import (
+    BlockMeasure,
+    Evidence,
+    MultiUnit,
+    PathMeasure,
+    SoftResults,
+    SoftUnit,
+)
 from eqlab.studies._soft._units import build_model, train_unit, unit_name
 
 __all__ = [
+    "CONDITIONS",
+    "JOBS",
     "MODELS",
+    "MULTI_MODEL",
     "PRIORS",
     "STUDY",
+    "SYMMETRIC",
     "TWO_PATH",
     "BlockMeasure",
     "Evidence",
+    "MultiConfig",
+    "MultiUnit",
+    "PathMeasure",
     "SoftConfig",
     "SoftData",
     "SoftResults",
     "SoftTask",
     "SoftUnit",
     "build_model",
+    "build_multi_model",
     "check_config",
     "estimate",
     "report",
@@ -60,7 +79,8 @@ __all__ = [
 
 
 def run(config: SoftConfig, run_dir: RunFolder) -> SoftResults:
-    """Every (seed, task, model, priors) as a resumable work unit."""
+    """Every (seed, task) and trained (model, priors) of `JOBS` as a resumable work unit, then (unless
+    ``multi.enabled`` is False) every (seed, condition) of the multiple-symmetry experiment."""
     data = SoftData(check_config(config), run_dir)
     units = [
         run_dir.unit(
@@ -70,10 +90,18 @@ def run(config: SoftConfig, run_dir: RunFolder) -> SoftResults:
         )
         for seed_index in range(config.seeds)
         for task in config.tasks
-        for model_name in MODELS
-        for priors in PRIORS
+        for model_name, priors in JOBS
     ]
-    return SoftResults(tuple(units))
+    multi = [
+        run_dir.unit(
+            multi_unit_name(condition, seed_index),
+            functools.partial(train_multi_unit, config, run_dir, data, condition, seed_index),
+            MultiUnit,
+        )
+        for seed_index in range(config.seeds if config.multi.enabled else 0)
+        for condition in CONDITIONS
+    ]
+    return SoftResults(tuple(units), tuple(multi))
 
 
 STUDY = Study(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from eqlab._options import Option
 from eqlab.bayes import MarglikSettings
+from eqlab.studies._soft._multi_config import MultiConfig
 
 
 class SoftTask(Option):
@@ -26,6 +27,19 @@ TWO_PATH = ("fc+conv", "ffc+conv")
 """The models whose blocks sum a convolution and a dense path."""
 PRIORS = ("map", "marglik")
 """Fixed prior precisions (MAP) or prior precisions learned by the marginal likelihood."""
+JOBS = (
+    ("conv", "map"),
+    ("fc", "map"),
+    ("fc+conv", "map"),
+    ("fc+conv", "marglik"),
+    ("ffc+conv", "map"),
+    ("ffc+conv", "marglik"),
+)
+"""The (model, priors) trained per task and seed: the one-path baselines with fixed priors (the premise
+and the baselines), the two-path models with fixed and with learned priors (the claims, paired)."""
+SHARE = 0.5
+"""A conv share above this: the block's output comes more from its conv path than from its dense path
+(the measure of use; see the study's docstring for why it is the share)."""
 SYMMETRIC = ("digit", "cifar10")
 """The tasks where translation symmetry holds (exactly between quadrants, roughly on CIFAR-10)."""
 
@@ -58,6 +72,9 @@ class SoftConfig:
     train: MarglikSettings = field(default_factory=_default_training)
     """Training of the weights and prior precisions; ``learn_prior`` is set per run (False for MAP,
     True for the learned priors), whatever it says here."""
+    multi: MultiConfig = field(default_factory=MultiConfig)
+    """The second experiment (Section 6.3, multiple symmetries) on the digit task's canvases, with
+    this config's ``size``, ``widths``, ``strides``, ``train_size`` and ``seeds``."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.tasks, tuple) or not self.tasks:
@@ -72,6 +89,8 @@ class SoftConfig:
             raise ValueError(f"strides must be 1 or 2, got {self.strides}")
         if not isinstance(self.train, MarglikSettings):
             raise TypeError(f"train must be a MarglikSettings, got {type(self.train).__name__}")
+        if not isinstance(self.multi, MultiConfig):
+            raise TypeError(f"multi must be a MultiConfig, got {type(self.multi).__name__}")
 
 
 def check_config(config: SoftConfig) -> SoftConfig:
@@ -88,6 +107,11 @@ def check_config(config: SoftConfig) -> SoftConfig:
         raise ValueError(
             f"widths and strides must have one entry per block, got {len(config.widths)} widths and "
             f"{len(config.strides)} strides"
+        )
+    if config.multi.enabled and any(config.multi.alpha * w % 4 for w in config.widths):
+        raise ValueError(
+            f"multi.alpha times every entry of widths must be a multiple of 4 (the p4 path folds its group "
+            f"axis into the channels), got multi.alpha {config.multi.alpha} and widths {config.widths}"
         )
     if config.size % 2 or config.size % math.prod(config.strides):
         raise ValueError(
@@ -110,6 +134,10 @@ QUICK: dict[str, object] = {
     "train.burn_in": 1,
     "train.frequency": 1,
     "train.hyper_steps": 2,
+    "multi.train.epochs": 2,
+    "multi.train.burn_in": 1,
+    "multi.train.frequency": 1,
+    "multi.train.hyper_steps": 2,
 }
 """The ``--quick`` preset: two seeds, few images and epochs, narrow networks: does everything run?"""
 
@@ -127,5 +155,11 @@ PAPER: dict[str, object] = {
     "train.hyper_steps": 20,
     "train.hyper_lr": 0.1,
     "train.ggn": "exact",
+    "multi.alpha": 8,  # the nearest multiple of 4 (the folded p4 axis) below the paper's alpha = 10
+    "multi.train.epochs": 999,
+    "multi.train.batch_size": 128,
+    "multi.train.marglik_batch_size": 150,
+    "multi.train.burn_in": 10,
+    "multi.train.ggn": "exact",
 }
 """The ``--set scale=paper`` preset: the paper's widths, strides, input size, data and training, for a GPU."""

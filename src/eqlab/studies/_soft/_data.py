@@ -11,8 +11,10 @@ from eqlab.data._digits import digits
 from eqlab.data._files import load_cifar10, load_mnist
 from eqlab.data._quadrants import quadrant_canvases, resize_square
 from eqlab.data._splits import split_indices
+from eqlab.groups._image import transform_image
 from eqlab.runs import RunFolder
 from eqlab.studies._soft._config import SoftConfig, SoftTask
+from eqlab.studies._soft._streams import Streams
 
 
 @dataclass
@@ -28,13 +30,15 @@ class TaskData:
 
 
 class SoftData:
-    """Each seed's images of each task, drawn from named streams and kept for the units of that seed;
-    the files of ``--data-dir`` are read once."""
+    """Each seed's images of each task, drawn from named streams (``streams``: the reported seeds' by
+    default, the design sweep's with `DESIGN`) and kept for the units of that seed; the files of
+    ``--data-dir`` are read once."""
 
-    def __init__(self, config: SoftConfig, run: RunFolder) -> None:
+    def __init__(self, config: SoftConfig, run: RunFolder, streams: Streams | None = None) -> None:
         self.config, self.run = config, run
+        self.streams = streams or Streams(run)
         self.files: dict[tuple[str, bool], tuple[torch.Tensor, torch.Tensor]] = {}
-        self.current: tuple[tuple[str, int], TaskData] | None = None
+        self.current: tuple[tuple[str, int, bool], TaskData] | None = None
 
     def _file(self, name: str, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
         if (name, train) not in self.files:
@@ -43,12 +47,25 @@ class SoftData:
             self.files[name, train] = loader(self.run.data_dir, train)
         return self.files[name, train]
 
-    def get(self, task: str, seed_index: int) -> TaskData:
+    def get(self, task: str, seed_index: int, rotated: bool = False) -> TaskData:
         """The images of ``task`` for seed ``seed_index``, drawn on the first call and kept while the
-        units ask for the same task and seed."""
-        if self.current is None or self.current[0] != (task, seed_index):
-            self.current = ((task, seed_index), self._draw(task, seed_index))
+        units ask for the same task and seed. ``rotated`` (digit tasks): every digit turned by a multiple
+        of 90 degrees, drawn per image from the stream ``("rotations", ..., seed_index)``, before it is
+        pasted; the split and the placements are the upright images' (the same streams)."""
+        key = (task, seed_index, rotated)
+        if self.current is None or self.current[0] != key:
+            self.current = (key, self._draw(task, seed_index, rotated))
         return self.current[1]
+
+    def _turn(self, images: torch.Tensor, part: str, seed_index: int) -> torch.Tensor:
+        """``images`` ``(N, 1, S, S)``, each turned by ``k`` quarter turns, ``k`` drawn per image."""
+        turns = torch.randint(
+            0, 4, (images.shape[0],), generator=self.streams.generator("rotations", part, seed_index)
+        )
+        out = images.clone()
+        for k in range(1, 4):
+            out[turns == k] = transform_image(images[turns == k], k)
+        return out
 
     def _subset(self, name: str, images: torch.Tensor, seed_index: int) -> torch.Tensor:
         n = images.shape[0]
@@ -57,13 +74,15 @@ class SoftData:
                 f"train_size must be at most the {n:,} training images of {name}, got "
                 f"{self.config.train_size}"
             )
-        return torch.randperm(n, generator=self.run.generator("subset", name, seed_index))[
+        return torch.randperm(n, generator=self.streams.generator("subset", name, seed_index))[
             : self.config.train_size
         ]
 
-    def _draw(self, task: str, seed_index: int) -> TaskData:
+    def _draw(self, task: str, seed_index: int, rotated: bool) -> TaskData:
         config, run = self.config, self.run
         quadrant = task == SoftTask.QUADRANT
+        if rotated and task == SoftTask.CIFAR10:
+            raise ValueError("rotated images are drawn for the digit tasks, got the task 'cifar10'")
         if task == SoftTask.CIFAR10:
             if run.data_dir is None:
                 raise ValueError(
@@ -88,11 +107,15 @@ class SoftData:
                     f"train_size must be below the {n:,} bundled digits (the rest are the test set), "
                     f"got {config.train_size}; --data-dir with MNIST gives more"
                 )
-            train, test = split_indices(n, (n - config.train_size) / n, run.generator("split", seed_index))
+            if rotated:
+                images = self._turn(images, "bundled", seed_index)
+            train, test = split_indices(
+                n, (n - config.train_size) / n, self.streams.generator("split", seed_index)
+            )
             canvases, targets = quadrant_canvases(
                 images,
                 labels,
-                run.generator("quadrants", seed_index),
+                self.streams.generator("quadrants", seed_index),
                 label_quadrant=quadrant,
                 size=config.size,
             )
@@ -100,17 +123,17 @@ class SoftData:
         images, labels = self._file("mnist", True)
         chosen = self._subset("MNIST", images, seed_index)
         x_train, y_train = quadrant_canvases(
-            images[chosen],
+            self._turn(images[chosen], "train", seed_index) if rotated else images[chosen],
             labels[chosen],
-            run.generator("quadrants", "train", seed_index),
+            self.streams.generator("quadrants", "train", seed_index),
             label_quadrant=quadrant,
             size=config.size,
         )
         test_images, test_labels = self._file("mnist", False)
         x_test, y_test = quadrant_canvases(
-            test_images,
+            self._turn(test_images, "test", seed_index) if rotated else test_images,
             test_labels,
-            run.generator("quadrants", "test", seed_index),
+            self.streams.generator("quadrants", "test", seed_index),
             label_quadrant=quadrant,
             size=config.size,
         )

@@ -11,7 +11,9 @@ from torch import nn
 
 from eqlab.bayes import MarglikSettings
 from eqlab.runs._cost import CostEstimate, seconds_per_step
-from eqlab.studies._soft._config import MODELS, PRIORS, SoftConfig, check_config, task_shape
+from eqlab.studies._soft._config import JOBS, MODELS, SoftConfig, check_config, task_shape
+from eqlab.studies._soft._multi_config import CONDITIONS, MULTI_MODEL
+from eqlab.studies._soft._multi_units import build_multi_model
 from eqlab.studies._soft._units import build_model
 
 
@@ -59,7 +61,7 @@ def _fits(settings: MarglikSettings) -> int:
 def estimate(config: SoftConfig, device: str) -> CostEstimate:
     """The training time of ``config`` on ``device``: a step of each model at the config's size timed on
     random images (`_step_seconds`), times the optimiser steps and the factor-fitting passes of every
-    run."""
+    run, the Section 6.3 runs included."""
     s = check_config(config).train
     per_step: dict[tuple[int, int, str], float] = {}  # by (channels, classes, model)
     for task in config.tasks:
@@ -79,12 +81,26 @@ def estimate(config: SoftConfig, device: str) -> CostEstimate:
     for task in config.tasks:
         channels, classes = task_shape(task)
         backward = classes if str(s.ggn) == "exact" else 1
-        for name in MODELS:
-            for priors in PRIORS:
-                fitting = priors == "marglik" or s.track_marglik
-                job = (steps + (passes * backward if fitting else 0)) * config.seeds
-                total += job * per_step[channels, classes, name]
-                all_steps += job
+        for name, priors in JOBS:
+            fitting = priors == "marglik" or s.track_marglik
+            job = (steps + (passes * backward if fitting else 0)) * config.seeds
+            total += job * per_step[channels, classes, name]
+            all_steps += job
+    multi = ""
+    if config.multi.enabled:  # Section 6.3: learned priors on upright and rotated digits, 10 classes
+        m = config.multi.train
+        with torch.random.fork_rng(devices=[]):
+            model = build_multi_model(config)
+        seconds = _step_seconds(model, m.batch_size, 1, config.size, 10, device)
+        fits = (
+            math.ceil(config.train_size / m.marglik_batch_size)
+            * _fits(m)
+            * (10 if str(m.ggn) == "exact" else 1)
+        )
+        job = (m.epochs * math.ceil(config.train_size / m.batch_size) + fits) * config.seeds * len(CONDITIONS)
+        total += job * seconds
+        all_steps += job
+        multi = f" and the {MULTI_MODEL} model (alpha = {config.multi.alpha}) at its batch of {m.batch_size}"
     how = "at that batch" if device == "cuda" else "extrapolated from two smaller batches"
     return CostEstimate(
         seconds=total,
@@ -93,6 +109,6 @@ def estimate(config: SoftConfig, device: str) -> CostEstimate:
         timed_steps=1,
         device=device,
         what=f"each of the {len(MODELS)} models (alpha = {config.alpha}, {len(config.widths)} blocks) on "
-        f"random batches of {s.batch_size} images of {config.size} x {config.size}, {how}; a fit of the "
-        "factors counted as one step per batch and backward pass, its eigendecompositions not timed",
+        f"random batches of {s.batch_size} images of {config.size} x {config.size}{multi}, {how}; a fit of "
+        "the factors counted as one step per batch and backward pass, its eigendecompositions not timed",
     )

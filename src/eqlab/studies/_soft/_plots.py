@@ -12,8 +12,8 @@ import numpy as np
 
 from eqlab.runs._verdict import mean_interval
 from eqlab.studies._plotting import save_figure
-from eqlab.studies._soft._config import MODELS, PRIORS, TWO_PATH, SoftConfig
-from eqlab.studies._soft._results import SoftUnit, accuracies, select_units
+from eqlab.studies._soft._config import JOBS, MODELS, TWO_PATH, SoftConfig
+from eqlab.studies._soft._results import SoftUnit, accuracies, log_ratio, select_units
 
 
 def _half(values: Sequence[float]) -> float:
@@ -33,12 +33,7 @@ def _block_series(units: Sequence[SoftUnit], task: str, model: str, what: str) -
         if what == "share":
             out.append([float(u.blocks[k].conv_share) for u in sel])  # type: ignore[arg-type]
         else:
-            out.append(
-                [
-                    math.log(u.blocks[k].dense_precision / u.blocks[k].conv_precision)  # type: ignore[operator]
-                    for u in sel
-                ]
-            )
+            out.append([log_ratio(u.blocks[k]) for u in sel])
     return out
 
 
@@ -103,14 +98,15 @@ def accuracy_plot(config: SoftConfig, units: Sequence[SoftUnit], path: Path) -> 
     """Test accuracy bars per task, model and priors (means over seeds, 95% intervals), saved to ``path``."""
     tasks = config.tasks
     fig, ax = plt.subplots(figsize=(3.5 + 2 * len(tasks), 4.8), dpi=110)
-    width = 0.2
-    for k, model_name in enumerate(MODELS):
-        for j, priors in enumerate(PRIORS):
-            values = [accuracies(units, t, model_name, priors) for t in tasks]
+    width = 0.8 / len(JOBS)
+    for j, (model_name, priors) in enumerate(JOBS):
+        k = MODELS.index(model_name)
+        values = [accuracies(units, t, model_name, priors) for t in tasks]
+        if all(values):
             ax.bar(
-                np.arange(len(tasks)) + (k - 1.5) * width + (j - 0.5) * width / 2,
+                np.arange(len(tasks)) + (j - (len(JOBS) - 1) / 2) * width,
                 [float(np.mean(v)) for v in values],
-                width / 2,
+                width,
                 yerr=[_half(v) for v in values],
                 capsize=2,
                 color=f"C{k}",

@@ -130,14 +130,16 @@ def train_unit(
     learned (``"marglik"``) prior precisions, and measure it."""
     images = data.get(task, seed_index)
     with torch.random.fork_rng(devices=[]):  # MAP and learned priors start from the same weights
-        torch.manual_seed(run.seed_for("init", task, model_name, seed_index))
+        torch.manual_seed(data.streams.seed_for("init", task, model_name, seed_index))
         model = build_model(config, task, model_name)
     model = model.to(run.device)  # train_marglik moves each batch to the model's device
     history = train_marglik(
         model,
         TensorDataset(images.x_train, images.y_train),
         dataclasses.replace(config.train, learn_prior=priors == "marglik"),
-        seed=run.seed_for("batches", task, model_name, seed_index),  # the same batches for both priors
+        seed=data.streams.seed_for(
+            "batches", task, model_name, seed_index
+        ),  # the same batches for both priors
         run=run,
         unit=unit_name(task, model_name, priors, seed_index),
         config=config_to_dict(config),
