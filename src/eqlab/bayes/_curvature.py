@@ -51,7 +51,7 @@ from eqlab._arguments import describe, integer
 from eqlab._arguments import module as check_module
 from eqlab.bayes._diagonal import NORMS, DiagonalFactors, check_norm
 from eqlab.bayes._options import GGN, Likelihood
-from eqlab.bayes._rows import input_rows, orbit_index, output_rows
+from eqlab.bayes._rows import input_rows, orbit_index, output_outer
 from eqlab.gconv._conv import GroupConv2d, LiftingConv2d
 from eqlab.nn._primitives import BlockLinear
 
@@ -77,6 +77,8 @@ class LayerFactors:
     g_sum: torch.Tensor | None = None
     rows: int = 0
     kept: list[torch.Tensor] | None = field(default_factory=list)
+    dtype: torch.dtype = torch.float64
+    """The dtype of the rows (the model's): the eigenvalues are computed in it, at least float32."""
     orbit: torch.Tensor | None = None
     """``(|G|, D)`` for a G-conv (`eqlab.bayes._rows.orbit_index`): the rows given to `add_inputs` are
     patches, and the layer's rows are ``patches[:, orbit[g]]`` for every ``g``."""
@@ -85,6 +87,7 @@ class LayerFactors:
         """``rows``: ``(R, D)`` input rows, or ``(R, blocks, D)`` for a `BlockLinear`, or ``(R, D)``
         patches expanded by `orbit`."""
         outer, count, dim = _outer(rows), rows.shape[0], rows.shape[-1]
+        self.dtype = rows.dtype
         if self.orbit is not None:  # sum_g (x[orbit[g]])(x[orbit[g]])^T = sum_g M[orbit[g]][:, orbit[g]]
             orbit = self.orbit
             outer = outer[orbit[:, :, None], orbit[:, None, :]].sum(0)
@@ -100,8 +103,7 @@ class LayerFactors:
 
     def add_output_grads(self, a: torch.Tensor, g: torch.Tensor) -> None:
         """``g``: one back-propagated column at the layer's output (``a``, its input, is not needed)."""
-        rows = output_rows(self.module, g)
-        outer = _outer(rows)
+        outer = output_outer(self.module, g)
         self.g_sum = outer if self.g_sum is None else self.g_sum + outer
 
 

@@ -28,7 +28,7 @@ from torch import nn
 from eqlab.gconv._conv import GroupConv2d, LiftingConv2d
 from eqlab.nn._primitives import BlockLinear
 
-__all__ = ["input_rows", "orbit_index", "output_rows"]
+__all__ = ["input_rows", "orbit_index", "output_outer", "output_rows"]
 
 
 def _patches(
@@ -117,3 +117,16 @@ def output_rows(module: nn.Module, g: torch.Tensor) -> torch.Tensor:
     if isinstance(module, BlockLinear):
         return g.reshape(-1, module.blocks, g.shape[-1])
     return _rows_of(g)
+
+
+def output_outer(module: nn.Module, g: torch.Tensor) -> torch.Tensor:
+    """``sum_rows r r^T`` of `output_rows` in float64 (the product in ``g``'s dtype). For a convolution's
+    ``(N, C_out, ...)`` output, one batched product per data point over its positions, without copying
+    ``g`` into rows, while the ``N`` partial ``C_out x C_out`` sums stay small."""
+    if g.dim() > 2 and not isinstance(module, (nn.Linear, BlockLinear)):
+        x = g.flatten(2)
+        if x.shape[1] <= 4 * x.shape[2]:
+            return torch.bmm(x, x.transpose(1, 2)).sum(0).double()
+    rows = output_rows(module, g)
+    outer = rows.T @ rows if rows.dim() == 2 else torch.einsum("rgi,rgj->gij", rows, rows)
+    return outer.double()
