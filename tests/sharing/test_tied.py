@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eqlab.groups import Group, cyclic, dihedral, regular
+from eqlab.groups import Group, cyclic, dihedral, regular, symmetric
 from eqlab.nn import EquivariantLinear
 from tests.strategies import groups
 
@@ -96,6 +96,37 @@ def test_integer_exact_on_cyclic_regular_layers(
     c_n = regular(cyclic(n))
     layer = integer_layer(EquivariantLinear(c_n.action(), c_n.action(), design=design, **kwargs))
     check_exact(layer, input_for(layer, 4))
+
+
+@pytest.mark.parametrize(
+    ("make", "copies"),
+    [
+        (lambda: EquivariantLinear(np.empty((0, 17)), np.empty((0, 17))), 1),  # 289 orbits, one per entry
+        (
+            lambda: EquivariantLinear(
+                regular(cyclic(16)).action(), regular(cyclic(16)).action(), in_channels=4, out_channels=5
+            ),
+            1,
+        ),
+        (
+            lambda: EquivariantLinear(
+                shuffled_cyclic(20), shuffled_cyclic(20), design="sparse", in_channels=1, out_channels=200
+            ),
+            1,
+        ),
+        (lambda: EquivariantLinear(symmetric(30).action(), symmetric(30).action()), 16),  # 2 orbits
+        (
+            lambda: EquivariantLinear(
+                shuffled_cyclic(20), shuffled_cyclic(20), design="sparse", in_channels=3, out_channels=4
+            ),
+            16,
+        ),
+    ],
+)
+def test_integer_exact_with_one_table_and_with_copies(make, copies: int) -> None:
+    layer = integer_layer(make())
+    assert layer._copies == copies
+    check_exact(layer, input_for(layer, 3))
 
 
 def small_layers() -> list[EquivariantLinear]:

@@ -16,7 +16,7 @@ from eqlab._arguments import flag, integer
 from eqlab.groups._group import joint_generators
 from eqlab.sharing._options import Design
 from eqlab.sharing._pattern import SharingPattern, dense_pattern, sparse_pattern
-from eqlab.sharing._tied import bias_index, gather_index, tied_dense, tied_linear
+from eqlab.sharing._tied import bias_index, gather_index, table_copies, tied_dense, tied_linear
 
 __all__ = ["EquivariantLinear"]
 
@@ -132,7 +132,9 @@ class EquivariantLinear(nn.Module):
 
         colours = self.pattern.weight_colours
         self._has_gaps = bool((colours < 0).any())
-        index = gather_index(colours, self.pattern.num_weight_colours, self.out_channels)
+        num = self.pattern.num_weight_colours
+        self._copies = table_copies(num, self.out_channels, self.in_channels, self._has_gaps)
+        index = gather_index(colours, num, self.out_channels, self._copies)
         self.register_buffer("_weight_index", index, persistent=False)
         self.register_buffer("_bias_index", bias_index(self.pattern.bias_colours), persistent=False)
         block = (self.out_channels, self.in_channels)
@@ -181,7 +183,9 @@ class EquivariantLinear(nn.Module):
 
     def _dense_weight(self) -> torch.Tensor:
         """``(M * C_out, N * C_in)``, features position-major, by one gather (differentiable)."""
-        return tied_dense(self.free_weight, self._weight_index, self._dense_shape(), self._has_gaps)
+        return tied_dense(
+            self.free_weight, self._weight_index, self._dense_shape(), self._has_gaps, self._copies
+        )
 
     def matrix(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The layer as a plain matrix on flattened features: weight ``(M * C_out, N * C_in)`` and bias
@@ -207,6 +211,7 @@ class EquivariantLinear(nn.Module):
             self._bias_index,
             self._dense_shape(),
             self._has_gaps,
+            self._copies,
         )
         if self.channelled:
             return out.view(*x.shape[:-2], self.out_features, self.out_channels)
