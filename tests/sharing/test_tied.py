@@ -222,3 +222,23 @@ def test_compile_and_export_agree_with_eager(index: int) -> None:
         layer.train(mode)
         program = torch.export.export(layer, (x,))
         assert torch.equal(program.module()(x), layer(x))
+
+
+def test_autocast_runs_the_matmuls_low_and_returns_gradients_in_the_parameters_dtype() -> None:
+    c4 = regular(cyclic(4))
+    layer = EquivariantLinear(c4.action(), c4.action(), in_channels=2, out_channels=3)
+    with torch.no_grad():  # small integers: every product and sum is exact in bfloat16
+        for parameter in layer.parameters():
+            parameter.copy_(torch.randint(-1, 2, parameter.shape))
+    x = torch.randint(-2, 3, (5, 4, 2)).float()
+    cotangent = torch.randint(-2, 3, (5, 4, 3)).to(torch.bfloat16)
+    results = []
+    for function in (layer, lambda t: reference(layer, t)):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            results.append(function(x))
+            results += gradients(function, layer, x, cotangent)
+    half = len(results) // 2
+    assert results[0].dtype == torch.bfloat16
+    assert [r.dtype for r in results[1:half]] == [torch.float32] * 3
+    for ours, theirs in zip(results[:half], results[half:], strict=True):
+        assert torch.equal(ours, theirs)

@@ -144,6 +144,7 @@ class TiedLinear(torch.autograd.Function):
         ctx.save_for_forward(x, output[1], weight_index, bias_index)
         ctx.free_shape = free_weight.shape
         ctx.bias_shape = None if free_bias is None else free_bias.shape
+        ctx.bias_dtype = None if free_bias is None else free_bias.dtype
         ctx.gaps = gaps
         ctx.copies = copies
         ctx.set_materialize_grads(False)
@@ -154,17 +155,24 @@ class TiedLinear(torch.autograd.Function):
     ) -> tuple[Any, ...]:
         x, weight, weight_index, bias_index = ctx.saved_tensors
         grad_x = grad_free = grad_bias = None
-        if grad_out is not None and ctx.needs_input_grad[0]:
-            grad_x = grad_out @ weight
-        if ctx.needs_input_grad[1]:
-            dense = None if grad_out is None else grad_out.t() @ x
-            if grad_weight is not None:
-                dense = grad_weight if dense is None else dense + grad_weight
-            if dense is not None:
-                grad_free = _orbit_sums(dense, weight_index, ctx.free_shape, ctx.gaps, ctx.copies)
-        if grad_out is not None and ctx.bias_shape is not None and ctx.needs_input_grad[2]:
-            per_feature = grad_out.sum(0).view(bias_index.shape[0], ctx.bias_shape[1])
-            grad_bias = per_feature.new_zeros(ctx.bias_shape).index_add(0, bias_index, per_feature)
+        if grad_out is None:
+            dense = grad_weight
+        else:
+            # under autocast the forward's addmm ran in a lower precision: so do the matmuls here (the
+            # autograd engine casts grad_x back to x's dtype), and the orbit sums add in the weights' dtype
+            low = grad_out.dtype
+            if ctx.needs_input_grad[0]:
+                grad_x = grad_out @ (weight if weight.dtype == low else weight.to(low))
+            dense = None
+            if ctx.needs_input_grad[1]:
+                dense = (grad_out.t() @ (x if x.dtype == low else x.to(low))).to(weight.dtype)
+                if grad_weight is not None:
+                    dense = dense + grad_weight
+            if ctx.bias_shape is not None and ctx.needs_input_grad[2]:
+                per_feature = grad_out.sum(0).view(bias_index.shape[0], ctx.bias_shape[1]).to(ctx.bias_dtype)
+                grad_bias = per_feature.new_zeros(ctx.bias_shape).index_add(0, bias_index, per_feature)
+        if dense is not None and ctx.needs_input_grad[1]:
+            grad_free = _orbit_sums(dense, weight_index, ctx.free_shape, ctx.gaps, ctx.copies)
         return grad_x, grad_free, grad_bias, None, None, None, None, None
 
     @staticmethod
