@@ -142,6 +142,15 @@ CASES = [
     Case("soft-fc+conv", lambda: SoftBlock("fc+conv", 2, 3, 8, stride=2), (2, 8, 8)),
     Case("soft-ffc+conv", lambda: SoftBlock("ffc+conv", 2, 3, 8, stride=1), (2, 8, 8)),
     Case("soft-s-fc+s-conv", lambda: SoftBlock("s-fc+s-conv", 2, 3, 8, stride=2), (2, 8, 8)),
+    Case("soft-p4", lambda: SoftBlock("p4", 2, 8, 8, stride=2), (2, 8, 8)),
+    Case(
+        "soft-p4+conv+ffc-group-input", lambda: SoftBlock("p4+conv+ffc", 8, 4, 6, group_input=True), (8, 6, 6)
+    ),
+    Case(
+        "soft-backbone-p4+conv+ffc",
+        lambda: soft_backbone("p4+conv+ffc", alpha=4, size=8, widths=(1, 1), strides=(2, 2)),
+        (1, 8, 8),
+    ),
     Case("sparse-conv", lambda: SparseConv(2, 3, 1), (2, 6, 6)),
     Case("sparse-dense", lambda: SparseDense(2, 3, 4, 2), (2, 4, 4)),
     Case(

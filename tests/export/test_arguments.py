@@ -57,10 +57,10 @@ def test_an_eqlab_layer_without_a_plain_equivalent_is_refused_by_name() -> None:
         eqlab.export(model, torch.randn(1, 1, 5, 5))
 
 
-def test_a_soft_block_with_more_than_two_paths_is_refused() -> None:
+def test_a_soft_block_path_without_a_plain_equivalent_is_refused_by_name() -> None:
     block = SoftBlock("fc+conv", 1, 2, 4)
-    block.extra = nn.Identity()
-    with pytest.raises(TypeError, match=r"SoftBlock at model: it holds 3 paths"):
+    block.conv = type("NewPath", (nn.Identity,), {"__module__": "eqlab.nn._soft"})()
+    with pytest.raises(TypeError, match=r"cannot export eqlab\.nn\._soft\.NewPath at model\.conv"):
         eqlab.export(block, torch.randn(1, 1, 4, 4))
 
 

@@ -18,13 +18,15 @@ from eqlab.studies._sharing import SharingConfig
 from eqlab.studies._sharing import build_model as build_sharing
 from eqlab.studies._soft._config import MODELS as SOFT_MODELS
 from eqlab.studies._soft._config import SoftConfig
+from eqlab.studies._soft._multi_config import MultiConfig
+from eqlab.studies._soft._multi_units import build_multi_model
 from eqlab.studies._soft._units import build_model as build_soft
 from eqlab.studies._subsampling._models import build_cnn
 from tests.export.helpers import difference, eqlab_layers
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-_SOFT = SoftConfig(alpha=1, widths=(1, 2), strides=(2, 2), size=8)
+_SOFT = SoftConfig(alpha=1, widths=(1, 2), strides=(2, 2), size=8, multi=MultiConfig(alpha=4))
 
 STUDY_MODELS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     **{
@@ -50,6 +52,7 @@ STUDY_MODELS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
         f"soft-{name}": ((lambda name=name: build_soft(_SOFT, "digit", name)), (1, 8, 8))
         for name in SOFT_MODELS
     },
+    "soft-multi": (lambda: build_multi_model(_SOFT), (1, 8, 8)),
 }
 """Each study's models at a small size, with the shape of one input sample."""
 

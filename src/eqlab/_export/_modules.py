@@ -172,7 +172,8 @@ class PolyphaseSubsample(nn.Module):
 
 
 class PathAverage(nn.Module):
-    """A soft block: ReLU of its one path, or of the average ``0.5 (a + b)`` of its two paths."""
+    """A soft block: ReLU of its one path, or of the average of its paths, summed in order and divided
+    by their number."""
 
     def __init__(self, paths: list[nn.Module]) -> None:
         super().__init__()
@@ -180,7 +181,12 @@ class PathAverage(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outs = [path(x) for path in self.paths]
-        return torch.relu(outs[0] if len(outs) == 1 else 0.5 * (outs[0] + outs[1]))
+        if len(outs) == 1:
+            return torch.relu(outs[0])
+        total = outs[0]
+        for out in outs[1:]:
+            total = total + out
+        return torch.relu(total / len(outs))
 
 
 def _transform(x: torch.Tensor, element: int) -> torch.Tensor:

@@ -20,7 +20,7 @@ from eqlab.groups._image import d4_inverse
 from eqlab.nn import _orbit
 from eqlab.nn._orbit import OrbitAverage
 from eqlab.nn._primitives import BlockLinear
-from eqlab.nn._soft import SoftBlock, _Conv, _Dense, _Factored
+from eqlab.nn._soft import SoftBlock, _Conv, _Dense, _Factored, _GroupPath
 from eqlab.nn._sparse import SparseConv, SparseDense
 
 __all__ = ["SOFT_CONVERTERS"]
@@ -87,13 +87,17 @@ def _sparse_conv(path: Any, context: ExportContext) -> nn.Module:
     return _strided([depthwise, context.convert(path.mix, "mix")], path.stride)
 
 
+def _group_path(path: Any, context: ExportContext) -> nn.Module:
+    """The p4 path reads and writes the group axis folded into the channels (``c * 4 + g``), the layout of
+    `to_conv2d`: its plain form is that `torch.nn.Conv2d` alone, then the subsampling."""
+    return _strided([path.gconv.to_conv2d()], path.stride)
+
+
 def _soft_block(block: Any, context: ExportContext) -> nn.Module:
+    """The block's paths (its children, in the order it holds them), each exported, averaged."""
     paths = [context.convert(child, name) for name, child in block.named_children()]
-    if len(paths) not in (1, 2):
-        raise TypeError(
-            f"eqlab.export cannot export the SoftBlock at {context.path}: it holds {len(paths)} paths, and "
-            "the plain block averages one or two"
-        )
+    if not paths:
+        raise TypeError(f"eqlab.export cannot export the SoftBlock at {context.path}: it holds no path")
     return PathAverage(paths)
 
 
@@ -113,6 +117,7 @@ SOFT_CONVERTERS: dict[type, Converter] = {
     _Conv: _conv_path,
     _Dense: _dense_path,
     _Factored: _factored_path,
+    _GroupPath: _group_path,
     SparseDense: _sparse_dense,
     SparseConv: _sparse_conv,
     SoftBlock: _soft_block,
