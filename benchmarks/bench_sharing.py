@@ -146,12 +146,12 @@ def cases(quick: bool) -> list[Case]:
     return found
 
 
-def paired_times(case: Case, batch: int, rounds: int, repeats: int) -> np.ndarray:
+def paired_times(case: Case, batch: int, rounds: int, repeats: int, input_grad: bool) -> np.ndarray:
     """``(rounds, 1 + layers)`` step times in seconds, nn.Linear first: each round times ``repeats``
     steps of each module (their median), the order rotating from round to round; all in this process."""
     linear = torch.nn.Linear(*case.features)
-    x = torch.randn(batch, *case.input_shape, requires_grad=True)
-    x_flat = x.detach().reshape(batch, -1).requires_grad_(True)
+    x = torch.randn(batch, *case.input_shape, requires_grad=input_grad)
+    x_flat = x.detach().reshape(batch, -1).requires_grad_(input_grad)
     with torch.no_grad():
         cotangent = torch.randn(case.rows[0][1](x).shape)
     contenders = [(linear, x_flat, cotangent.reshape(batch, -1))]
@@ -178,17 +178,18 @@ def paired_times(case: Case, batch: int, rounds: int, repeats: int) -> np.ndarra
     return times
 
 
-def bench_forward_backward(quick: bool, rounds: int) -> None:
+def bench_forward_backward(quick: bool, rounds: int, input_grad: bool) -> None:
     batch = 256
+    to = "input and weights" if input_grad else "weights only"
     print(
         f"\n## Forward + backward: EquivariantLinear against nn.Linear (batch {batch}, float32, "
-        f"backward to input and weights with a fixed random cotangent; {rounds} paired rounds)\n"
+        f"backward to {to} with a fixed random cotangent; {rounds} paired rounds)\n"
     )
     print("| layer | free weights | nn.Linear | EquivariantLinear | ratio (median) | per round |")
     print("| --- | --- | --- | --- | --- | --- |")
     for case in cases(quick):
         big = case.features[0] * case.features[1] > 2**24
-        times = paired_times(case, batch, rounds, repeats=2 if big else 10)
+        times = paired_times(case, batch, rounds, repeats=2 if big else 10, input_grad=input_grad)
         for k, (name, layer) in enumerate(case.rows, start=1):
             ratios = times[:, k] / times[:, 0]
             tied = layer.layer if isinstance(layer, GatherAutograd) else layer
@@ -236,6 +237,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
     parser.add_argument("--rounds", type=int, default=7, help="paired rounds per EquivariantLinear row")
     parser.add_argument("--quick", action="store_true", help="only the N = M = 1024 rows")
+    parser.add_argument(
+        "--weights-only", action="store_true", help="backward to the weights only (inputs need no gradient)"
+    )
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -249,7 +253,7 @@ def main() -> None:
     if args.section in ("all", "pattern"):
         bench_pattern()
     if args.section in ("all", "linear"):
-        bench_forward_backward(args.quick, args.rounds)
+        bench_forward_backward(args.quick, args.rounds, not args.weights_only)
     if args.section in ("all", "svd"):
         bench_against_svd()
 
