@@ -192,18 +192,21 @@ def _all_reduce(factors: list[Factors], fit: float, n_data: int) -> tuple[float,
 
 
 class KronLaplace:
-    """Kronecker-factored Laplace approximation over all Linear and Conv2d parameters of ``model``.
+    """Kronecker-factored Laplace approximation over the parameters of ``model``: Kronecker factors for
+    Linear, Conv2d, BlockLinear, LiftingConv2d and GroupConv2d layers, the exact GGN diagonal for
+    BatchNorm2d and GroupBatchNorm2d (eval mode: running statistics).
 
     Parameters
     ----------
     model
-        A network of Linear and Conv2d layers (and parameter-free modules) mapping ``x`` to ``(N, C)``.
+        A network of those layers (and parameter-free modules) mapping ``x`` to ``(N, C)``; any other
+        layer with trainable parameters is refused by name.
     likelihood
         A `Likelihood` or its string: ``"classification"`` (softmax cross-entropy, integer labels
         ``(N,)``) or ``"regression"`` (Gaussian, targets of the outputs' shape ``(N, C)``).
     ggn
-        How the output Hessian enters the factors: ``"exact"`` (``C`` backward passes per batch) or
-        ``"mc"`` (``mc_samples`` sampled labels or noise vectors per data point).
+        How the output Hessian enters the factors: ``"exact"`` (``C - 1`` backward passes per batch,
+        ``C`` for regression) or ``"mc"`` (``mc_samples`` sampled labels or noise vectors per data point).
     mc_samples
         Samples per data point for ``ggn="mc"``.
     seed

@@ -20,6 +20,7 @@ class GGN(Option):
     """How the generalised Gauss-Newton's output Hessian enters the Kronecker factors."""
 
     EXACT = "exact"
-    """From a square root of the output Hessian: ``C`` backward passes per batch."""
+    """From a square root of the output Hessian: ``C - 1`` backward passes per batch for classification
+    (the softmax Hessian has the null vector ``(1, ..., 1)``), ``C`` for regression."""
     MC = "mc"
     """From sampled labels (classification) or noise (regression): ``mc_samples`` backward passes."""
