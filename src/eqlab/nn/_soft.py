@@ -124,7 +124,8 @@ class _GroupPath(nn.Module):
     channels as plain channels, so only this path knows which channels are one orientation of another;
     the block's ReLU acts per entry and keeps the path's equivariance. Circular padding and adaptive
     polyphase subsampling (which picks the phase with the largest entry, a choice a quarter turn
-    carries along) keep the path exactly equivariant to quarter turns of the torus.
+    carries along unless two phases tie for it) keep the path exactly equivariant to quarter turns of
+    the torus (of even size, turned about its centre).
 
     The paper builds its rotation path as one convolution shared over four rotated copies of the
     input, rotated back. Rotating the filter instead (eqlab's bank expansion) gives the same lifting
