@@ -106,6 +106,15 @@ CASES = [
         lambda: nn.Sequential(GroupConv2d(2, 2, 3, group="rot180"), GroupPool("max")),
         (2, 2, 5, 5),
     ),
+    Case(
+        "group-batch-norm-variants",
+        lambda: nn.Sequential(
+            GroupBatchNorm2d(2, affine=False),
+            GroupBatchNorm2d(2, track_running_stats=False),
+            GroupBatchNorm2d(2, bias=False, eps=1e-3),
+        ),
+        (2, 4, 3, 3),
+    ),
     Case("equivariant-linear", lambda: EquivariantLinear(cyclic(6).action(), cyclic(6).action()), (6,)),
     Case(
         "equivariant-linear-sparse-channels",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import nn
 
 from eqlab._export._modules import GroupFolded, GroupReduce
@@ -51,7 +50,6 @@ def _group_pool(layer: Any, context: ExportContext) -> nn.Module:
 def _batch_norm(layer: Any, context: ExportContext) -> nn.Module:
     """`torch.nn.BatchNorm3d` over ``(B, C, |G|, H, W)``: the same statistics and affine parameters, one
     per channel, shared over the group axis and space."""
-    reference = next(iter(layer.state_dict().values()), None)
     norm = nn.BatchNorm3d(
         layer.num_features,
         layer.eps,
@@ -60,8 +58,7 @@ def _batch_norm(layer: Any, context: ExportContext) -> nn.Module:
         layer.track_running_stats,
         bias=layer.bias is not None or not layer.affine,
     )
-    if isinstance(reference, torch.Tensor):
-        norm = norm.to(device=reference.device)
+    # the layer's own tensors (copies), so the device and dtype follow it
     for name, value in layer.named_parameters(recurse=False):
         setattr(norm, name, nn.Parameter(value.detach().clone(), requires_grad=value.requires_grad))
     for name, value in layer.named_buffers(recurse=False):
