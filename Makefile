@@ -34,13 +34,13 @@ test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n 2 $(ARGS)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks design
+	$(BIN)/ruff format --check src tests benchmarks design
 	$(BIN)/mypy
 
 format: $(VENV)/.installed-dev
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks design
+	$(BIN)/ruff check --fix src tests benchmarks design
 
 bench: $(VENV)/.installed-dev
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f; done

@@ -236,9 +236,9 @@ def test_estimate_counts_every_step() -> None:
     per_run = 10 * 2 + 1
     assert cost.steps == per_run * 2 * 2 * 6  # seeds x tasks x the 6 jobs (MAP tracks the evidence)
     assert cost.seconds > 0 and cost.seconds_per_step > 0 and cost.device == "cpu"
-    # the exact GGN: one backward pass per class (10 on the digit task, 40 on the quadrant task) per fit batch
+    # the exact GGN: C - 1 backward passes (9 on the digit task, 39 on the quadrant task) per fit batch
     exact = estimate(STUDY.configure({**small, "train.ggn": "exact"}), "cpu")
-    assert exact.steps == ((20 + 10) + (20 + 40)) * 2 * 6
+    assert exact.steps == ((20 + 9) + (20 + 39)) * 2 * 6
     # Section 6.3 adds seeds x 2 conditions runs of its own length (multi.alpha 4: the p4 axis needs 4)
     multi = {**small, "multi.enabled": "true", "multi.train.epochs": "10"}
     with_multi = estimate(STUDY.configure(multi), "cpu")

@@ -80,7 +80,7 @@ def estimate(config: SoftConfig, device: str) -> CostEstimate:
     total, all_steps = 0.0, 0
     for task in config.tasks:
         channels, classes = task_shape(task)
-        backward = classes if str(s.ggn) == "exact" else 1
+        backward = classes - 1 if str(s.ggn) == "exact" else 1  # exact: C - 1 (`eqlab.bayes`)
         for name, priors in JOBS:
             fitting = priors == "marglik" or s.track_marglik
             job = (steps + (passes * backward if fitting else 0)) * config.seeds
@@ -95,7 +95,7 @@ def estimate(config: SoftConfig, device: str) -> CostEstimate:
         fits = (
             math.ceil(config.train_size / m.marglik_batch_size)
             * _fits(m)
-            * (10 if str(m.ggn) == "exact" else 1)
+            * (9 if str(m.ggn) == "exact" else 1)
         )
         job = (m.epochs * math.ceil(config.train_size / m.batch_size) + fits) * config.seeds * len(CONDITIONS)
         total += job * seconds
@@ -110,5 +110,6 @@ def estimate(config: SoftConfig, device: str) -> CostEstimate:
         device=device,
         what=f"each of the {len(MODELS)} models (alpha = {config.alpha}, {len(config.widths)} blocks) on "
         f"random batches of {s.batch_size} images of {config.size} x {config.size}{multi}, {how}; a fit of "
-        "the factors counted as one step per batch and backward pass, its eigendecompositions not timed",
+        "the factors counted as one step per batch and backward pass (the exact GGN takes C - 1 backward "
+        "passes for C classes), its eigendecompositions not timed",
     )
