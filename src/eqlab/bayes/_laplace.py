@@ -186,8 +186,8 @@ def _all_reduce(factors: list[Factors], fit: float, n_data: int) -> tuple[float,
         factor.rows = int(rows)
         dim = factor.a_sum.shape[0] if factor.a_sum is not None else 0
         # few rows in all: every rank kept its rows (it has fewer still)
-        gram = factor.kept and gram_pays(factor.rows, dim)
-        factor.kept = [_gather_rows(torch.cat(factor.kept))] if gram else None
+        kept = factor.kept
+        factor.kept = [_gather_rows(torch.cat(kept))] if kept and gram_pays(factor.rows, dim) else None
     return float(counts[0]), int(counts[1])
 
 
