@@ -312,7 +312,8 @@ def test_quick_run_under_torchrun_with_two_processes(tmp_path: Path) -> None:
     (folder,) = tmp_path.glob("*-soft")
     assert json.loads((folder / "env.json").read_text())["world_size"] == 2
     results = from_json(SoftResults, json.loads((folder / "results.json").read_text()))
-    assert len(results.units) == 4 * 2 and all(0 <= u.test_accuracy <= 1 for u in results.units)
+    assert len(results.units) == 6 and all(0 <= u.test_accuracy <= 1 for u in results.units)
+    assert len(results.multi) == 2 and all(0 <= u.test_accuracy <= 1 for u in results.multi)
     assert "It ran in 2 processes under torchrun" in (folder / "report.md").read_text()
 
 

@@ -8,12 +8,29 @@ resized (the paper: to 32 x 32). Tasks: ``digit`` (label = digit; moving a digit
 circular shift by half the canvas, so translation symmetry holds), ``quadrant`` (label = digit + 10 x
 quadrant; the symmetry must be broken somewhere) and, with CIFAR-10 in ``--data-dir``, ``cifar10`` (the
 paper's Section 6.2 data). Models: `soft_backbone` with ``conv``, ``fc``, ``fc+conv`` and ``ffc+conv``
-blocks, each trained with fixed priors (MAP) and with prior precisions learned by the Kronecker-factored
-Laplace marginal likelihood (`train_marglik`).
+blocks (`JOBS`): CONV and FC with fixed priors (MAP), the premise and the baselines; FC+CONV and
+FFC+CONV with fixed priors and with prior precisions learned by the Kronecker-factored Laplace marginal
+likelihood (`train_marglik`), paired per seed.
 
-The amount of equivariance of a two-path block is read three ways: the prior precisions of its paths'
-weights, their weight norms, and the share of the block's pre-activation output norm that comes from
-the convolution path on test inputs.
+**The premise is judged first**, in every run: on the digit task CONV at least as accurate as FC (paired
+CONV - FC > -0.02), on the quadrant task FC ahead. Where it fails, the report says the claims after it
+are not tests of the paper's mechanism.
+
+**Two readings of how much a two-path block is equivariant.** The paper's: the prior precisions of its
+paths' weights (a tighter dense-path prior pushes the block towards the conv path). And its use: the
+conv path's share of the block's output, ``|conv(h)| / (|conv(h)| + |dense(h)|)`` on test inputs. The
+share is chosen over prior variance times fan-in or effective parameter counts because it is measured on
+the trained network in the output's own units, so it compares paths of any fan-in and size (256 against 9
+in the first block, 10^5 against 10^2 weights) and says what the network does, not what the prior
+allows. Each block's share is judged; the report lists the blocks where the two readings disagree.
+
+**Section 6.3, multiple symmetries** (``multi``): ``p4+conv+ffc`` blocks (a p4 group convolution, a
+convolution and a factored dense path, averaged) trained with learned priors on the digit task's
+canvases, upright and with every digit turned by a multiple of 90 degrees drawn per image; which path
+each block keeps, read the same two ways.
+
+**Seeds**: named streams (`Streams`); the design sweep (``design/soft_sweep.py``) draws the same streams
+under the prefix ``design``, so it shares no seed with the reported runs.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ PATHS = ("group", "conv", "dense")
 
 def _multi_training() -> MarglikSettings:
     return MarglikSettings(
-        epochs=25, batch_size=64, lr=3e-3, burn_in=5, frequency=5, hyper_steps=20, hyper_lr=0.1, ggn="mc"
+        epochs=20, batch_size=64, lr=3e-3, burn_in=5, frequency=5, hyper_steps=20, hyper_lr=0.1, ggn="mc"
     )
 
 

@@ -62,7 +62,17 @@ def _measures(
         for path in PATHS:
             keys = [k for k in by_name if k.startswith(f"{name}.{path}.") and k.endswith("weight")]
             geo.append(float(np.exp(np.mean([math.log(by_name[k]) for k in keys]))))
-        out.append(PathMeasure(name, *geo, *share))
+        out.append(
+            PathMeasure(
+                block=name,
+                group_precision=geo[0],
+                conv_precision=geo[1],
+                dense_precision=geo[2],
+                group_share=share[0],
+                conv_share=share[1],
+                dense_share=share[2],
+            )
+        )
     return tuple(out)
 
 
