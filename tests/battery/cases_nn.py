@@ -174,6 +174,16 @@ def build() -> Battery:
     b.add_valid(
         "eqlab.nn.SoftBlock", lambda: enn.SoftBlock("s-fc+s-conv", np.int64(2), 3, np.int64(8), np.int64(2))
     )
+    b.mutate(  # the p4 path (Section 6.3): the folded group axis needs channel counts divisible by 4
+        "eqlab.nn.SoftBlock",
+        enn.SoftBlock,
+        {"path": "p4+conv+ffc", "c_in": 4, "c_out": 8, "size": 8, "stride": 2, "group_input": True},
+        {
+            "c_out": [("not a multiple of 4", 6), ("two", 2)],
+            "c_in": [("not a multiple of 4 for group input", 6)],
+            "group_input": [("string", "yes"), ("int", 1), ("none", None)],
+        },
+    )
     b.mutate(
         "eqlab.nn.SoftBlock",
         lambda x: enn.SoftBlock("ffc+conv", 2, 3, 8, 2)(x),
