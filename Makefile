@@ -51,10 +51,11 @@ docs: $(VENV)/.installed-docs
 	$(BIN)/python -W error docs/build.py docs/api
 
 # laplace-torch for tests/test_laplace_torch.py and the KFAC benchmark: it requires a CUDA torchvision
-# that breaks its import beside the CPU torch, so it goes in without its dependencies, which follow.
+# that breaks its import beside the CPU torch, so it goes in without its dependencies, which follow with the
+# torch pin (without it, curvlinops pulls a multi-GB CUDA torch over the CPU build).
 laplace-extra: $(VENV)/.installed-dev
 	$(BIN)/pip install --quiet --no-deps laplace-torch==0.3
-	$(BIN)/pip install --quiet asdfghjkl==0.1a5 backpack-for-pytorch curvlinops-for-pytorch torchmetrics opt_einsum
+	$(BIN)/pip install --quiet $(TORCH_PIN) asdfghjkl==0.1a5 backpack-for-pytorch curvlinops-for-pytorch torchmetrics opt_einsum
 	$(BIN)/pip uninstall --yes --quiet torchvision || true  # pulled in by backpack; unused, and breaks imports
 
 clean:
