@@ -32,7 +32,7 @@ def _same(actual: torch.Tensor, expected: torch.Tensor) -> bool:
     return torch.allclose(actual, expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore:`torch.jit.trace:FutureWarning")
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore:`torch.jit")
 def test_jit_trace_of_a_gcnn_in_eval_mode_passes_its_own_check() -> None:
     model, example = _model(_BY_NAME["gcnn-p4"], "eval")
     for grad in (True, False):  # the cached filter bank made the traced graphs differ across calls
@@ -77,7 +77,7 @@ def test_a_compiled_gcnn_in_eval_mode_sees_new_weights() -> None:
         assert not _same(after, before)
 
 
-@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore:`torch.jit.trace:FutureWarning")
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore:`torch.jit")
 def test_an_exported_model_traces_and_exports() -> None:
     model, example = _model(_BY_NAME["soft-s-fc+s-conv"], "eval")
     plain = eqlab.export(model, example)
