@@ -52,7 +52,9 @@ def _default_training() -> MarglikSettings:
 
 @dataclass(frozen=True)
 class SoftConfig:
-    """Scale of the ``soft`` study (defaults: about 6 minutes on 2 cores, within its 8 minute budget)."""
+    """Scale of the ``soft`` study. The defaults are design A of ``design/soft_sweep.md`` (no design swept
+    met the premise on the design seeds): 36 Section 6.1 networks and 6 Section 6.3 ones, one run 760 s
+    with one thread on a 2-core machine shared with other jobs (load 2 to 10)."""
 
     alpha: int = 4
     """The base width: block ``k`` has ``alpha * widths[k]`` channels."""
