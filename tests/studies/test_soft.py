@@ -63,6 +63,7 @@ def _claim_starts() -> list[tuple[str, Kind]]:
                 (f"{task} task: {model} is more accurate with learned", Kind.FINDING),
                 (f"{task} task: {model} has a higher log marginal likelihood", Kind.FINDING),
             ]
+    out += [(f"6.3 premise, {c} digits", Kind.FINDING) for c in ("upright", "rotated")]
     out += [(f"6.3, rotated digits, block {k}, by use", Kind.FINDING) for k in range(5)]
     out += [
         ("6.3, by use: the p4 path's lead", Kind.FINDING),
@@ -171,8 +172,15 @@ def test_report_sentences_follow_the_results(tmp_path: Path) -> None:
     assert "digit fc+conv block 2" not in notes["supported"]
     # Section 6.3: which path leads each block, from the results
     assert (
-        "rotated digits (mean test accuracy 0.600 over 3 seed(s)): the path with the largest mean share "
+        "rotated digits (mean test accuracy 0.775 over 3 seed(s)): the path with the largest mean share "
         "per block is 0: p4, 1: p4" in notes["supported"]
+    )
+    # Section 6.3's premise sentence follows its verdicts
+    assert "Section 6.3's premise holds on this run" in notes["supported"]
+    assert "Section 6.3's premise is not supported" not in notes["supported"]
+    assert (
+        "Section 6.3's premise is not supported on this run (upright digits: contradicted (mean test "
+        "accuracy 0.225" in notes["contradicted"]
     )
     assert "per block is 0: conv, 1: conv" in notes["contradicted"]
 

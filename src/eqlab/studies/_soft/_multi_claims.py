@@ -7,7 +7,14 @@ from __future__ import annotations
 import numpy as np
 
 from eqlab.runs import Verdict, judge
+from eqlab.studies._soft._multi_config import CONDITIONS, MULTI_MODEL
 from eqlab.studies._soft._results import MultiUnit, group_over_conv, select_multi
+
+LEARNED = 0.5
+"""The premise of the second experiment: test accuracy above this in each condition (most test digits
+right, five times chance for 10 classes), so that the paths read are those of a network that classifies."""
+MULTI_PREMISE = "6.3 premise"
+"""The start of the second experiment's premise claims."""
 
 
 def _mean_ratio(unit: MultiUnit) -> float:
@@ -19,12 +26,26 @@ def _mean_lead(unit: MultiUnit) -> float:
     return float(np.mean([b.group_share - b.conv_share for b in unit.blocks]))
 
 
+def multi_premise_verdicts(units: tuple[MultiUnit, ...]) -> list[Verdict]:
+    """Per condition: the networks learn the task (test accuracy above `LEARNED`, per seed)."""
+    return [
+        judge(
+            f"{MULTI_PREMISE}, {condition} digits: the {MULTI_MODEL} networks learn the task (test accuracy "
+            f"> {LEARNED:g}), so the paths below are read in networks that classify",
+            [u.test_accuracy for u in select_multi(units, condition)],
+            threshold=LEARNED,
+        )
+        for condition in CONDITIONS
+    ]
+
+
 def multi_verdicts(units: tuple[MultiUnit, ...]) -> list[Verdict]:
-    """The Section 6.3 claims (none when the experiment was left out)."""
+    """The Section 6.3 claims, its premise first (none when the experiment was left out)."""
     if not units:
         return []
     rotated, upright = select_multi(units, "rotated"), select_multi(units, "upright")
-    out = [
+    out = multi_premise_verdicts(units)
+    out += [
         judge(
             f"6.3, rotated digits, block {block.block}, by use: the p4 path carries more of the block's "
             "output than the conv path (p4 share - conv share > 0)",

@@ -8,9 +8,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from eqlab.runs import Table
+from eqlab.runs import Status, Table
 from eqlab.runs._verdict import mean_interval
 from eqlab.studies._plotting import save_figure
+from eqlab.studies._soft._multi_claims import MULTI_PREMISE, multi_premise_verdicts
 from eqlab.studies._soft._multi_config import CONDITIONS, MULTI_MODEL, PATHS
 from eqlab.studies._soft._results import MultiUnit, PathMeasure, select_multi
 
@@ -82,6 +83,26 @@ def multi_plot(units: Sequence[MultiUnit], path: Path) -> None:
     save_figure(fig, path)
 
 
+def _premise_note(units: Sequence[MultiUnit]) -> str:
+    """What the second experiment's premise verdicts say for its claims, built from those verdicts."""
+    found = multi_premise_verdicts(tuple(units))
+    parts = [
+        f"{v.claim.split(':')[0].removeprefix(MULTI_PREMISE + ', ')}: {v.status.value} "
+        f"(mean test accuracy {v.mean:.3f}, 95% interval [{v.low:.3f}, {v.high:.3f}])"
+        for v in found
+    ]
+    if all(v.status is Status.SUPPORTED for v in found):
+        return (
+            "Section 6.3's premise holds on this run (" + "; ".join(parts) + "): its claims read the paths "
+            "of networks that classify."
+        )
+    return (
+        "Section 6.3's premise is not supported on this run (" + "; ".join(parts) + "): its claims are not "
+        "tests of the paper's mechanism, since which path a network keeps says little while the network "
+        "has not learned the task."
+    )
+
+
 def multi_notes(units: Sequence[MultiUnit]) -> list[str]:
     """How the experiment was run and, from the results, which path leads each block by each reading."""
     if not units:
@@ -94,6 +115,7 @@ def multi_notes(units: Sequence[MultiUnit]) -> list[str]:
         "rotated-minus-upright "
         "differences are paired.",
         DIFFERENCE_NOTE,
+        _premise_note(units),
     ]
     for condition in CONDITIONS:
         sel = select_multi(units, condition)
