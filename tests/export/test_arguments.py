@@ -33,6 +33,49 @@ def test_an_example_input_that_is_not_tensors_is_refused(example: object) -> Non
         eqlab.export(_gcnn(), example)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "example, message",
+    [
+        (torch.randn(0, 1, 5, 5), r"example_input must hold at least one number"),
+        (torch.full((1, 1, 5, 5), float("nan")), r"example_input must be finite"),
+        ((torch.randn(1, 1, 5, 5), torch.full((2,), float("inf"))), r"example_input\[1\] must be finite"),
+        (
+            torch.randn(1, 3, 5, 5),
+            r"model must run on example_input, but it raised ValueError: LiftingConv2d expects",
+        ),
+        (
+            torch.randn(5, 5),
+            r"model must run on example_input, but it raised ValueError: LiftingConv2d expects",
+        ),
+    ],
+    ids=["empty-batch", "nan", "inf-in-tuple", "other-channels", "2-d"],
+)
+def test_an_example_input_the_check_cannot_use_is_refused(example: object, message: str) -> None:
+    # an empty or non-finite example would make the check compare nothing: a pass that proves nothing
+    with pytest.raises(ValueError, match=message):
+        eqlab.export(_gcnn(), example)  # type: ignore[arg-type]
+
+
+def test_a_model_whose_output_is_not_finite_cannot_be_checked() -> None:
+    class Log(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.log(x - x)  # -inf everywhere
+
+    with pytest.raises(
+        ExportMismatchError, match=r"NaN or infinite entries, so the export cannot be checked"
+    ):
+        eqlab.export(nn.Sequential(_gcnn(), Log()), torch.randn(1, 1, 5, 5))
+
+
+def test_a_model_whose_output_is_empty_cannot_be_checked() -> None:
+    class Empty(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x[:, :0]
+
+    with pytest.raises(ExportMismatchError, match=r"holds no numbers, so the export cannot be checked"):
+        eqlab.export(nn.Sequential(_gcnn(), Empty()), torch.randn(1, 1, 5, 5))
+
+
 def test_a_tuple_of_inputs_is_passed_as_arguments() -> None:
     class Two(nn.Module):
         def __init__(self) -> None:

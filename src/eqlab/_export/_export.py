@@ -22,19 +22,30 @@ CONVERTERS: dict[type, Converter] = {**GROUP_CONVERTERS, **SHARING_CONVERTERS, *
 
 
 def _inputs(example_input: Any) -> tuple[torch.Tensor, ...]:
+    inputs: tuple[torch.Tensor, ...]
     if isinstance(example_input, torch.Tensor):
-        return (example_input,)
-    if isinstance(example_input, tuple) and example_input:
+        inputs = (example_input,)
+    elif isinstance(example_input, tuple) and example_input:
         for i, item in enumerate(example_input):
             if not isinstance(item, torch.Tensor):
                 raise TypeError(
                     f"example_input must be a tensor or a tuple of tensors, got a tuple whose item {i} is "
                     f"{describe(item)}"
                 )
-        return example_input
-    raise TypeError(
-        f"example_input must be a tensor or a non-empty tuple of tensors, got {describe(example_input)}"
-    )
+        inputs = example_input
+    else:
+        raise TypeError(
+            f"example_input must be a tensor or a non-empty tuple of tensors, got {describe(example_input)}"
+        )
+    for i, item in enumerate(inputs):
+        where = "example_input" if len(inputs) == 1 else f"example_input[{i}]"
+        if item.numel() == 0:  # a check on no numbers would prove nothing
+            raise ValueError(
+                f"{where} must hold at least one number to check the export on, got {describe(item)}"
+            )
+        if item.is_floating_point() and not bool(torch.isfinite(item).all()):
+            raise ValueError(f"{where} must be finite to check the export on, got NaN or infinite entries")
+    return inputs
 
 
 def _converted(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[nn.Module, nn.Module]:
@@ -42,7 +53,12 @@ def _converted(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[nn.M
     its plain export (made from a second copy)."""
     working = copy.deepcopy(model).eval()
     with torch.no_grad():
-        working(*inputs)
+        try:
+            working(*inputs)
+        except Exception as exc:  # the model's own error, e.g. a shape mismatch: the input does not fit it
+            raise ValueError(
+                f"model must run on example_input, but it raised {type(exc).__name__}: {exc}"
+            ) from exc
     plain = copy.deepcopy(working)
     shapes = record_shapes(plain, inputs)
     context = ExportContext(CONVERTERS, shapes)
@@ -110,8 +126,11 @@ def export(model: nn.Module, example_input: torch.Tensor | tuple[torch.Tensor, .
     TypeError
         ``model`` is not a module, ``example_input`` not a tensor or tuple of tensors, or the model holds an
         eqlab layer that cannot be exported.
+    ValueError
+        ``example_input`` holds no numbers or non-finite ones, or the model cannot run on it.
     RuntimeError
-        The exported model does not compute the model's numbers (an `ExportMismatchError`).
+        The exported model does not compute the model's numbers, or the model's output on
+        ``example_input`` is empty or not finite, so nothing could be checked (an `ExportMismatchError`).
 
     Examples
     --------

@@ -54,8 +54,16 @@ def compare(reference: nn.Module, exported: nn.Module, inputs: tuple[torch.Tenso
         actual = _tensors(exported(*inputs), "output")
     if [w for w, _ in expected] != [w for w, _ in actual]:
         raise ExportMismatchError(f"the exported model's outputs are not laid out like the model's ({what})")
+    if not any(e.numel() for _, e in expected):
+        raise ExportMismatchError(
+            f"the model's output on {what} holds no numbers, so the export cannot be checked"
+        )
     worst = 0.0
     for (where, e), (_, a) in zip(expected, actual, strict=True):
+        if e.is_floating_point() and not bool(torch.isfinite(e).all()):
+            raise ExportMismatchError(
+                f"the model's {where} on {what} has NaN or infinite entries, so the export cannot be checked"
+            )
         tolerance = TOLERANCES.get(e.dtype, _HALF_TOLERANCE) if e.is_floating_point() else 0.0
         difference = relative_difference(a, e)
         if not difference <= tolerance:
