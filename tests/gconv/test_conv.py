@@ -209,6 +209,49 @@ def test_training_never_uses_the_cache() -> None:
     assert conv.filter_bank()[0].requires_grad
 
 
+def test_a_write_through_data_invalidates_the_cache() -> None:
+    # EMA/SWA-style updates write through .data, which no version counter sees
+    conv = _eval_conv()
+    f = torch.randn(1, 2, 4, 6, 6, dtype=torch.float32)
+    with torch.no_grad():
+        first = conv(f)
+        conv.weight.data.mul_(2)
+        assert conv.bias is not None
+        bias = conv.bias[None, :, None, None, None]
+        torch.testing.assert_close(conv(f) - bias, 2 * (first - bias))
+
+
+def test_a_trainable_bias_with_a_frozen_weight_keeps_its_gradient_in_eval_mode() -> None:
+    conv = _eval_conv()
+    conv.weight.requires_grad_(False)
+    conv(torch.randn(1, 2, 4, 6, 6)).sum().backward()
+    assert conv.bias is not None and conv.bias.grad is not None
+    assert float(conv.bias.grad.abs().sum()) > 0
+
+
+def test_a_bank_made_in_inference_mode_does_not_block_a_later_input_gradient() -> None:
+    conv = _eval_conv().requires_grad_(False)
+    with torch.inference_mode():
+        conv(torch.randn(1, 2, 4, 6, 6))
+    x = torch.randn(1, 2, 4, 6, 6, requires_grad=True)
+    conv(x).sum().backward()
+    assert x.grad is not None
+
+
+def test_torch_func_runs_through_an_eval_mode_layer() -> None:
+    conv = _eval_conv().double()
+    params = dict(conv.named_parameters())
+    x = torch.randn(3, 2, 4, 6, 6, dtype=torch.float64)
+
+    def f(p: dict[str, torch.Tensor], xi: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(conv, p, (xi[None],)).sum()
+
+    with torch.no_grad():
+        per_sample = torch.func.vmap(torch.func.grad(f), in_dims=(None, 0))(params, x)
+    # the gradient in the bias of a sum is the number of outputs per output channel (|G| 4 x 4 positions)
+    torch.testing.assert_close(per_sample["bias"], torch.full((3, 2), 4.0 * 6 * 6, dtype=torch.float64))
+
+
 # ------------------------------------------------------------------ weights tied as by parameter sharing
 
 

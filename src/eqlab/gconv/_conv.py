@@ -102,28 +102,51 @@ class _GroupConvBase(nn.Module):
         bias = None if self.bias is None else self.bias.repeat_interleave(n)
         return bank, bias
 
-    def _cache_key(self) -> tuple[Any, ...]:
-        params = [self.weight] + ([self.bias] if self.bias is not None else [])
-        return tuple((p._version, p.data_ptr(), p.dtype, p.device) for p in params)
+    def _params(self) -> list[torch.Tensor]:
+        return [self.weight] + ([self.bias] if self.bias is not None else [])
+
+    def _cache_valid(self) -> bool:
+        """Whether the cached bank was expanded from parameters equal to the current ones: same dtype and
+        device, and equal entries (compared, so writes through ``.data``, which no version counter sees,
+        drop it too; the free filters are small next to the convolution)."""
+        if self._cache is None:
+            return False
+        saved = self._cache[0]
+        return len(saved) == len(self._params()) and all(
+            p.dtype == q.dtype and p.device == q.device and torch.equal(p, q)
+            for p, q in zip(self._params(), saved, strict=True)
+        )
+
+    def _cacheable(self) -> bool:
+        """Eval mode, no gradient to record for any parameter, not in inference mode (an inference
+        tensor cannot be saved for a later backward), and plain parameters (not functorch's wrappers
+        of ``torch.func``)."""
+        params = self._params()
+        return not (
+            self.training
+            or (torch.is_grad_enabled() and any(p.requires_grad for p in params))
+            or torch.is_inference_mode_enabled()
+            or any(torch._C._functorch.is_functorch_wrapped_tensor(p) for p in params)
+        )
 
     def filter_bank(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The expanded bank ``(C_out |G|, C_in |G_in|, k, k)`` and bias ``(C_out |G|,)``, folded as in
         `to_conv2d` (``|G_in|`` is 1 for a `LiftingConv2d`, ``|G|`` for a `GroupConv2d`).
 
-        Cached in eval mode when no gradient is being recorded; the cache is dropped when a parameter
-        changes (its version counter), is loaded, or moves to another device or dtype. Under
-        ``torch.jit.trace``, ``torch.compile``, ``torch.export`` and ``torch.fx`` tracing the bank is
-        always expanded (and the cache dropped), so a traced graph holds the expansion, never a
-        cached constant.
+        Cached in eval mode when no gradient is being recorded for the weight or the bias, outside
+        inference mode and ``torch.func``; the cache is dropped when a parameter's entries, dtype or
+        device differ from those it was expanded from. Under ``torch.jit.trace``, ``torch.compile``,
+        ``torch.export`` and ``torch.fx`` tracing the bank is always expanded (and the cache dropped), so
+        a traced graph holds the expansion, never a cached constant.
         """
-        cacheable = not self.training and not (torch.is_grad_enabled() and self.weight.requires_grad)
-        if not cacheable or _tracing():
+        if _tracing() or not self._cacheable():
             self._cache = None
             return self._expand()
-        key = self._cache_key()
-        if self._cache is None or self._cache[0] != key:
+        if not self._cache_valid():
             bank, bias = self._expand()
-            self._cache = (key, bank.detach(), None if bias is None else bias.detach())
+            saved = tuple(p.detach().clone() for p in self._params())
+            self._cache = (saved, bank.detach(), None if bias is None else bias.detach())
+        assert self._cache is not None
         return self._cache[1], self._cache[2]
 
     def _fold_input(self, x: torch.Tensor) -> torch.Tensor:
