@@ -9,8 +9,9 @@ import torch
 from torch import nn
 
 import eqlab
+from eqlab._export._export import CONVERTERS
 from eqlab._export._verify import ExportMismatchError
-from eqlab.nn import GroupConv2d, GroupPool, LiftingConv2d, SetLinear, SoftBlock
+from eqlab.nn import GroupConv2d, GroupPool, LiftingConv2d, OrbitAverage, SetLinear, SoftBlock
 
 
 def _gcnn() -> nn.Module:
@@ -120,24 +121,78 @@ def test_a_set_layer_the_example_does_not_reach_is_refused() -> None:
         eqlab.export(Unused(), torch.randn(3, 4, 1))
 
 
-def test_an_export_computing_other_numbers_is_refused() -> None:
-    class Shifted(GroupConv2d):
-        """A subclass whose forward the exporter does not know: the check catches the difference."""
+def _scaling_converter(monkeypatch: pytest.MonkeyPatch, factor: float) -> None:
+    """Break the GroupConv2d converter on purpose: its plain conv gets ``factor`` times the weights."""
+    original = CONVERTERS[GroupConv2d]
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return super().forward(x) + 1e-9
+    def broken(layer: nn.Module, context: object) -> nn.Module:
+        plain = original(layer, context)  # type: ignore[arg-type]
+        with torch.no_grad():
+            for module in plain.modules():
+                if isinstance(module, nn.Conv2d):
+                    module.weight.mul_(factor)
+        return plain
 
-    model = Shifted(1, 1, 3).double()
+    monkeypatch.setitem(CONVERTERS, GroupConv2d, broken)
+
+
+def test_an_export_computing_other_numbers_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    _scaling_converter(monkeypatch, 3.0)
+    model = GroupConv2d(1, 1, 3).double()
     with pytest.raises(ExportMismatchError, match=r"relative difference .* above 1e-12 for torch.float64"):
         eqlab.export(model, torch.randn(2, 1, 4, 5, 5, dtype=torch.float64))
 
 
-def test_a_float32_model_is_also_checked_in_float64() -> None:
-    class Rounded(GroupConv2d):
-        """Off by far less than float32's tolerance, but not float64's."""
+def test_an_example_of_zeros_does_not_hide_a_wrong_export(monkeypatch: pytest.MonkeyPatch) -> None:
+    # on zeros the tripled weights change nothing; the seeded random input of the same shape does
+    _scaling_converter(monkeypatch, 3.0)
+    with pytest.raises(ExportMismatchError, match=r"on a random input of example_input's shapes"):
+        eqlab.export(GroupConv2d(1, 1, 3).double(), torch.zeros(2, 1, 4, 5, 5, dtype=torch.float64))
+
+
+def test_a_subclass_with_its_own_forward_is_refused() -> None:
+    class Shifted(GroupConv2d):
+        """A subclass whose forward the exporter does not know."""
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return super().forward(x) * (1 + 1e-9)
+            return super().forward(x) + 1e-9 * (x.shape[0] > 2)
 
+    with pytest.raises(
+        TypeError, match=r"Shifted at model: it subclasses an eqlab layer and defines its own"
+    ):
+        eqlab.export(Shifted(1, 1, 3).double(), torch.randn(2, 1, 4, 5, 5, dtype=torch.float64))
+
+
+def test_a_subclass_without_its_own_forward_exports() -> None:
+    class Named(GroupConv2d):
+        pass
+
+    x = torch.randn(2, 1, 4, 5, 5, dtype=torch.float64)
+    model = Named(1, 1, 3).double()
+    torch.testing.assert_close(eqlab.export(model, x)(x), model(x), rtol=1e-12, atol=1e-12)
+
+
+def test_an_eqlab_layer_held_in_a_list_is_refused() -> None:
+    class Hidden(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers = [LiftingConv2d(1, 2, 3)]  # a plain list: not a submodule
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.layers[0](x)
+
+    with pytest.raises(ExportMismatchError, match=r"still runs eqlab layers .*LiftingConv2d"):
+        eqlab.export(Hidden(), torch.randn(1, 1, 5, 5))
+
+
+def test_an_orbit_average_of_a_function_is_refused() -> None:
+    inner = _gcnn()
+    with pytest.raises(TypeError, match=r"OrbitAverage at model: its model is a function"):
+        eqlab.export(OrbitAverage(lambda t: inner(t), "rot90"), torch.randn(1, 1, 5, 5))
+
+
+def test_a_float32_model_is_also_checked_in_float64(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a converter off by far less than float32's tolerance, but not float64's
+    _scaling_converter(monkeypatch, 1 + 1e-9)
     with pytest.raises(ExportMismatchError, match=r"in float64"):
-        eqlab.export(Rounded(1, 1, 3), torch.randn(2, 1, 4, 5, 5))
+        eqlab.export(GroupConv2d(1, 1, 3), torch.randn(2, 1, 4, 5, 5))

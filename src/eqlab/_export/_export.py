@@ -67,6 +67,18 @@ def _converted(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[nn.M
     return working, exported.eval()
 
 
+def _random_like(inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    """Standard normal tensors of the shapes, dtypes and devices of the floating ``inputs`` (others are
+    kept), drawn from a fixed seed."""
+    generator = torch.Generator().manual_seed(0)
+    return tuple(
+        torch.randn(x.shape, generator=generator, dtype=torch.float64).to(x.dtype).to(x.device)
+        if x.is_floating_point()
+        else x
+        for x in inputs
+    )
+
+
 def _float64(
     model: nn.Module, inputs: tuple[torch.Tensor, ...]
 ) -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
@@ -79,10 +91,12 @@ def export(model: nn.Module, example_input: torch.Tensor | tuple[torch.Tensor, .
     same numbers: `torch.nn.Conv2d`, `torch.nn.Linear`, `torch.nn.BatchNorm3d`, pooling, and a few small
     modules of plain tensor operations (`eqlab._export._modules`).
 
-    The copy is checked before it is returned: it is run beside the model on ``example_input`` and must
-    agree to a relative difference (``max |a - b| / max |b|`` over each output tensor) of 1e-12 in float64
-    and 1e-5 in float32. A float32 model is exported a second time as a float64 copy and checked at 1e-12
-    on the float64 example, so a successful export is a proof that the conversion is exact to rounding.
+    The copy is checked before it is returned: it is run beside the model on ``example_input`` and on a
+    seeded random input of the same shapes, and must agree to a relative difference (``max |a - b| / max
+    |b|`` over each output tensor) of 1e-12 in float64 and 1e-5 in float32, in the same dtype, without
+    running any eqlab layer. A float32 model is exported a second time as a float64 copy and checked at
+    1e-12 on the float64 example, so a successful export shows the conversion exact to rounding on those
+    inputs.
 
     How each layer is exported:
 
@@ -147,6 +161,9 @@ def export(model: nn.Module, example_input: torch.Tensor | tuple[torch.Tensor, .
     inputs = _inputs(example_input)
     reference, exported = _converted(model, inputs)
     compare(reference, exported, inputs, "example_input")
+    # a second input of the example's shapes, so that an example of zeros or of repeated values cannot
+    # hide a wrong conversion
+    compare(reference, exported, _random_like(inputs), "a random input of example_input's shapes")
     floating = [t for t in (*reference.parameters(), *reference.buffers(), *inputs) if t.is_floating_point()]
     if any(t.dtype != torch.float64 for t in floating):
         try:

@@ -102,7 +102,13 @@ def _soft_block(block: Any, context: ExportContext) -> nn.Module:
 
 
 def _orbit_average(layer: Any, context: ExportContext) -> nn.Module:
-    model = context.convert(layer.model, "model") if isinstance(layer.model, nn.Module) else layer.model
+    if not isinstance(layer.model, nn.Module):  # a function: its weights live outside the copy
+        raise TypeError(
+            f"eqlab.export cannot export the OrbitAverage at {context.path}: its model is a "
+            f"{type(layer.model).__name__}, not a torch.nn.Module, so the export could not copy what it "
+            "computes; wrap the function's layers in a module"
+        )
+    model = context.convert(layer.model, "model")
     action: Any = layer.out_action
     if action is _orbit._invariant:
         action = "invariant"

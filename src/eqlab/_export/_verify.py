@@ -8,6 +8,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from eqlab._export._walk import is_eqlab_layer
+
 __all__ = ["TOLERANCES", "ExportMismatchError", "compare", "relative_difference"]
 
 TOLERANCES = {torch.float64: 1e-12, torch.float32: 1e-5}
@@ -46,12 +48,36 @@ def relative_difference(actual: torch.Tensor, expected: torch.Tensor) -> float:
     return difference / scale if scale > 0 else difference
 
 
+def _run_plain(exported: nn.Module, inputs: tuple[torch.Tensor, ...], what: str) -> Any:
+    """``exported(*inputs)``, refusing any eqlab layer that runs on the way (one held outside the module
+    tree, in a list or a function, is not converted by the walk)."""
+    ran: list[str] = []
+
+    def hook(module: nn.Module, args: Any) -> None:
+        if is_eqlab_layer(module):
+            ran.append(f"{type(module).__module__}.{type(module).__qualname__}")
+
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(hook)
+    try:
+        output = exported(*inputs)
+    finally:
+        handle.remove()
+    if ran:
+        raise ExportMismatchError(
+            f"the exported model still runs eqlab layers on {what} ({', '.join(sorted(set(ran)))}): they are "
+            "held where the export does not reach them (a list, a dict or a function); hold them as "
+            "submodules"
+        )
+    return output
+
+
 def compare(reference: nn.Module, exported: nn.Module, inputs: tuple[torch.Tensor, ...], what: str) -> float:
     """Run both models on ``inputs`` without gradients and return the largest relative difference over
-    their output tensors; raise `ExportMismatchError` above the output dtype's tolerance."""
+    their output tensors; raise `ExportMismatchError` above the output dtype's tolerance, when the
+    outputs' dtypes differ, or when an eqlab layer runs inside ``exported``."""
     with torch.no_grad():
         expected = _tensors(reference(*inputs), "output")
-        actual = _tensors(exported(*inputs), "output")
+        actual = _tensors(_run_plain(exported, inputs, what), "output")
     if [w for w, _ in expected] != [w for w, _ in actual]:
         raise ExportMismatchError(f"the exported model's outputs are not laid out like the model's ({what})")
     if not any(e.numel() for _, e in expected):
@@ -65,6 +91,13 @@ def compare(reference: nn.Module, exported: nn.Module, inputs: tuple[torch.Tenso
                 f"the model's {where} on {what} has NaN or infinite entries, so the export cannot be checked"
             )
         tolerance = TOLERANCES.get(e.dtype, _HALF_TOLERANCE) if e.is_floating_point() else 0.0
+        if a.dtype != e.dtype or a.device != e.device:
+            raise ExportMismatchError(
+                f"the exported model's {where} on {what} is {a.dtype} on {a.device}, the model's "
+                f"{e.dtype} on {e.device}"
+            )
+        if e.is_complex():
+            raise ExportMismatchError(f"eqlab.export compares real outputs; the model's {where} is complex")
         difference = relative_difference(a, e)
         if not difference <= tolerance:
             raise ExportMismatchError(

@@ -1,6 +1,7 @@
 """The walk that replaces every eqlab layer of a model by plain torch modules.
 
-A module whose class (or a base class) has a converter is replaced by the converter's result; any other
+A module whose class (or a base class, unless a subclass redefines ``forward``) has a converter is
+replaced by the converter's result; any other
 module keeps its class and has its children walked. A module of an eqlab layer package without a
 converter is refused, naming it: an eqlab layer is never passed through silently. Third-party modules are
 kept (they are plain torch already), and so are the containers of `eqlab.studies` (models whose forward
@@ -61,16 +62,23 @@ class ExportContext:
 Converter = Callable[[nn.Module, ExportContext], nn.Module]
 
 
-def _converter(module: nn.Module, converters: dict[type, Converter]) -> Converter | None:
+def _converter(module: nn.Module, converters: dict[type, Converter], path: str) -> Converter | None:
+    """The converter of ``module``'s class or of its nearest base class that has one; a subclass that
+    defines its own ``forward`` on the way is refused (the converter would export the base's numbers)."""
     for cls in type(module).__mro__:
         if cls in converters:
             return converters[cls]
+        if "forward" in vars(cls) and any(c in converters for c in cls.__mro__):
+            raise TypeError(
+                f"eqlab.export cannot export {cls.__module__}.{cls.__qualname__} at {path}: it subclasses an "
+                "eqlab layer and defines its own forward, which the layer's export would not compute"
+            )
     return None
 
 
 def walk(module: nn.Module, context: ExportContext) -> nn.Module:
     """``module`` with every eqlab layer in it replaced (children are replaced in place)."""
-    converter = _converter(module, context.converters)
+    converter = _converter(module, context.converters, context.path)
     if converter is not None:
         return converter(module, context)
     if is_eqlab_layer(module):
