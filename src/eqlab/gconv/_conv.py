@@ -103,7 +103,7 @@ class _GroupConvBase(nn.Module):
         return bank, bias
 
     def _params(self) -> list[torch.Tensor]:
-        return [self.weight] + ([self.bias] if self.bias is not None else [])
+        return [self.weight, self.bias] if self.bias is not None else [self.weight]
 
     def _cache_valid(self) -> bool:
         """Whether the cached bank was expanded from parameters equal to the current ones: same dtype and
