@@ -165,6 +165,33 @@ class _OneChannel(nn.Module):
         return self.layer(x).flatten(1)
 
 
+def test_a_frozen_norm_held_in_eval_mode_stays_in_eval_mode() -> None:
+    model = _GCNN("p4", "zeros", 1).train()
+    model.norm.eval().requires_grad_(False)  # frozen statistics inside a training model
+    x, y = torch.randn(4, 2, 6, 6, dtype=torch.float64), torch.tensor([0, 1, 2, 0])
+    KronLaplace(model, "classification").fit([(x, y)])
+    assert model.training and not model.norm.training
+
+
+def test_a_batch_norm_called_twice_per_data_point_is_refused() -> None:
+    # each call's squared gradient summed apart is not the diagonal of the GGN of the sum of two calls
+    class Twice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(1, 2, 3)
+            self.norm = nn.BatchNorm2d(2)
+            self.head = nn.Linear(2, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = self.norm(self.conv(x))
+            return self.head((h + self.norm(h)).mean((2, 3)))
+
+    model = Twice().double()
+    x, y = torch.randn(4, 1, 5, 5, dtype=torch.float64), torch.tensor([0, 1, 2, 0])
+    with pytest.raises(ValueError, match=r"calls its batch norm 'norm' more than once per data point"):
+        KronLaplace(model, "classification").fit([(x, y)])
+
+
 @pytest.mark.parametrize(
     ("layer", "shape"),
     [

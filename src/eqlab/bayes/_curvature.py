@@ -243,7 +243,7 @@ def accumulate_factors(
 
     handles = [module.register_forward_hook(hook(i)) for i, (_, module) in enumerate(layers)]
     fit, n_data, n_outputs = 0.0, 0, 0
-    was_training = model.training
+    modes = [(m, m.training) for m in model.modules()]  # restored one by one: a frozen norm stays in eval
     model.eval()
     try:
         for batch in loader:
@@ -269,6 +269,16 @@ def accumulate_factors(
                     f"model did not call its trainable layer {skipped[0]!r} in the forward pass; KronLaplace "
                     "needs every trainable layer to take part (freeze it with requires_grad_(False))"
                 )
+            for i, factor in enumerate(factors):
+                if isinstance(factor, DiagonalFactors) and (
+                    len(store[i]) > 1 or store[i][0][0].shape[0] != outputs.shape[0]
+                ):
+                    raise ValueError(
+                        f"model calls its batch norm {factor.name!r} more than once per data point (or on a "
+                        "batch of another size than its output's); its GGN diagonal sums each data point's "
+                        "squared gradient from one call only, so KronLaplace refuses it (freeze it with "
+                        "requires_grad_(False))"
+                    )
             calls = [(i, a, s) for i in range(len(factors)) for a, s in store[i]]
             for i, a, _ in calls:
                 factor = factors[i]
@@ -289,7 +299,8 @@ def accumulate_factors(
     finally:
         for handle in handles:
             handle.remove()
-        model.train(was_training)
+        for module, mode in modes:
+            module.training = mode
     if n_data == 0:
         raise ValueError("loader must yield at least one (x, y) batch of data, got none")
     return factors, fit, n_data, n_outputs
