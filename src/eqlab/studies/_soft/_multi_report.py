@@ -25,7 +25,10 @@ DIFFERENCE_NOTE = (
     "are full p4 group convolutions (GroupConv2d) that mix the four orientations of their input with "
     "4 C C' 9 free weights, where the paper applies one C C' 9 convolution to each rotated copy. The "
     "group axis is folded into the channels (channel c * 4 + g), which the conv and dense paths beside it "
-    "read as plain channels."
+    "read as plain channels. The paper's reading compares per-weight prior precisions, and after the first "
+    "block a p4 output reads 4 times as many inputs as a conv output (all four orientations of each "
+    "channel), so one condition's precision ratio mixes the paths' fan-ins into the comparison; the "
+    "rotated-minus-upright claims pair the same paths and cancel that difference."
 )
 
 
