@@ -10,7 +10,7 @@ import networkx as nx
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 LAYERS: list[set[str]] = [
-    {"_arguments", "_version"},
+    {"_arguments", "_version", "_tracing"},
     {"_files"},
     {"_options"},
     {"groups"},

@@ -25,21 +25,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from eqlab._arguments import choice, flag, integer, integer_pair, tensor
+from eqlab._tracing import is_tracing
 from eqlab.groups._point import PointGroup, point_group
 
 __all__ = ["GroupConv2d", "LiftingConv2d"]
 
 _PADDING_MODES = ("zeros", "circular")
-
-
-def _tracing() -> bool:
-    """Whether a tracer or compiler is recording this call: ``torch.jit.trace`` or scripting, dynamo
-    (``torch.compile`` and ``torch.export``'s strict mode), non-strict ``torch.export`` (fake or
-    functional tensors under a proxy mode), or ``torch.fx`` symbolic tracing."""
-    if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
-        return True
-    symbolic = torch.fx._symbolic_trace
-    return bool(getattr(symbolic, "is_fx_symbolic_tracing", symbolic.is_fx_tracing)())
 
 
 class _GroupConvBase(nn.Module):
@@ -139,7 +130,7 @@ class _GroupConvBase(nn.Module):
         ``torch.export`` and ``torch.fx`` tracing the bank is always expanded (and the cache dropped), so
         a traced graph holds the expansion, never a cached constant.
         """
-        if _tracing() or not self._cacheable():
+        if is_tracing() or not self._cacheable():
             self._cache = None
             return self._expand()
         if not self._cache_valid():

@@ -33,6 +33,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from eqlab._tracing import is_tracing
+
 __all__ = ["TiedLinear", "bias_index", "gather_index", "table_copies", "tied_dense", "tied_linear"]
 
 
@@ -197,12 +199,6 @@ class TiedLinear(torch.autograd.Function):
         return out_t, weight_t
 
 
-def _tracing() -> bool:
-    """Whether a compiler or tracer records the call: Dynamo (``torch.compile``, ``torch.export``) cannot
-    trace an autograd function with a custom `jvp`, and a traced graph is better off with plain ops."""
-    return torch.compiler.is_compiling() or torch.jit.is_tracing()
-
-
 def tied_linear(
     x: torch.Tensor,
     free_weight: torch.Tensor,
@@ -214,9 +210,10 @@ def tied_linear(
     copies: int,
 ) -> torch.Tensor:
     """``x W^T + b``, ``x`` ``(B, N * C_in)`` to ``(B, M * C_out)``, by `TiedLinear`; under a compiler or
-    tracer by the same gather and `torch.nn.functional.linear` as plain ops (same numbers forward, the
-    compiler's own backward)."""
-    if _tracing():
+    tracer (`eqlab._tracing.is_tracing`: Dynamo cannot trace an autograd function with a custom ``jvp``)
+    by the same gather and `torch.nn.functional.linear` as plain ops (same numbers forward, the compiler's
+    own backward)."""
+    if is_tracing():
         bias = None if free_bias is None else _full_bias(free_bias, bias_index)
         return F.linear(x, tied_dense(free_weight, weight_index, shape, gaps, copies), bias)
     out, _ = TiedLinear.apply(x, free_weight, free_bias, weight_index, bias_index, shape, gaps, copies)
