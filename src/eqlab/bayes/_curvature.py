@@ -77,8 +77,6 @@ class LayerFactors:
     g_sum: torch.Tensor | None = None
     rows: int = 0
     kept: list[torch.Tensor] | None = field(default_factory=list)
-    dtype: torch.dtype = torch.float64
-    """The dtype of the rows (the model's): the eigenvalues are computed in it, at least float32."""
     orbit: torch.Tensor | None = None
     """``(|G|, D)`` for a G-conv (`eqlab.bayes._rows.orbit_index`): the rows given to `add_inputs` are
     patches, and the layer's rows are ``patches[:, orbit[g]]`` for every ``g``."""
@@ -87,7 +85,6 @@ class LayerFactors:
         """``rows``: ``(R, D)`` input rows, or ``(R, blocks, D)`` for a `BlockLinear`, or ``(R, D)``
         patches expanded by `orbit`."""
         outer, count, dim = _outer(rows), rows.shape[0], rows.shape[-1]
-        self.dtype = rows.dtype
         if self.orbit is not None:  # sum_g (x[orbit[g]])(x[orbit[g]])^T = sum_g M[orbit[g]][:, orbit[g]]
             orbit = self.orbit
             outer = outer[orbit[:, :, None], orbit[:, None, :]].sum(0)

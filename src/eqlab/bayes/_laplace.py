@@ -13,11 +13,11 @@ computed once per `fit`; every later evaluation is a few tensor operations, diff
 ``delta`` (and ``sigma`` for regression). A factor with at least twice as many dimensions as input
 rows gets its eigenvalues from the (smaller) Gram matrix of the rows.
 
-The factors are accumulated on the model's device; their eigenvalues are computed there (in float32 for
-a float32 model, whose factors carry float32 rounding anyway; in float64 for a float64 one) and kept on
-the CPU in float64, where the evidence is evaluated. Under ``torchrun``, ``fit(loader,
-distributed=True)`` with each rank's share of the data sums the factors, the data count and the
-log-likelihood over the ranks before the eigendecompositions, so every rank holds the factors, and the
+The factors are accumulated on the model's device; their eigenvalues are computed there in float64
+(float32 LAPACK fails to converge on ill-conditioned factors) and kept on the CPU in float64, where the
+evidence is evaluated. Under ``torchrun``, ``fit(loader, distributed=True)`` with each rank's share of
+the data sums the factors, the data count and the log-likelihood over the ranks before the
+eigendecompositions, so every rank holds the factors, and the
 evidence, of the whole data set.
 """
 
@@ -140,15 +140,14 @@ def _eigenvalues(factor: LayerFactors) -> torch.Tensor:
         small = torch.linalg.eigvalsh(rows @ rows.T / factor.rows)
         zeros = torch.zeros(dim - small.numel(), dtype=small.dtype, device=small.device)
         return torch.cat([small, zeros]).clamp_min(0)
-    return _eigvalsh(factor.a_sum / factor.rows, factor.dtype)
+    return _eigvalsh(factor.a_sum / factor.rows)
 
 
-def _eigvalsh(factor: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """Eigenvalues (float64, clamped at 0) of a float64 factor summed from rows of ``dtype``, computed in
-    float64 for a float64 model and in float32 otherwise: such a factor already carries the rounding of
-    its rows' products, of the order of what the float32 solver adds, at half the time."""
-    solver = torch.float64 if dtype == torch.float64 else torch.float32
-    return torch.linalg.eigvalsh(factor.to(solver)).double().clamp_min(0)
+def _eigvalsh(factor: torch.Tensor) -> torch.Tensor:
+    """Eigenvalues (float64, clamped at 0) of a factor, computed in float64 whatever the model's dtype:
+    float32 LAPACK fails to converge on the ill-conditioned factors of a network trained at a high
+    learning rate, and is far less accurate where the prior precision is small."""
+    return torch.linalg.eigvalsh(factor.double()).clamp_min(0)
 
 
 def _gather_rows(rows: torch.Tensor) -> torch.Tensor:
@@ -309,7 +308,7 @@ class KronLaplace:
                 continue
             if factor.g_sum is None:
                 raise RuntimeError(f"no output gradients were recorded for {factor.name!r}")
-            eig_g = _eigvalsh(factor.g_sum, factor.dtype).cpu()  # batched for grouped layers
+            eig_g = _eigvalsh(factor.g_sum).cpu()  # batched for grouped layers
             eig_a = _eigenvalues(factor).cpu()
             for k, (name, param) in enumerate(params):  # the weight's block is A ⊗ G, the bias's G
                 groups.append(_Group(name, param.numel(), _sq_norm(param), eig_a if k == 0 else None, eig_g))
